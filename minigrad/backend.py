@@ -1,0 +1,130 @@
+"""Everything that differs between NumPy (CPU) and CuPy (GPU) lives here.
+
+The rest of minigrad never imports numpy-vs-cupy decisions on its own: it asks
+this module for the array module of an array (:func:`get_array_module`), moves
+arrays between devices (:func:`to_device`) and calls the few functions whose
+spelling differs between the two libraries (:func:`scatter_add`, :func:`erf`).
+Nothing here swaps NumPy for CuPy globally; each array carries its device.
+
+CuPy is optional. It is imported lazily, the first time a GPU is asked for, so a
+machine without CuPy (or without a GPU) never pays for the import.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+_cupy = None          # the cupy module once imported, False if unavailable
+_cupy_error = None    # why cupy is unavailable, for the error message
+
+
+def _load_cupy():
+    """Import cupy once; return the module or None when it cannot be used."""
+    global _cupy, _cupy_error
+    if _cupy is None:
+        try:
+            import cupy  # noqa: F401  (optional dependency)
+
+            if cupy.cuda.runtime.getDeviceCount() < 1:
+                raise RuntimeError("CuPy found no CUDA device")
+            _cupy = cupy
+        except Exception as exc:  # ImportError, CUDA driver errors, ...
+            _cupy, _cupy_error = False, exc
+    return _cupy or None
+
+
+def cuda_is_available() -> bool:
+    """True when CuPy is installed and sees at least one GPU."""
+    return _load_cupy() is not None
+
+
+# ----------------------------------------------------------------------------
+# devices
+# ----------------------------------------------------------------------------
+
+def normalize_device(device) -> str:
+    """Map user spellings ("cpu", "cuda", "cuda:0", "gpu") to "cpu" or "cuda"."""
+    if device is None:
+        return "cpu"
+    name = str(device).lower()
+    if name == "cpu":
+        return "cpu"
+    if name in ("cuda", "gpu") or name.startswith("cuda:"):
+        return "cuda"
+    raise ValueError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")
+
+
+def is_cupy_array(x) -> bool:
+    return _cupy not in (None, False) and isinstance(x, _cupy.ndarray)
+
+
+def device_of(x) -> str:
+    """The device ("cpu" or "cuda") an array lives on."""
+    return "cuda" if is_cupy_array(x) else "cpu"
+
+
+def get_array_module(x):
+    """numpy for a NumPy array (or a Python scalar), cupy for a CuPy array."""
+    return _cupy if is_cupy_array(x) else np
+
+
+def xp_for(device: str):
+    """The array module that creates arrays on ``device``."""
+    if normalize_device(device) == "cpu":
+        return np
+    cp = _load_cupy()
+    if cp is None:
+        raise RuntimeError(
+            f"device 'cuda' requested but CuPy cannot be used here ({_cupy_error}); "
+            "install the 'gpu' extra on a machine with an NVIDIA GPU"
+        )
+    return cp
+
+
+def to_device(x, device: str):
+    """Return ``x`` on ``device`` (the same array when it is already there)."""
+    device = normalize_device(device)
+    if device_of(x) == device:
+        return x
+    if device == "cpu":
+        return x.get()  # cupy -> numpy
+    return xp_for("cuda").asarray(x)
+
+
+def to_numpy(x) -> np.ndarray:
+    return x.get() if is_cupy_array(x) else np.asarray(x)
+
+
+# ----------------------------------------------------------------------------
+# functions spelled differently in numpy and cupy
+# ----------------------------------------------------------------------------
+
+def scatter_add(target, key, values) -> None:
+    """``target[key] += values`` where repeated indices in ``key`` all add up.
+
+    Plain ``target[key] += values`` keeps only one of the repeated writes; this
+    is the unbuffered version (``np.add.at`` / ``cupyx.scatter_add``).
+    """
+    if is_cupy_array(target):
+        import cupyx
+
+        cupyx.scatter_add(target, key, values)
+    else:
+        np.add.at(target, key, values)
+
+
+def erf(x):
+    """The error function, elementwise, on either device."""
+    if is_cupy_array(x):
+        import cupyx.scipy.special
+
+        return cupyx.scipy.special.erf(x)
+    import scipy.special
+
+    return scipy.special.erf(x)
+
+
+def random_generator(device: str):
+    """The module-level generator that random ops on ``device`` draw from."""
+    from . import random as _random
+
+    return _random.generator(device)

@@ -1,0 +1,141 @@
+"""``Function``: one node of the computation graph.
+
+A Function does its arithmetic in ``forward`` on raw backend arrays (NumPy or
+CuPy) and states its derivative in ``backward`` with *Tensor* operations. Because
+``backward`` is itself made of recorded ops, differentiating it again is free:
+``backward(create_graph=True)`` builds the graph of the gradient, which gives
+second derivatives and Hessian-vector products.
+
+Calling a Function instance runs forward and, when grad mode is on and an input
+requires grad, links the outputs to the Function (``output.creator``) and the
+Function to its inputs: that link is the graph that ``backward`` walks.
+"""
+from __future__ import annotations
+
+import traceback
+import weakref
+
+from . import backend
+from .errors import AnomalyError, DeviceError, GraphError, ShapeError
+from .grad_mode import state
+
+
+class Function:
+    """Base class of every differentiable op.
+
+    Subclasses implement::
+
+        forward(self, *arrays)  -> array or tuple of arrays
+        backward(self, *grads)  -> Tensor (or None) per input, as a tuple
+                                   when there are several inputs
+
+    Inside ``backward``, ``self.inputs`` are the input Tensors and
+    ``self.output`` (``self.outputs_tensors()`` for several) the output Tensor.
+    ``self.needs_input_grad[i]`` tells whether input ``i`` wants a gradient, so
+    a backward can skip work nobody asked for.
+    """
+
+    #: the name used in error messages and graph drawings (default: class name)
+    name: str | None = None
+
+    inputs: list | None = None
+    outputs: list | None = None
+    needs_input_grad: tuple = ()
+    created_at: str | None = None
+
+    # ------------------------------------------------------------------ call
+    def __call__(self, *inputs):
+        from .tensor import Tensor
+
+        xs = [x.data for x in inputs]
+        _check_same_device(self, inputs)
+        try:
+            ys = self.forward(*xs)
+        except ValueError as exc:  # numpy's broadcast/shape complaints
+            shapes = ", ".join(str(tuple(x.shape)) for x in inputs)
+            raise ShapeError(f"{self.op_name}: {exc} (input shapes {shapes})") from None
+        single = not isinstance(ys, tuple)
+        if single:
+            ys = (ys,)
+        outputs = [Tensor._make(y) for y in ys]
+
+        if state.grad_enabled and any(x._requires_grad for x in inputs):
+            self.inputs = list(inputs)
+            self.needs_input_grad = tuple(x._requires_grad for x in inputs)
+            self.outputs = [weakref.ref(o) for o in outputs]
+            for i, o in enumerate(outputs):
+                o._requires_grad = True
+                o.creator = self
+                o._output_index = i
+            if state.anomaly_enabled:
+                self.created_at = "".join(traceback.format_stack(limit=12)[:-2])
+        if state.anomaly_enabled:
+            check_finite(self, [o.data for o in outputs], "forward output")
+        return outputs[0] if single else tuple(outputs)
+
+    # -------------------------------------------------------- to override
+    def forward(self, *xs):
+        raise NotImplementedError
+
+    def backward(self, *gys):
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ helpers
+    @property
+    def op_name(self) -> str:
+        return self.name or type(self).__name__
+
+    @property
+    def output(self):
+        """The (single) output Tensor; alive whenever its gradient is needed."""
+        return self.outputs_tensors()[0]
+
+    def outputs_tensors(self):
+        return [ref() for ref in self.outputs]
+
+    def release(self) -> None:
+        """Drop the saved inputs after backward (``retain_graph=False``)."""
+        self.inputs = None
+        self.__dict__.pop("saved", None)
+
+    def __repr__(self) -> str:
+        return f"<{self.op_name}>"
+
+
+def _check_same_device(fn: Function, inputs) -> None:
+    if len(inputs) < 2:
+        return
+    devices = {backend.device_of(x.data) for x in inputs}
+    if len(devices) > 1:
+        listed = " and ".join(f"{backend.device_of(x.data)}" for x in inputs)
+        raise DeviceError(
+            f"{fn.op_name}: expected all tensors on one device, got {listed}; "
+            "move them with .to(device) first"
+        )
+
+
+def check_finite(fn: Function, arrays, what: str) -> None:
+    """Anomaly mode: raise if any array holds NaN or Inf."""
+    for i, a in enumerate(arrays):
+        if a is None or a.dtype.kind != "f":
+            continue
+        xp = backend.get_array_module(a)
+        if not bool(xp.isfinite(a).all()):
+            bad = "NaN" if bool(xp.isnan(a).any()) else "Inf"
+            shapes = ", ".join(str(tuple(x.shape)) for x in (fn.inputs or []))
+            where = (
+                f"\nThe op was created at:\n{fn.created_at}" if fn.created_at else ""
+            )
+            raise AnomalyError(
+                f"{fn.op_name} produced {bad} in its {what} {i}"
+                + (f" (input shapes {shapes})" if shapes else "")
+                + where
+            )
+
+
+def freed_graph_error(fn: Function) -> GraphError:
+    return GraphError(
+        f"Trying to backward through the graph a second time (op {fn.op_name}): "
+        "its saved values were freed by the first backward. Pass "
+        "retain_graph=True to the first backward() if you need to backward twice."
+    )

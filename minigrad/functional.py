@@ -1,0 +1,238 @@
+"""Neural-network functions (``minigrad.functional``, like ``torch.nn.functional``).
+
+Most are compositions of the ops in :mod:`minigrad.ops`, so their gradients
+(and second derivatives) come from the chain rule without extra code. Softmax
+has its own backward, the Jacobian-vector product y * (g - sum(g * y)).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import backend
+from .errors import ShapeError
+from .function import Function
+from .ops import (clip, exp, gelu, getitem, log, logsumexp, matmul, mean, relu,
+                  reshape, sigmoid, softplus, sqrt, tanh, transpose, where)
+from .ops import sum as _sum
+from .ops.reduction import normalize_axis
+
+__all__ = ["relu", "sigmoid", "tanh", "gelu", "softplus", "softmax", "log_softmax",
+           "linear", "embedding", "dropout", "layer_norm", "masked_fill", "mse_loss",
+           "nll_loss", "cross_entropy", "clip"]
+
+
+class Softmax(Function):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        e = xp.exp(x - x.max(axis=self.axis, keepdims=True))
+        return e / e.sum(axis=self.axis, keepdims=True)
+
+    def backward(self, g):
+        y = self.output
+        return y * (g - _sum(g * y, self.axis, keepdims=True))
+
+
+def softmax(x, dim=-1):
+    """exp(x_i) / sum_j exp(x_j) along ``dim``."""
+    return Softmax(normalize_axis(dim, x.ndim))(x)
+
+
+def log_softmax(x, dim=-1):
+    """x_i - log sum_j exp(x_j) along ``dim`` (stable for large x)."""
+    return x - logsumexp(x, dim, keepdims=True)
+
+
+def linear(x, weight, bias=None):
+    """x W^T + b, with ``weight`` of shape (out_features, in_features) as in PyTorch."""
+    if x.shape[-1] != weight.shape[-1]:
+        raise ShapeError(f"linear: input of shape {x.shape} has {x.shape[-1]} features "
+                         f"but the weight of shape {weight.shape} expects {weight.shape[-1]}")
+    y = matmul(x, transpose(weight))
+    return y if bias is None else y + bias
+
+
+def embedding(indices, weight, padding_idx=None):
+    """Rows of ``weight`` picked by integer ``indices``: out[..., :] = W[indices[...], :].
+
+    The backward scatter-adds the gradient rows into a zero matrix; with
+    ``padding_idx`` that row gets no gradient (as in PyTorch).
+    """
+    idx = indices.data if hasattr(indices, "data") else np.asarray(indices)
+    xp = backend.get_array_module(weight.data)
+    idx = backend.to_device(backend.get_array_module(idx).asarray(idx), weight.device)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be integers, got dtype {idx.dtype}")
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= weight.shape[0]):
+        raise IndexError(f"embedding: index out of range [0, {weight.shape[0]}): "
+                         f"min {int(idx.min())}, max {int(idx.max())}")
+    out = getitem(weight, idx)
+    if padding_idx is not None:
+        # the padding rows are constants: detach them so no gradient reaches W[pad]
+        keep = xp.asarray(idx != padding_idx)[..., None]
+        out = where(keep, out, getitem(weight.detach(), idx))
+    return out
+
+
+def dropout(x, p=0.5, training=True):
+    """Zero each element with probability ``p`` and scale the rest by 1/(1-p).
+
+    The mask comes from minigrad's seeded generator (``minigrad.manual_seed``).
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    rng = backend.random_generator(x.device)
+    keep = rng.random(x.shape) >= p
+    mask = keep.astype(x.dtype) / (1.0 - p)
+    from .tensor import Tensor
+
+    return x * Tensor._make(mask.astype(x.dtype))
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """(x - mean) / sqrt(var + eps) * weight + bias over the last len(normalized_shape)
+    axes, with the biased variance (as ``torch.nn.functional.layer_norm``)."""
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    normalized_shape = tuple(normalized_shape)
+    k = len(normalized_shape)
+    if x.shape[x.ndim - k:] != normalized_shape:
+        raise ShapeError(f"layer_norm: input of shape {x.shape} does not end with the "
+                         f"normalized shape {normalized_shape}")
+    axes = tuple(range(x.ndim - k, x.ndim))
+    mu = mean(x, axes, keepdims=True)
+    centered = x - mu
+    var = mean(centered * centered, axes, keepdims=True)
+    y = centered / sqrt(var + eps)
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+def masked_fill(x, mask, value):
+    """``value`` where ``mask`` is true (broadcast against x), x elsewhere.
+
+    Attention uses it with value = -inf (or a large negative number) to hide
+    padding and future positions.
+    """
+    return where(mask, value, x)
+
+
+# -------------------------------------------------------------------- losses
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return mean(loss)
+    if reduction == "sum":
+        return _sum(loss)
+    if reduction == "none":
+        return loss
+    raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def mse_loss(input, target, reduction="mean"):  # noqa: A002  (torch's names)
+    if input.shape != getattr(target, "shape", input.shape):
+        raise ShapeError(f"mse_loss: input shape {input.shape} and target shape "
+                         f"{target.shape} differ")
+    diff = input - target
+    return _reduce(diff * diff, reduction)
+
+
+def _classes_last(input):
+    """(N, C, d1, ...) -> (N*d1*..., C): move the class axis last and flatten."""
+    if input.ndim == 1:
+        return reshape(input, (1, -1))
+    if input.ndim == 2:
+        return input
+    perm = (0,) + tuple(range(2, input.ndim)) + (1,)
+    return reshape(input.permute(*perm), (-1, input.shape[1]))
+
+
+def _target_array(target, input):
+    t = target.data if hasattr(target, "data") else np.asarray(target)
+    t = backend.to_device(backend.get_array_module(t).asarray(t), input.device)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"class-index targets must be integers, got dtype {t.dtype}")
+    expected = (input.shape[0],) + input.shape[2:] if input.ndim > 1 else ()
+    if tuple(t.shape) != expected:
+        raise ShapeError(f"target of shape {tuple(t.shape)} does not fit input of shape "
+                         f"{input.shape} (expected {expected})")
+    return t.reshape(-1)
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """Negative log-likelihood of the target classes, given log-probabilities.
+
+    loss_i = -w[y_i] * input[i, y_i]; targets equal to ``ignore_index`` count
+    for nothing; 'mean' divides by the sum of the weights of the counted targets.
+    """
+    logp = _classes_last(input)
+    y = _target_array(target, input)
+    xp = backend.get_array_module(y)
+    n_classes = logp.shape[1]
+    counted = y != ignore_index
+    safe_y = xp.where(counted, y, 0)
+    if safe_y.size and (int(safe_y.min()) < 0 or int(safe_y.max()) >= n_classes):
+        raise IndexError(f"nll_loss: target out of range [0, {n_classes})")
+    w = counted.astype(logp.dtype)
+    if weight is not None:
+        w = w * _data(weight)[safe_y]
+    from .tensor import Tensor
+
+    w_t = Tensor._make(w)
+    picked = getitem(logp, (xp.arange(logp.shape[0]), safe_y))
+    loss = -(picked * w_t)
+    if reduction == "mean":
+        return _sum(loss) / _sum(w_t)
+    if reduction == "none":
+        return reshape(loss, (input.shape[0],) + input.shape[2:] if input.ndim > 1 else ())
+    return _reduce(loss, reduction)
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0):
+    """Softmax cross-entropy from logits and class indices, as in PyTorch.
+
+    With label smoothing eps and C classes the target distribution is
+    (1 - eps) one_hot(y) + eps / C, i.e. the loss is
+    (1 - eps) * nll + eps / C * sum_c (-w_c log p_c).
+    """
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
+    logp = log_softmax(input, dim=1 if input.ndim > 1 else 0)
+    nll = nll_loss(logp, target, weight, ignore_index, reduction)
+    if label_smoothing == 0.0:
+        return nll
+    flat = _classes_last(logp)
+    y = _target_array(target, input)
+    from .tensor import Tensor
+
+    counted = Tensor._make((y != ignore_index).astype(flat.dtype))
+    per_class = flat if weight is None else flat * Tensor._make(_data(weight))
+    smooth = -_sum(per_class, 1) * counted
+    if reduction == "mean":
+        if weight is None:
+            denom = _sum(counted)
+        else:
+            xp = backend.get_array_module(y)
+            safe_y = xp.where(y != ignore_index, y, 0)
+            denom = _sum(Tensor._make(_data(weight)[safe_y]) * counted)
+        smooth = _sum(smooth) / denom
+    elif reduction == "sum":
+        smooth = _sum(smooth)
+    elif reduction == "none":
+        smooth = reshape(smooth, nll.shape)
+    n_classes = flat.shape[1]
+    return (1 - label_smoothing) * nll + smooth * (label_smoothing / n_classes)
+
+
+def _data(x):
+    return x.data if hasattr(x, "data") else np.asarray(x)
+

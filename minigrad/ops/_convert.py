@@ -1,0 +1,32 @@
+"""Turning Python numbers and arrays into Tensors that can meet a given Tensor."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .. import backend
+
+
+def as_tensor(x, like):
+    """``x`` as a Tensor on ``like``'s device.
+
+    A Python number takes ``like``'s dtype when that is a float dtype (so
+    ``w * 0.5`` stays float32), as in PyTorch; arrays keep their own dtype.
+    """
+    from ..tensor import Tensor, get_default_dtype
+
+    if isinstance(x, Tensor):
+        return x
+    xp = backend.get_array_module(like.data)
+    if isinstance(x, numbers.Number) and not isinstance(x, np.ndarray):
+        if like.dtype.kind == "f":
+            dtype = like.dtype
+        elif isinstance(x, bool):
+            dtype = like.dtype
+        elif isinstance(x, numbers.Integral):
+            dtype = like.dtype if like.dtype.kind in "iu" else np.int64
+        else:
+            dtype = get_default_dtype()
+        return Tensor._make(xp.asarray(x, dtype=dtype))
+    return Tensor(x, device=like.device)

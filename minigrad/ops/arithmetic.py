@@ -1,0 +1,127 @@
+"""The four operations and powers. Each backward undoes broadcasting with ``sum_to``.
+
+With inputs a, b and upstream gradient g = dL/dy:
+
+    y = a + b    da = g             db = g
+    y = a - b    da = g             db = -g
+    y = a * b    da = g b           db = g a
+    y = a / b    da = g / b         db = -g a / b^2
+    y = a ** b   da = g b a^(b-1)   db = g y log a
+"""
+from __future__ import annotations
+
+
+from ..function import Function
+from ._convert import as_tensor
+from .shape import sum_to
+
+
+class Add(Function):
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, g):
+        a, b = self.inputs
+        return sum_to(g, a.shape), sum_to(g, b.shape)
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, g):
+        a, b = self.inputs
+        return sum_to(g, a.shape), sum_to(-g, b.shape)
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, g):
+        a, b = self.inputs
+        da = sum_to(g * b, a.shape) if self.needs_input_grad[0] else None
+        db = sum_to(g * a, b.shape) if self.needs_input_grad[1] else None
+        return da, db
+
+
+class Div(Function):
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, g):
+        a, b = self.inputs
+        da = sum_to(g / b, a.shape) if self.needs_input_grad[0] else None
+        db = sum_to(-g * a / (b * b), b.shape) if self.needs_input_grad[1] else None
+        return da, db
+
+
+class Neg(Function):
+    def forward(self, a):
+        return -a
+
+    def backward(self, g):
+        return -g
+
+
+class Pow(Function):
+    def forward(self, a, b):
+        return a ** b
+
+    def backward(self, g):
+        a, b = self.inputs
+        da = db = None
+        if self.needs_input_grad[0]:
+            da = sum_to(g * b * a ** (b - 1), a.shape)
+        if self.needs_input_grad[1]:
+            # d(a^b)/db = a^b log a; where a == 0 (and b > 0) the limit is 0.
+            from .elementwise import log, where
+
+            safe_a = where(a.data > 0, a, 1.0)
+            db = sum_to(g * self.output * log(safe_a), b.shape)
+        return da, db
+
+
+def _binary(fn_cls, a, b):
+    from ..tensor import Tensor
+
+    if not isinstance(a, Tensor):
+        a = as_tensor(a, b)
+    b = as_tensor(b, a)
+    return fn_cls()(a, b)
+
+
+def add(a, b):
+    return _binary(Add, a, b)
+
+
+def sub(a, b):
+    return _binary(Sub, a, b)
+
+
+def mul(a, b):
+    return _binary(Mul, a, b)
+
+
+def div(a, b):
+    return _binary(Div, a, b)
+
+
+def neg(a):
+    return Neg()(a)
+
+
+def pow(a, b):
+    """``a ** b`` for a tensor or number exponent (differentiable in both)."""
+    from ..tensor import Tensor
+
+    if isinstance(b, (int, float)) and isinstance(a, Tensor):
+        if b == 1:
+            return a
+    return _binary(Pow, a, b)
+
+
+def square(a):
+    return mul(a, a)
+
+

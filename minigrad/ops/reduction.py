@@ -1,0 +1,168 @@
+"""Reductions over axes: sum, mean, var, max, min, logsumexp.
+
+Axis arguments accept NumPy's ``axis``/``keepdims`` and PyTorch's
+``dim``/``keepdim`` spellings. Backward puts the reduced axes back (as size 1)
+and broadcasts the gradient over them.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from ..function import Function
+from .shape import broadcast_to, reshape
+
+
+def normalize_axis(axis, ndim):
+    """``axis`` as a sorted tuple of non-negative ints (all axes for None)."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -max(ndim, 1) <= a < max(ndim, 1):
+            raise np.exceptions.AxisError(f"axis {a} is out of bounds for a tensor of {ndim} dimensions")
+        out.append(int(a) % max(ndim, 1))
+    return tuple(sorted(set(out))) if ndim else ()
+
+
+def kept_shape(shape, axes):
+    """``shape`` with the reduced ``axes`` kept as size 1."""
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+def _grad_back(g, in_shape, axes, keepdims):
+    """Broadcast the gradient of a reduction back to the input's shape."""
+    if not keepdims:
+        g = reshape(g, kept_shape(in_shape, axes))
+    return broadcast_to(g, in_shape)
+
+
+class Sum(Function):
+    def __init__(self, axes, keepdims):
+        self.axes, self.keepdims = axes, keepdims
+
+    def forward(self, x):
+        return x.sum(axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, g):
+        return _grad_back(g, self.inputs[0].shape, self.axes, self.keepdims)
+
+
+class MaxMin(Function):
+    """max or min over axes; ties share the gradient evenly (PyTorch's amax rule)."""
+
+    def __init__(self, axes, keepdims, largest):
+        self.axes, self.keepdims, self.largest = axes, keepdims, largest
+        self.name = "Max" if largest else "Min"
+
+    def forward(self, x):
+        if x.size == 0:
+            raise ValueError(f"{self.name.lower()} of an empty tensor")
+        reduce = x.max if self.largest else x.min
+        return reduce(axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, g):
+        x = self.inputs[0]
+        y = self.output.data
+        if not self.keepdims:
+            y = y.reshape(kept_shape(x.shape, self.axes))
+        hit = (x.data == y).astype(g.dtype)
+        share = hit / hit.sum(axis=self.axes, keepdims=True)
+        return _grad_back(g, x.shape, self.axes, self.keepdims) * _const(share)
+
+
+class LogSumExp(Function):
+    """log sum exp x, computed as m + log sum exp(x - m) with m = max x."""
+
+    def __init__(self, axes, keepdims):
+        self.axes, self.keepdims = axes, keepdims
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        m = x.max(axis=self.axes, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, 0)
+        y = xp.log(xp.exp(x - m).sum(axis=self.axes, keepdims=True)) + m
+        return y if self.keepdims else y.reshape(
+            tuple(s for i, s in enumerate(x.shape) if i not in self.axes))
+
+    def backward(self, g):
+        from .elementwise import exp
+
+        x = self.inputs[0]
+        y = self.output
+        if not self.keepdims:
+            y = reshape(y, kept_shape(x.shape, self.axes))
+        softmax = exp(x - y)
+        return _grad_back(g, x.shape, self.axes, self.keepdims) * softmax
+
+
+def _const(array):
+    from ..tensor import Tensor
+
+    return Tensor._make(array)
+
+
+def _resolve(axis, keepdims, dim, keepdim):
+    """Accept torch's dim/keepdim as aliases of numpy's axis/keepdims."""
+    if dim is not None:
+        axis = dim
+    if keepdim is not None:
+        keepdims = keepdim
+    return axis, bool(keepdims)
+
+
+def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
+    axis, keepdims = _resolve(axis, keepdims, dim, keepdim)
+    return Sum(normalize_axis(axis, x.ndim), keepdims)(x)
+
+
+def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    axis, keepdims = _resolve(axis, keepdims, dim, keepdim)
+    axes = normalize_axis(axis, x.ndim)
+    count = int(np.prod([x.shape[a] for a in axes])) if axes else 1
+    return sum(x, axes, keepdims) / count if count else sum(x, axes, keepdims) * float("nan")
+
+
+def var(x, axis=None, keepdims=False, *, correction=1, dim=None, keepdim=None, unbiased=None):
+    """Variance with Bessel's correction by default (``correction=1``), as torch.var."""
+    axis, keepdims = _resolve(axis, keepdims, dim, keepdim)
+    if unbiased is not None:
+        correction = 1 if unbiased else 0
+    axes = normalize_axis(axis, x.ndim)
+    count = int(np.prod([x.shape[a] for a in axes])) if axes else 1
+    centered = x - mean(x, axes, keepdims=True)
+    return sum(centered * centered, axes, keepdims) / max(count - correction, 0)
+
+
+def std(x, axis=None, keepdims=False, *, correction=1, dim=None, keepdim=None, unbiased=None):
+    from .elementwise import sqrt
+
+    return sqrt(var(x, axis, keepdims, correction=correction, dim=dim, keepdim=keepdim,
+                    unbiased=unbiased))
+
+
+def max(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
+    """Largest value over ``axis`` (values only, like ``torch.amax``)."""
+    axis, keepdims = _resolve(axis, keepdims, dim, keepdim)
+    return MaxMin(normalize_axis(axis, x.ndim), keepdims, largest=True)(x)
+
+
+def min(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
+    axis, keepdims = _resolve(axis, keepdims, dim, keepdim)
+    return MaxMin(normalize_axis(axis, x.ndim), keepdims, largest=False)(x)
+
+
+def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    axis, keepdims = _resolve(axis, keepdims, dim, keepdim)
+    return LogSumExp(normalize_axis(axis, x.ndim), keepdims)(x)
+
+
+def argmax(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    axis, keepdims = _resolve(axis, keepdims, dim, keepdim)
+    return _const(x.data.argmax(axis=axis, keepdims=keepdims))
+
+
+def argmin(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    axis, keepdims = _resolve(axis, keepdims, dim, keepdim)
+    return _const(x.data.argmin(axis=axis, keepdims=keepdims))

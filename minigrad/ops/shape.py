@@ -1,0 +1,322 @@
+"""Ops that move values around without arithmetic: reshape, transpose,
+broadcast, indexing, concatenation, splitting, scatter-add.
+
+``sum_to`` is the one place where broadcasting is undone: every op whose forward
+broadcasts reduces its gradient with it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from ..errors import ShapeError
+from ..function import Function
+
+
+# ---------------------------------------------------------------- reshaping
+class Reshape(Function):
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        return x.reshape(self.shape)
+
+    def backward(self, gy):
+        return reshape(gy, self.in_shape)
+
+
+def reshape(x, *shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    shape = tuple(int(s) for s in shape)
+    if shape == x.shape:
+        return x
+    known = int(np.prod([s for s in shape if s != -1]))
+    if shape.count(-1) > 1 or (
+        -1 not in shape and known != x.numel()
+    ) or (-1 in shape and (known == 0 or x.numel() % known)):
+        raise ShapeError(f"reshape: cannot reshape a tensor of shape {x.shape} "
+                         f"({x.numel()} elements) into {shape}")
+    return Reshape(shape)(x)
+
+
+class Transpose(Function):
+    def __init__(self, axes):
+        self.axes = axes
+
+    def forward(self, x):
+        return x.transpose(self.axes)
+
+    def backward(self, gy):
+        return permute(gy, *np.argsort(self.axes))
+
+
+def permute(x, *axes):
+    """Reorder the axes: output axis i is input axis ``axes[i]``."""
+    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+        axes = tuple(axes[0])
+    axes = tuple(int(a) % max(x.ndim, 1) for a in axes)
+    if sorted(axes) != list(range(x.ndim)):
+        raise ShapeError(f"permute: {axes} is not a permutation of the {x.ndim} axes "
+                         f"of a tensor of shape {x.shape}")
+    if axes == tuple(range(x.ndim)):
+        return x
+    return Transpose(axes)(x)
+
+
+def transpose(x, dim0=-2, dim1=-1):
+    """Swap two axes (PyTorch's ``transpose``); the last two by default."""
+    axes = list(range(x.ndim))
+    axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+    return permute(x, *axes)
+
+
+def T(x):
+    """All axes reversed (``x.T``), as in NumPy."""
+    return permute(x, *reversed(range(x.ndim)))
+
+
+def squeeze(x, dim=None):
+    if dim is None:
+        return reshape(x, tuple(s for s in x.shape if s != 1))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    dims = {d % x.ndim for d in dims}
+    return reshape(x, tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1)))
+
+
+def unsqueeze(x, dim):
+    dim = dim % (x.ndim + 1)
+    return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    start, end = start_dim % x.ndim, end_dim % x.ndim
+    merged = int(np.prod(x.shape[start:end + 1]))
+    return reshape(x, x.shape[:start] + (merged,) + x.shape[end + 1:])
+
+
+# ------------------------------------------------------------ broadcasting
+class BroadcastTo(Function):
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        xp = backend.get_array_module(x)
+        return xp.broadcast_to(x, self.shape)
+
+    def backward(self, gy):
+        return sum_to(gy, self.in_shape)
+
+
+def broadcast_to(x, shape):
+    shape = tuple(shape)
+    if shape == x.shape:
+        return x
+    return BroadcastTo(shape)(x)
+
+
+def _sum_to_axes(in_shape, shape):
+    """Axes to sum so that an array of ``in_shape`` reduces to ``shape``."""
+    lead = len(in_shape) - len(shape)
+    if lead < 0:
+        raise ShapeError(f"sum_to: cannot reduce shape {in_shape} to {shape}")
+    axes = list(range(lead))
+    for i, s in enumerate(shape):
+        if s == 1 and in_shape[lead + i] != 1:
+            axes.append(lead + i)
+        elif s != in_shape[lead + i]:
+            raise ShapeError(f"sum_to: cannot reduce shape {in_shape} to {shape}")
+    return tuple(axes), lead
+
+
+class SumTo(Function):
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        axes, lead = _sum_to_axes(x.shape, self.shape)
+        y = x.sum(axis=axes, keepdims=True)
+        return y.reshape(self.shape) if lead else y
+
+    def backward(self, gy):
+        return broadcast_to(gy, self.in_shape)
+
+
+def sum_to(x, shape):
+    """Sum ``x`` down to ``shape``: the adjoint of broadcasting ``shape`` up to x's."""
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    return SumTo(shape)(x)
+
+
+# ---------------------------------------------------------------- indexing
+def _unwrap_key(key):
+    from ..tensor import Tensor
+
+    if isinstance(key, Tensor):
+        return key.data
+    if isinstance(key, tuple):
+        return tuple(k.data if isinstance(k, Tensor) else k for k in key)
+    if isinstance(key, list):
+        return np.asarray(key)
+    return key
+
+
+class GetItem(Function):
+    """``x[key]``: slices, integers, integer arrays, boolean masks."""
+
+    def __init__(self, key):
+        self.key = key
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        return x[self.key]
+
+    def backward(self, gy):
+        return ScatterAdd(self.key, self.in_shape)(gy)
+
+
+class ScatterAdd(Function):
+    """A zero tensor of ``shape`` with ``values`` added at ``key`` (repeats add up).
+
+    The adjoint of ``GetItem``: indexing forward, scatter-add backward, and the
+    other way round. It is also the segment sum of tree models
+    (:func:`index_add`).
+    """
+
+    def __init__(self, key, shape):
+        self.key = key
+        self.shape = shape
+
+    def forward(self, values):
+        xp = backend.get_array_module(values)
+        out = xp.zeros(self.shape, dtype=values.dtype)
+        backend.scatter_add(out, self.key, values)
+        return out
+
+    def backward(self, gy):
+        return GetItem(self.key)(gy)
+
+
+def getitem(x, key):
+    key = _unwrap_key(key)
+    try:
+        return GetItem(key)(x)
+    except IndexError as exc:
+        raise IndexError(f"getitem: {exc} (tensor of shape {x.shape})") from None
+
+
+def _key_on_device(index, like):
+    from ..tensor import Tensor
+
+    data = index.data if isinstance(index, Tensor) else index
+    return backend.to_device(backend.get_array_module(data).asarray(data), like.device)
+
+
+def index_add(x, dim, index, source):
+    """``x`` with ``source``'s slices added at positions ``index`` along ``dim``.
+
+    ``out[..., index[i], ...] += source[..., i, ...]``; repeated indices add up.
+    Same semantics as ``torch.index_add``.
+    """
+    index = _key_on_device(index, x)
+    dim = dim % x.ndim
+    key = (slice(None),) * dim + (index,)
+    return x + ScatterAdd(key, x.shape)(source)
+
+
+def segment_sum(x, segment_ids, num_segments):
+    """Rows of ``x`` summed into ``num_segments`` groups: ``out[s] = sum x[i]``
+    over the rows ``i`` with ``segment_ids[i] == s``.
+
+    Tree models use it to add up the children's states of every parent at once.
+    """
+    ids = _key_on_device(segment_ids, x)
+    if ids.shape[0] != x.shape[0]:
+        raise ShapeError(f"segment_sum: {ids.shape[0]} segment ids for {x.shape[0]} rows")
+    return ScatterAdd((ids,), (int(num_segments),) + x.shape[1:])(x)
+
+
+# ------------------------------------------------------- joining, splitting
+class Concatenate(Function):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, *xs):
+        xp = backend.get_array_module(xs[0])
+        self.sizes = [x.shape[self.axis] for x in xs]
+        return xp.concatenate(xs, axis=self.axis)
+
+    def backward(self, gy):
+        bounds = np.cumsum(self.sizes)[:-1].tolist()
+        return split_at(gy, bounds, self.axis)
+
+
+def concatenate(tensors, axis=0):
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("concatenate: expected a non-empty list of tensors")
+    if len(tensors) == 1:
+        return tensors[0]
+    return Concatenate(axis % tensors[0].ndim)(*tensors)
+
+
+def stack(tensors, axis=0):
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: expected a non-empty list of tensors")
+    shapes = {t.shape for t in tensors}
+    if len(shapes) > 1:
+        raise ShapeError(f"stack: all tensors need the same shape, got {sorted(shapes)}")
+    axis = axis % (tensors[0].ndim + 1)
+    return concatenate([unsqueeze(t, axis) for t in tensors], axis)
+
+
+class Split(Function):
+    def __init__(self, bounds, axis):
+        self.bounds, self.axis = bounds, axis
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        return tuple(xp.split(x, self.bounds, axis=self.axis))
+
+    def backward(self, *gys):
+        return concatenate(gys, self.axis)
+
+
+def split_at(x, bounds, axis=0):
+    """Pieces of ``x`` cut before each index in ``bounds`` along ``axis``."""
+    axis = axis % x.ndim
+    if not bounds:
+        return (x,)
+    return Split(list(bounds), axis)(x)
+
+
+def split(x, split_size_or_sections, dim=0):
+    """PyTorch's ``split``: pieces of size ``n`` (last one shorter), or of the given sizes."""
+    dim = dim % x.ndim
+    length = x.shape[dim]
+    if isinstance(split_size_or_sections, int):
+        n = split_size_or_sections
+        if n <= 0:
+            raise ValueError(f"split: split size must be positive, got {n}")
+        bounds = list(range(n, length, n))
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != length:
+            raise ShapeError(f"split: sizes {sizes} do not add up to {length} "
+                             f"(axis {dim} of shape {x.shape})")
+        bounds = np.cumsum(sizes)[:-1].tolist()
+    out = split_at(x, bounds, dim)
+    return out if isinstance(out, tuple) else (out,)
+
+
+def chunk(x, chunks, dim=0):
+    length = x.shape[dim % x.ndim]
+    return split(x, max(1, -(-length // chunks)), dim)

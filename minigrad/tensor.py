@@ -1,0 +1,337 @@
+"""``Tensor``: an array plus what autograd needs to know about it.
+
+A Tensor wraps a backend array (``.data``: NumPy on the CPU, CuPy on the GPU)
+and, when it was computed by a recorded op, the Function that made it
+(``.creator``, also called ``.grad_fn``). Tensors made by the user are *leaves*;
+a leaf with ``requires_grad=True`` receives its gradient in ``.grad``.
+
+The operators (``+``, ``*``, ``@``, ``x[i]``, ...) and methods (``x.sum()``,
+``x.exp()``, ...) call the ops in :mod:`minigrad.ops`, which are bound at the
+bottom of this file.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import backend
+from .autograd import run_backward
+from .errors import GraphError
+
+_default_dtype = np.dtype(np.float32)
+
+
+def set_default_dtype(dtype) -> None:
+    """The float dtype for tensors built from Python floats (float32 unless set)."""
+    global _default_dtype
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"default dtype must be a floating point type, got {dtype}")
+    _default_dtype = dtype
+
+
+def get_default_dtype():
+    return _default_dtype
+
+
+def _infer_array(data, dtype, device):
+    """Turn user data into a backend array, with torch.tensor's dtype rules."""
+    if isinstance(data, Tensor):
+        data = data.data
+    device = backend.normalize_device(device) if device is not None else None
+    xp = backend.get_array_module(data)
+    if xp is np:
+        if isinstance(data, (str, bytes)):
+            raise TypeError(f"cannot build a Tensor from a {type(data).__name__}: {data!r}")
+        try:
+            arr = np.asarray(data)
+        except (ValueError, TypeError) as exc:
+            raise TypeError(f"cannot build a Tensor from this data: {exc}") from None
+        from_python = not isinstance(data, np.ndarray) and not isinstance(data, np.generic)
+    else:
+        arr, from_python = data, False
+    kind = arr.dtype.kind
+    if kind not in "biuf":
+        raise TypeError(
+            f"cannot build a Tensor from data of dtype {arr.dtype} "
+            f"({'strings' if kind in 'USa' else 'objects' if kind == 'O' else kind}); "
+            "expected numbers or booleans"
+        )
+    if dtype is not None:
+        arr = arr.astype(np.dtype(dtype), copy=False)
+    elif kind == "f" and from_python:
+        arr = arr.astype(_default_dtype, copy=False)  # Python floats -> float32
+    elif kind in "iu" and from_python:
+        arr = arr.astype(np.int64, copy=False)
+    if device is not None:
+        arr = backend.to_device(arr, device)
+    return arr
+
+
+class Tensor:
+    """A multi-dimensional array that records the ops applied to it.
+
+    ``Tensor(data, requires_grad=False, dtype=None, device=None)``: ``data`` is a
+    number, a (nested) list, a NumPy/CuPy array or a Tensor. Python floats
+    become float32 (see :func:`set_default_dtype`), Python ints int64, and an
+    array keeps its dtype unless ``dtype`` is given.
+    """
+
+    # numpy must let Tensor's reflected operators handle `ndarray + Tensor`
+    __array_ufunc__ = None
+    __array_priority__ = 1000
+
+    def __init__(self, data, requires_grad=False, dtype=None, device=None):
+        self.data = _infer_array(data, dtype, device)
+        self.grad = None
+        self.creator = None
+        self._output_index = 0
+        self._retains_grad = False
+        self._requires_grad = False
+        self.name = None
+        self.requires_grad = requires_grad
+
+    @classmethod
+    def _make(cls, array, requires_grad=False):
+        """Fast constructor for arrays produced by ops (no checks, no copies)."""
+        t = cls.__new__(cls)
+        t.data = array
+        t.grad = None
+        t.creator = None
+        t._output_index = 0
+        t._retains_grad = False
+        t._requires_grad = requires_grad
+        t.name = None
+        return t
+
+    # ------------------------------------------------------------ autograd
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        flag = bool(flag)
+        if flag and self.data.dtype.kind != "f":
+            raise TypeError(
+                f"only floating point tensors can require gradients, got dtype "
+                f"{self.data.dtype}; build it with dtype=float32 or float64"
+            )
+        if not flag and self.creator is not None:
+            raise GraphError(
+                "requires_grad can only be turned off on leaf tensors; use "
+                ".detach() to get a tensor outside the graph"
+            )
+        self._requires_grad = flag
+
+    def requires_grad_(self, flag: bool = True) -> "Tensor":
+        self.requires_grad = flag
+        return self
+
+    @property
+    def grad_fn(self):
+        return self.creator
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.creator is None
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` on this non-leaf tensor during backward."""
+        if not self._requires_grad:
+            raise GraphError("retain_grad() on a tensor that does not require grad")
+        self._retains_grad = True
+
+    def backward(self, grad=None, retain_graph=None, create_graph=False) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
+
+        ``grad`` is the gradient of some scalar with respect to ``self``; it may
+        be omitted only when ``self`` has one element (a loss). The graph is
+        freed afterwards unless ``retain_graph=True``; ``create_graph=True``
+        records the backward pass itself, for higher derivatives.
+        """
+        run_backward([self], None if grad is None else [grad], retain_graph,
+                     create_graph)
+
+    def _accumulate_grad(self, g: "Tensor", create_graph: bool) -> None:
+        if tuple(g.shape) != tuple(self.shape):
+            raise RuntimeError(
+                f"internal error: gradient of shape {tuple(g.shape)} for a tensor "
+                f"of shape {tuple(self.shape)}"
+            )
+        if not create_graph:
+            g = g.detach()
+        if self.grad is None:
+            # A fresh, writable array: backward may return views or share one
+            # array between inputs (x + x), and optimizers update .grad in place.
+            self.grad = g if create_graph else Tensor._make(g.data.copy())
+        else:
+            self.grad = self.grad + g
+
+    def detach(self) -> "Tensor":
+        """The same data, cut from the graph (no creator, no grad)."""
+        return Tensor._make(self.data)
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    # ------------------------------------------------------ array attributes
+    @property
+    def shape(self) -> tuple:
+        return tuple(self.data.shape)
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def device(self) -> str:
+        return backend.device_of(self.data)
+
+    def size(self, dim=None):
+        return self.shape if dim is None else self.shape[dim]
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    # ------------------------------------------------------------ conversion
+    def numpy(self) -> np.ndarray:
+        """The data as a NumPy array (copied to the host from a GPU)."""
+        return backend.to_numpy(self.data)
+
+    def __array__(self, dtype=None, copy=None):
+        arr = self.numpy()
+        return arr if dtype is None else arr.astype(dtype)
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(
+                f"item() needs a tensor with one element, got shape {self.shape}"
+            )
+        return self.numpy().reshape(()).item()
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor of shape {self.shape} is ambiguous"
+            )
+        return bool(self.item())
+
+    def __index__(self):
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError("only integer tensors of one element can be an index")
+        return int(self.item())
+
+    def to(self, device=None, dtype=None) -> "Tensor":
+        """A copy on ``device`` and/or of ``dtype`` (the same tensor when nothing changes).
+
+        Differentiable: gradients flow back to the original device and dtype.
+        ``t.to("cuda")``, ``t.to(dtype=np.float64)``, ``t.to(np.float64)``.
+        """
+        if device is not None and not isinstance(device, str):
+            try:
+                np.dtype(device)
+                device, dtype = None, device
+            except TypeError:
+                pass
+        out = self
+        if dtype is not None and np.dtype(dtype) != self.dtype:
+            out = _ops.astype(out, dtype)
+        if device is not None and backend.normalize_device(device) != self.device:
+            out = _ops.to_device(out, backend.normalize_device(device))
+        return out
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
+
+    def float(self):
+        return self.to(dtype=np.float32)
+
+    def double(self):
+        return self.to(dtype=np.float64)
+
+    def type(self, dtype):
+        return self.to(dtype=dtype)
+
+    def clone(self) -> "Tensor":
+        """A copy of the data that stays in the graph."""
+        return _ops.clone(self)
+
+    # ---------------------------------------------------- in-place (no graph)
+    def _check_inplace(self, what: str) -> None:
+        from .grad_mode import state
+
+        if state.grad_enabled and (self._requires_grad and self.creator is None):
+            raise GraphError(
+                f"{what}: a leaf tensor that requires grad cannot be modified in "
+                "place while grad mode is on; wrap the update in minigrad.no_grad()"
+            )
+
+    def zero_(self) -> "Tensor":
+        self._check_inplace("zero_")
+        self.data[...] = 0
+        return self
+
+    def fill_(self, value) -> "Tensor":
+        self._check_inplace("fill_")
+        self.data[...] = value
+        return self
+
+    def copy_(self, src) -> "Tensor":
+        """Copy ``src``'s values into this tensor (shape must broadcast, dtype is kept)."""
+        self._check_inplace("copy_")
+        src_data = src.data if isinstance(src, Tensor) else src
+        src_data = backend.to_device(backend.get_array_module(src_data).asarray(src_data),
+                                     self.device)
+        self.data[...] = src_data
+        return self
+
+    # ---------------------------------------------------------------- misc
+    def __repr__(self) -> str:
+        body = np.array2string(self.numpy(), separator=", ", precision=4,
+                               prefix="tensor(")
+        extra = []
+        if self.dtype != _default_dtype and self.dtype.kind == "f" or self.dtype.kind != "f":
+            extra.append(f"dtype={self.dtype}")
+        if self.device != "cpu":
+            extra.append(f"device='{self.device}'")
+        if self.creator is not None:
+            extra.append(f"grad_fn=<{self.creator.op_name}>")
+        elif self._requires_grad:
+            extra.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extra) + ")"
+
+    __hash__ = object.__hash__
+
+
+def tensor(data, requires_grad=False, dtype=None, device=None) -> Tensor:
+    """Build a leaf Tensor (same as ``Tensor(...)``)."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
+
+
+from . import ops as _ops  # noqa: E402  (ops need Tensor defined first)
+
+_ops.install_tensor_methods(Tensor)
