@@ -17,6 +17,7 @@ from .ops import (abs, broadcast_to, chunk, clip, concatenate, erf, exp, flatten
                   permute, relu, reshape, segment_sum, sigmoid, softplus, split, sqrt,
                   squeeze, stack, std, sum, sum_to, tanh, transpose, unsqueeze, var, where)
 from .random import manual_seed
+from .serialization import load, save
 from .tensor import Tensor, get_default_dtype, set_default_dtype, tensor
 
 float32, float64, int64, int32, bool_ = "float32", "float64", "int64", "int32", "bool"

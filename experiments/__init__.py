@@ -1,0 +1,1 @@
+"""Lecture demonstrations and optimizer studies."""

@@ -1,0 +1,1 @@
+"""Optimizers, each written as its lecture formula."""
