@@ -11,6 +11,8 @@ from .autograd import grad
 from .errors import AnomalyError, CheckpointError, DeviceError, GraphError, ShapeError
 from .factories import (arange, empty, eye, full, full_like, linspace, ones, ones_like,
                         rand, randint, randn, zeros, zeros_like)
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .graphviz import to_dot
 from .grad_mode import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .ops import (abs, broadcast_to, chunk, clip, concatenate, erf, exp, flatten, gelu,
                   index_add, log, logsumexp, matmul, max, maximum, mean, min, minimum,
@@ -19,6 +21,7 @@ from .ops import (abs, broadcast_to, chunk, clip, concatenate, erf, exp, flatten
 from .random import manual_seed
 from .serialization import load, save
 from .tensor import Tensor, get_default_dtype, set_default_dtype, tensor
+from . import nn  # noqa: E402  (nn builds on everything above)
 
 float32, float64, int64, int32, bool_ = "float32", "float64", "int64", "int32", "bool"
 cat = concatenate

@@ -140,7 +140,14 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             _note_output_grads(fn, gys, capture, create_graph)
             gys = [g if g is not None else _zeros_like_output(fn, i)
                    for i, g in enumerate(gys)]
-            gxs = fn.backward(*gys)
+            if state.anomaly_enabled:
+                outer, state.backward_fn = state.backward_fn, fn
+                try:
+                    gxs = fn.backward(*gys)
+                finally:
+                    state.backward_fn = outer
+            else:
+                gxs = fn.backward(*gys)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
             if len(gxs) != len(fn.inputs):
@@ -181,9 +188,7 @@ def _note_output_grads(fn, gys, capture, create_graph):
 def _zeros_like_output(fn, i):
     from .tensor import Tensor
 
-    out = fn.outputs[i]()
-    if out is None:
-        raise RuntimeError(f"{fn.op_name}: output {i} was freed before backward")
+    out = fn._output_tensor(i)
     xp = backend.get_array_module(out.data)
     return Tensor._make(xp.zeros_like(out.data))
 

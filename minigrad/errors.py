@@ -23,5 +23,10 @@ class AnomalyError(RuntimeError):
     """Raised by ``detect_anomaly()`` when an op produces NaN or Inf."""
 
 
+class GradcheckError(RuntimeError):
+    """``gradcheck``/``gradgradcheck`` found analytical and numerical derivatives
+    that disagree; the message names the worst Jacobian element."""
+
+
 class CheckpointError(RuntimeError):
     """A checkpoint file that is truncated, corrupted or not minigrad's."""

@@ -63,14 +63,21 @@ class Function:
             self.inputs = list(inputs)
             self.needs_input_grad = tuple(x._requires_grad for x in inputs)
             self.outputs = [weakref.ref(o) for o in outputs]
+            # The output *arrays* (not Tensors: no reference cycle) are kept so that
+            # backward can use an output whose Tensor object was already dropped:
+            # e.g. in (sqrt(x) * y).sum() the consumer Mul is released before
+            # Sqrt's backward runs, or an unused output of split().
+            self._output_arrays = ys
             for i, o in enumerate(outputs):
                 o._requires_grad = True
                 o.creator = self
                 o._output_index = i
             if state.anomaly_enabled:
-                self.created_at = "".join(traceback.format_stack(limit=12)[:-2])
-        if state.anomaly_enabled:
-            check_finite(self, [o.data for o in outputs], "forward output")
+                self.created_at = _user_stack()
+        # Ops run inside a backward are checked by the engine, which names the op
+        # whose backward it is (not the Div or Mul that backward happens to use).
+        if state.anomaly_enabled and state.backward_fn is None:
+            check_finite(self, [o.data for o in outputs], "forward output", inputs)
         return outputs[0] if single else tuple(outputs)
 
     # -------------------------------------------------------- to override
@@ -91,12 +98,26 @@ class Function:
         return self.outputs_tensors()[0]
 
     def outputs_tensors(self):
-        return [ref() for ref in self.outputs]
+        return [self._output_tensor(i) for i in range(len(self.outputs))]
+
+    def _output_tensor(self, i):
+        """Output ``i``; rebuilt from the kept array (same creator) if it was freed."""
+        from .tensor import Tensor
+
+        out = self.outputs[i]()
+        if out is None:
+            arrays = self.__dict__.get("_output_arrays")
+            if arrays is None:
+                raise freed_graph_error(self)
+            out = Tensor._make(arrays[i], requires_grad=True)
+            out.creator, out._output_index = self, i
+        return out
 
     def release(self) -> None:
         """Drop the saved inputs after backward (``retain_graph=False``)."""
         self.inputs = None
         self.__dict__.pop("saved", None)
+        self.__dict__.pop("_output_arrays", None)
 
     def __repr__(self) -> str:
         return f"<{self.op_name}>"
@@ -114,21 +135,38 @@ def _check_same_device(fn: Function, inputs) -> None:
         )
 
 
-def check_finite(fn: Function, arrays, what: str) -> None:
+def _user_stack(limit: int = 12) -> str:
+    """The call stack where an op is created, minus minigrad's own frames at its end."""
+    import os
+
+    here = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frames = traceback.extract_stack()
+    while frames and os.path.abspath(frames[-1].filename).startswith(here):
+        frames.pop()
+    return "".join(traceback.format_list(frames[-limit:]))
+
+
+def check_finite(fn: Function, arrays, what: str, inputs=None) -> None:
     """Anomaly mode: raise if any array holds NaN or Inf."""
+    inputs = fn.inputs if inputs is None else inputs
     for i, a in enumerate(arrays):
         if a is None or a.dtype.kind != "f":
             continue
         xp = backend.get_array_module(a)
         if not bool(xp.isfinite(a).all()):
             bad = "NaN" if bool(xp.isnan(a).any()) else "Inf"
-            shapes = ", ".join(str(tuple(x.shape)) for x in (fn.inputs or []))
-            where = (
-                f"\nThe op was created at:\n{fn.created_at}" if fn.created_at else ""
-            )
+            shapes = ", ".join(str(tuple(x.shape)) for x in (inputs or []))
+            if fn.created_at:
+                where = f"\nThe op was created at:\n{fn.created_at}"
+            elif what != "forward output":
+                where = ("\n(run the forward pass under detect_anomaly() too to see "
+                         "where the op was created)")
+            else:
+                where = ""
             raise AnomalyError(
-                f"{fn.op_name} produced {bad} in its {what} {i}"
-                + (f" (input shapes {shapes})" if shapes else "")
+                f"{fn.op_name} produced {bad} in its {what} {i} "
+                f"(shape {tuple(a.shape)}, dtype {a.dtype})"
+                + (f"; input shapes {shapes}" if shapes else "")
                 + where
             )
 

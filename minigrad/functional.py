@@ -27,6 +27,8 @@ class Softmax(Function):
 
     def forward(self, x):
         xp = backend.get_array_module(x)
+        if x.size == 0:  # nothing to normalize (and max() of an empty axis fails)
+            return xp.zeros_like(x)
         e = xp.exp(x - x.max(axis=self.axis, keepdims=True))
         return e / e.sum(axis=self.axis, keepdims=True)
 
@@ -70,6 +72,10 @@ def embedding(indices, weight, padding_idx=None):
                          f"min {int(idx.min())}, max {int(idx.max())}")
     out = getitem(weight, idx)
     if padding_idx is not None:
+        if not -weight.shape[0] <= padding_idx < weight.shape[0]:
+            raise IndexError(f"embedding: padding_idx {padding_idx} out of range for "
+                             f"{weight.shape[0]} embeddings")
+        padding_idx %= weight.shape[0]  # -1 is the last row, as in torch
         # the padding rows are constants: detach them so no gradient reaches W[pad]
         keep = xp.asarray(idx != padding_idx)[..., None]
         out = where(keep, out, getitem(weight.detach(), idx))

@@ -12,6 +12,8 @@ import contextlib
 class _State:
     grad_enabled = True
     anomaly_enabled = False
+    #: the Function whose backward is running (set by the engine in anomaly mode)
+    backward_fn = None
 
 
 state = _State()

@@ -162,8 +162,9 @@ class Tensor:
             g = g.detach()
         if self.grad is None:
             # A fresh, writable array: backward may return views or share one
-            # array between inputs (x + x), and optimizers update .grad in place.
-            self.grad = g if create_graph else Tensor._make(g.data.copy())
+            # array between inputs (x + y), and optimizers update .grad in place.
+            # With create_graph the copy is a recorded clone, so it stays differentiable.
+            self.grad = g.clone() if create_graph else Tensor._make(g.data.copy())
         else:
             self.grad = self.grad + g
 
@@ -246,14 +247,20 @@ class Tensor:
         """A copy on ``device`` and/or of ``dtype`` (the same tensor when nothing changes).
 
         Differentiable: gradients flow back to the original device and dtype.
-        ``t.to("cuda")``, ``t.to(dtype=np.float64)``, ``t.to(np.float64)``.
+        ``t.to("cuda")``, ``t.to(dtype=np.float64)``, ``t.to(np.float64)``,
+        ``t.to(minigrad.float64)``.
         """
-        if device is not None and not isinstance(device, str):
+        if device is not None and dtype is None:
+            # t.to(np.float64) and t.to(minigrad.float64) (a dtype *name*) cast
             try:
-                np.dtype(device)
+                backend.normalize_device(device)
+            except ValueError:
+                try:
+                    np.dtype(device)
+                except TypeError:
+                    raise ValueError(f"to: {device!r} is neither a device ('cpu', "
+                                     "'cuda') nor a dtype") from None
                 device, dtype = None, device
-            except TypeError:
-                pass
         out = self
         if dtype is not None and np.dtype(dtype) != self.dtype:
             out = _ops.astype(out, dtype)

@@ -73,8 +73,10 @@ class Tanh(Function):
 class Sigmoid(Function):
     def forward(self, x):
         xp = _xp(x)
-        # tanh form: no overflow for large |x|, exact to rounding
-        return 0.5 * (xp.tanh(0.5 * x) + 1)
+        # e = exp(-|x|) never overflows; for x < 0 the form e / (1 + e) keeps the
+        # tiny tail accurate (sigmoid(-40) = 4.2e-18, not 0)
+        e = xp.exp(-xp.abs(x))
+        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
     def backward(self, g):
         y = self.output

@@ -6,6 +6,8 @@ and broadcasts the gradient over them.
 """
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 from .. import backend
@@ -20,9 +22,9 @@ def normalize_axis(axis, ndim):
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
     for a in axes:
-        if not -max(ndim, 1) <= a < max(ndim, 1):
+        if not -builtins.max(ndim, 1) <= a < builtins.max(ndim, 1):
             raise np.exceptions.AxisError(f"axis {a} is out of bounds for a tensor of {ndim} dimensions")
-        out.append(int(a) % max(ndim, 1))
+        out.append(int(a) % builtins.max(ndim, 1))
     return tuple(sorted(set(out))) if ndim else ()
 
 
@@ -57,8 +59,8 @@ class MaxMin(Function):
         self.name = "Max" if largest else "Min"
 
     def forward(self, x):
-        if x.size == 0:
-            raise ValueError(f"{self.name.lower()} of an empty tensor")
+        if any(x.shape[a] == 0 for a in self.axes):  # (0, 3) over axis 1 is fine
+            raise ValueError(f"{self.name.lower()} over an axis of size 0")
         reduce = x.max if self.largest else x.min
         return reduce(axis=self.axes, keepdims=self.keepdims)
 
@@ -80,9 +82,12 @@ class LogSumExp(Function):
 
     def forward(self, x):
         xp = backend.get_array_module(x)
-        m = x.max(axis=self.axes, keepdims=True)
-        m = xp.where(xp.isfinite(m), m, 0)
-        y = xp.log(xp.exp(x - m).sum(axis=self.axes, keepdims=True)) + m
+        if x.size == 0:  # the log of an empty sum is -inf (and max() has no identity)
+            y = xp.full(kept_shape(x.shape, self.axes), -xp.inf, dtype=x.dtype)
+        else:
+            m = x.max(axis=self.axes, keepdims=True)
+            m = xp.where(xp.isfinite(m), m, 0)
+            y = xp.log(xp.exp(x - m).sum(axis=self.axes, keepdims=True)) + m
         return y if self.keepdims else y.reshape(
             tuple(s for i, s in enumerate(x.shape) if i not in self.axes))
 
@@ -132,14 +137,27 @@ def var(x, axis=None, keepdims=False, *, correction=1, dim=None, keepdim=None, u
     axes = normalize_axis(axis, x.ndim)
     count = int(np.prod([x.shape[a] for a in axes])) if axes else 1
     centered = x - mean(x, axes, keepdims=True)
-    return sum(centered * centered, axes, keepdims) / max(count - correction, 0)
+    return sum(centered * centered, axes, keepdims) / builtins.max(count - correction, 0)
+
+
+class StdFromVar(Function):
+    """sqrt of a variance, with torch.std's gradient rule: 0 where the std is 0
+    (a constant slice), where plain sqrt would give 0 * inf = NaN."""
+
+    def forward(self, v):
+        return backend.get_array_module(v).sqrt(v)
+
+    def backward(self, g):
+        from .elementwise import where
+
+        y = self.output
+        zero = y.data == 0
+        return where(zero, 0.0, g / (2 * where(zero, 1.0, y)))
 
 
 def std(x, axis=None, keepdims=False, *, correction=1, dim=None, keepdim=None, unbiased=None):
-    from .elementwise import sqrt
-
-    return sqrt(var(x, axis, keepdims, correction=correction, dim=dim, keepdim=keepdim,
-                    unbiased=unbiased))
+    return StdFromVar()(var(x, axis, keepdims, correction=correction, dim=dim,
+                            keepdim=keepdim, unbiased=unbiased))
 
 
 def max(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001

@@ -156,16 +156,20 @@ def sum_to(x, shape):
 
 
 # ---------------------------------------------------------------- indexing
-def _unwrap_key(key):
+def _unwrap_key(key, device):
+    """An index key with Tensors replaced by arrays, and arrays moved to ``device``."""
     from ..tensor import Tensor
 
-    if isinstance(key, Tensor):
-        return key.data
-    if isinstance(key, tuple):
-        return tuple(k.data if isinstance(k, Tensor) else k for k in key)
-    if isinstance(key, list):
-        return np.asarray(key)
-    return key
+    def one(k):
+        if isinstance(k, Tensor):
+            k = k.data
+        elif isinstance(k, list):
+            k = np.asarray(k)
+        if isinstance(k, np.ndarray) or backend.is_cupy_array(k):
+            k = backend.to_device(k, device)
+        return k
+
+    return tuple(one(k) for k in key) if isinstance(key, tuple) else one(key)
 
 
 class GetItem(Function):
@@ -205,7 +209,7 @@ class ScatterAdd(Function):
 
 
 def getitem(x, key):
-    key = _unwrap_key(key)
+    key = _unwrap_key(key, x.device)
     try:
         return GetItem(key)(x)
     except IndexError as exc:
@@ -319,4 +323,6 @@ def split(x, split_size_or_sections, dim=0):
 
 def chunk(x, chunks, dim=0):
     length = x.shape[dim % x.ndim]
+    if length == 0:  # torch gives ``chunks`` empty pieces
+        return split(x, [0] * chunks, dim)
     return split(x, max(1, -(-length // chunks)), dim)
