@@ -1,0 +1,47 @@
+r"""``Adadelta``: step sizes from running averages of squared gradients and steps.
+
+The formula is :func:`optim.functional.adadelta`; this class applies it
+parameter by parameter with PyTorch 2.13's argument names, defaults and checks.
+The paper (Zeiler 2012) has no learning rate (``lr=1.0``) and uses
+``rho=0.95``.
+"""
+from __future__ import annotations
+
+from . import functional as F
+from .optimizer import Optimizer, check_lr, check_nonnegative, check_range
+
+__all__ = ["Adadelta"]
+
+
+class Adadelta(Optimizer):
+    r"""Adadelta (Zeiler 2012), PyTorch's API.
+
+    Args:
+        params: parameters or param groups.
+        lr: :math:`\gamma`, scales the step (default 1.0).
+        rho: decay :math:`\rho` of both running averages (default 0.9).
+        eps: :math:`\epsilon` inside both roots (default 1e-6).
+        weight_decay: L2 penalty :math:`\lambda` (default 0).
+        maximize: maximize the objective instead (default False).
+        trace: record the formula's intermediates (see :class:`Optimizer`).
+
+    State per parameter: ``step``, ``square_avg`` (:math:`v`), ``acc_delta`` (:math:`u`).
+    """
+
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, *,
+                 maximize=False, trace=False):
+        lr = check_lr(lr)
+        check_range(rho, "rho", 0.0, 1.0)
+        check_nonnegative(eps, "epsilon")
+        check_nonnegative(weight_decay, "weight_decay")
+        defaults = {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay,
+                    "maximize": maximize}
+        super().__init__(params, defaults, trace=trace)
+
+    def _init_state(self, theta, group):
+        return F.adadelta_init(theta)
+
+    def _update(self, theta, grad, state, group):
+        return F.adadelta(theta, grad, state, lr=group["lr"], rho=group["rho"],
+                          eps=group["eps"], weight_decay=group["weight_decay"],
+                          maximize=group["maximize"])

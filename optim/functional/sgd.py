@@ -1,0 +1,152 @@
+r"""Stochastic gradient descent with momentum, as pure functions.
+
+Two ways of writing momentum are in common use, and they are the same
+algorithm only while the learning rate stays constant.
+
+**PyTorch's form** (``momentum_form="torch"``, the default; the formula of the
+``torch.optim.SGD`` documentation, PyTorch 2.13). The buffer :math:`b` sums
+gradients and the learning rate multiplies the whole step:
+
+.. math::
+
+    g_t &\leftarrow \nabla f_t(\theta_{t-1})
+          \quad(\text{negated if maximize}) \\
+    g_t &\leftarrow g_t + \lambda\,\theta_{t-1} \\
+    b_t &\leftarrow \begin{cases} g_t & t = 1 \\
+                   \mu\, b_{t-1} + (1-\tau)\, g_t & t > 1 \end{cases} \\
+    d_t &\leftarrow \begin{cases} g_t + \mu\, b_t & \text{nesterov} \\
+                   b_t & \text{otherwise} \end{cases} \\
+    \theta_t &\leftarrow \theta_{t-1} - \gamma\, d_t
+
+**The lecture form** (``momentum_form="lecture"``; Sutskever, Martens, Dahl &
+Hinton 2013, "On the importance of initialization and momentum in deep
+learning", eqs. 1-4). The velocity :math:`v` already contains the learning
+rate :math:`\eta` (= ``lr``), so a change of the learning rate acts only on
+new gradients:
+
+.. math::
+
+    v_0 &= 0 \\
+    \tilde\theta_{t-1} &\leftarrow \begin{cases}
+        \theta_{t-1} - \mu\, v_{t-1} & \text{nesterov (look-ahead point)} \\
+        \theta_{t-1} & \text{otherwise} \end{cases} \\
+    g_t &\leftarrow \nabla f_t(\tilde\theta_{t-1})
+          \quad(\text{negated if maximize}) \\
+    g_t &\leftarrow g_t + \lambda\,\tilde\theta_{t-1} \\
+    v_t &\leftarrow \mu\, v_{t-1} + \eta\, g_t \\
+    \theta_t &\leftarrow \theta_{t-1} - v_t
+
+(Sutskever et al. write the velocity with the opposite sign,
+:math:`v \leftarrow \mu v - \varepsilon \nabla f`, :math:`\theta \leftarrow \theta + v`.)
+
+With Nesterov's accelerated gradient the gradient is taken at the look-ahead
+point :math:`\tilde\theta`, so whoever computes ``grad`` must have put the
+parameters there first: :func:`sgd_lookahead` gives the point, and
+``optim.SGD`` does the move inside ``step(closure)``. PyTorch's Nesterov form
+is the same algorithm written in the variable :math:`\theta' = \tilde\theta`
+(see Sutskever et al., and Bengio, Boulanger-Lewandowski & Pascanu 2013,
+"Advances in optimizing recurrent networks"): with a constant learning rate,
+:math:`\theta^{\text{torch}}_t = \theta_t - \mu v_t` and :math:`v_t = \eta b_t`.
+
+Dampening :math:`\tau` belongs to PyTorch's form only.
+"""
+from __future__ import annotations
+
+from minigrad.backend import get_array_module
+
+__all__ = ["sgd", "sgd_init", "sgd_lookahead", "MOMENTUM_FORMS"]
+
+MOMENTUM_FORMS = ("torch", "lecture")
+
+
+def sgd_init(theta, *, momentum=0.0, momentum_form="torch"):
+    """The state before the first step.
+
+    PyTorch's form starts with no buffer (the first step sets :math:`b_1 =
+    g_1`); the lecture form starts from :math:`v_0 = 0`. Without momentum
+    there is no state at all.
+    """
+    if momentum == 0 or momentum_form == "torch":
+        return {}
+    xp = get_array_module(theta)
+    return {"velocity": xp.zeros_like(theta)}
+
+
+def sgd_lookahead(theta, state, *, momentum):
+    r"""The lecture form's Nesterov look-ahead point :math:`\theta - \mu v`.
+
+    The point where the gradient of the next step must be evaluated.
+    Before the first step (no velocity yet) it is :math:`\theta` itself.
+    """
+    if "velocity" not in state:
+        return theta
+    v = state["velocity"]
+    return theta - momentum * v
+
+
+def sgd(theta, grad, state, *, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
+        nesterov=False, maximize=False, momentum_form="torch"):
+    r"""One SGD step on one parameter (the formulas of the module docstring).
+
+    Args:
+        theta: the parameter :math:`\theta_{t-1}` (backend array).
+        grad: its gradient :math:`\nabla f_t`; for the lecture form with
+            ``nesterov=True``, taken at :func:`sgd_lookahead`'s point.
+        state: ``{}`` or ``{"momentum_buffer": b}`` (torch form),
+            ``{"velocity": v}`` (lecture form); see :func:`sgd_init`.
+        lr: :math:`\gamma` (torch form) / :math:`\eta` (lecture form).
+        momentum: :math:`\mu`.  dampening: :math:`\tau` (torch form only).
+        weight_decay: :math:`\lambda` (L2 penalty added to the gradient).
+        nesterov, maximize: as in ``torch.optim.SGD``.
+        momentum_form: ``"torch"`` or ``"lecture"``.
+
+    Returns:
+        ``(theta_new, new_state, intermediates)``; intermediates: ``g`` and
+        ``d`` (torch form: also ``b``), or ``g`` and ``v`` (lecture form:
+        also ``theta_lookahead`` with Nesterov). Inputs are not modified.
+    """
+    if momentum_form not in MOMENTUM_FORMS:
+        raise ValueError(f"Invalid momentum_form: {momentum_form!r} (expected one of "
+                         f"{', '.join(map(repr, MOMENTUM_FORMS))})")
+    if momentum != 0 and momentum_form == "lecture":
+        return _sgd_lecture(theta, grad, state, lr=lr, momentum=momentum,
+                            weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
+
+    # ---- PyTorch's form (also plain SGD without momentum, where both forms agree)
+    g = -grad if maximize else grad                 # g_t (negated to maximize)
+    if weight_decay != 0:
+        g = g + weight_decay * theta                # g_t <- g_t + lambda theta_{t-1}
+    if momentum == 0:
+        d = g                                       # no momentum: d_t = g_t
+        theta = theta - lr * d                      # theta_t <- theta_{t-1} - gamma d_t
+        return theta, {}, {"g": g, "d": d}
+    if "momentum_buffer" not in state:
+        b = g.copy()                                # b_1 <- g_1
+    else:
+        b = state["momentum_buffer"]
+        b = momentum * b + (1 - dampening) * g      # b_t <- mu b_{t-1} + (1 - tau) g_t
+    if nesterov:
+        d = g + momentum * b                        # d_t <- g_t + mu b_t
+    else:
+        d = b                                       # d_t <- b_t
+    theta = theta - lr * d                          # theta_t <- theta_{t-1} - gamma d_t
+    return theta, {"momentum_buffer": b}, {"g": g, "b": b, "d": d}
+
+
+def _sgd_lecture(theta, grad, state, *, lr, momentum, weight_decay, nesterov, maximize):
+    """The lecture form (see the module docstring); called by :func:`sgd`."""
+    xp = get_array_module(theta)
+    v = state["velocity"] if "velocity" in state else xp.zeros_like(theta)   # v_0 = 0
+    if nesterov:
+        theta_tilde = theta - momentum * v          # look-ahead point theta - mu v
+    else:
+        theta_tilde = theta
+    g = -grad if maximize else grad                 # grad f_t(theta~) (negated to maximize)
+    if weight_decay != 0:
+        g = g + weight_decay * theta_tilde          # g_t <- g_t + lambda theta~
+    v = momentum * v + lr * g                       # v_t <- mu v_{t-1} + eta g_t
+    theta = theta - v                               # theta_t <- theta_{t-1} - v_t
+    intermediates = {"g": g, "v": v}
+    if nesterov:
+        intermediates["theta_lookahead"] = theta_tilde
+    return theta, {"velocity": v}, intermediates

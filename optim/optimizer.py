@@ -1,0 +1,608 @@
+r"""``Optimizer``: the base class every optimizer in :mod:`optim` builds on.
+
+The public API is PyTorch 2.13's ``torch.optim.Optimizer``, so training loops
+written for PyTorch read the same here::
+
+    opt = optim.Adam(model.parameters(), lr=1e-3)
+    for x, y in batches:
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+
+What a subclass writes
+----------------------
+The base class owns everything that is the same for all optimizers: parameter
+groups, per-parameter state, ``zero_grad``, ``step``'s closure handling,
+``state_dict``/``load_state_dict`` and tracing. A subclass adds the formula
+and nothing else, through two hooks:
+
+``_init_state(self, theta, group) -> dict``
+    The state of one parameter before its first step (``m_0 = 0``,
+    ``v_0 = 0``, ``step = 0``, ...). ``theta`` is the parameter's backend
+    array. Called lazily, the first time the parameter has a gradient while
+    its state is empty (PyTorch does the same). Default: ``{}``.
+
+``_update(self, theta, grad, state, group) -> (theta_new, new_state, intermediates)``
+    One step of the formula for one parameter: call the pure function in
+    :mod:`optim.functional` with the group's hyperparameters and return what
+    it returns. ``theta`` and ``grad`` are backend arrays, ``state`` the
+    parameter's current state (do not modify it; return a new one).
+
+A whole optimizer is then a constructor (validate, build ``defaults``, call
+``super().__init__``) plus these two short methods; see :mod:`optim.adam`.
+Two more places can be overridden when an optimizer needs them:
+
+``_step_group(self, group_index, group, first_index)``
+    Updates every parameter of one group (the per-parameter loop, the teaching
+    path). A fast path that updates a whole group at once (one flat buffer,
+    one fused kernel) overrides this method and leaves the rest alone.
+    ``first_index`` is the global index (the one ``state_dict`` uses) of the
+    group's first parameter, for tracing.
+
+``step(self, closure=None)``
+    The default evaluates the closure (under ``enable_grad``), then calls
+    ``self._apply_update()``, which runs ``_step_group`` on every group under
+    ``no_grad`` and counts the step. Override it only when the formula needs
+    the loss or the gradient somewhere else than at the current parameters
+    (``SGD``'s lecture form of Nesterov momentum evaluates the gradient at a
+    look-ahead point; LBFGS and line searches call the closure many times):
+    do the extra work, then call ``self._apply_update()``.
+
+Parameter state is a dict of backend arrays and Python numbers, keyed by
+PyTorch's buffer names (``exp_avg``, ``momentum_buffer``, ...), with the step
+counter ``step`` kept as a Python ``int`` (PyTorch keeps a float32 tensor; the
+values agree). After a step the state dict of a parameter is updated with the
+returned one, never replaced, so ``opt.state[p]`` stays the same object.
+
+Hyperparameter checks
+---------------------
+:func:`check_lr`, :func:`check_nonnegative`, :func:`check_range`,
+:func:`check_betas` and :func:`check_choice` raise ``ValueError`` with
+PyTorch's messages (``"Invalid learning rate: -1.0"``, ``"Invalid epsilon
+value: -1e-08"``, ``"Invalid beta parameter at index 0: 1.0"``). Like
+PyTorch, optimizers check the constructor's arguments only, not the values
+given in param-group dicts.
+
+Tracing
+-------
+``Opt(params, ..., trace=True)`` records, after every step and for every
+parameter that was updated, the intermediate quantities of the formula (the
+dict the functional update returns). The format is described in
+``optim/TRACING.md``; in short::
+
+    opt.trace                   # list of dicts, one per (step, parameter)
+    opt.trace[0]                # {"step": 1, "group": 0, "param": 0,
+                                #  "theta": array, "m": array, "v": array, ...}
+    opt.trace_of("m_hat", param=0)   # numpy array, steps stacked on axis 0
+
+``trace`` may also be a list of quantity names to keep only those (memory).
+"""
+from __future__ import annotations
+
+import copy
+import warnings
+from collections import defaultdict
+from itertools import chain
+from numbers import Real
+
+import numpy as np
+
+from minigrad import backend
+from minigrad.grad_mode import enable_grad, no_grad
+from minigrad.tensor import Tensor
+
+__all__ = [
+    "Optimizer", "required", "check_lr", "check_nonnegative", "check_range",
+    "check_betas", "check_choice",
+]
+
+
+class _RequiredParameter:
+    """Marks a hyperparameter without a default: every param group must set it."""
+
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
+# ---------------------------------------------------------------------------
+# hyperparameter checks (PyTorch's messages)
+# ---------------------------------------------------------------------------
+
+def _scalar(value, what: str):
+    """A one-element minigrad Tensor becomes a Python float; numbers pass through."""
+    if isinstance(value, Tensor):
+        if value.numel() != 1:
+            raise ValueError(f"Tensor {what} must be 1-element")
+        return float(value.item())
+    return value
+
+
+def check_lr(lr):
+    """The learning rate as a number; raises ``ValueError("Invalid learning rate: lr")``.
+
+    A one-element Tensor is accepted (as in PyTorch) and turned into a float.
+    """
+    lr = _scalar(lr, "lr")
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    return lr
+
+
+def check_nonnegative(value, name: str):
+    """Require ``0 <= value``; the message is ``"Invalid {name} value: {value}"``.
+
+    PyTorch's names: ``"epsilon"`` for eps, ``"weight_decay"``, ``"momentum"``,
+    ``"alpha"``, ``"lr_decay"``, ``"initial_accumulator_value"``, ...
+    NaN fails the check.
+    """
+    if not 0.0 <= value:
+        raise ValueError(f"Invalid {name} value: {value}")
+    return value
+
+
+def check_range(value, name: str, low: float, high: float, *,
+                include_low: bool = True, include_high: bool = True):
+    """Require ``low <= value <= high`` (ends as given); message as :func:`check_nonnegative`."""
+    above = low <= value if include_low else low < value
+    below = value <= high if include_high else value < high
+    if not (above and below):
+        raise ValueError(f"Invalid {name} value: {value}")
+    return value
+
+
+def check_betas(betas):
+    """Require ``0 <= beta < 1`` for each of the two betas; return them as floats.
+
+    The message names the index, as PyTorch's does:
+    ``"Invalid beta parameter at index 1: 1.0"``. Unlike PyTorch, ints are
+    accepted (``betas=(0, 0.99)``) and become floats.
+    """
+    betas = tuple(betas)
+    if len(betas) != 2:
+        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    out = []
+    for i, beta in enumerate(betas):
+        beta = _scalar(beta, f"betas[{i}]")
+        if not isinstance(beta, Real):
+            raise TypeError(f"betas[{i}] must be a number, got {type(beta).__name__}")
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+        out.append(float(beta))
+    return tuple(out)
+
+
+def check_choice(value, name: str, choices):
+    """Require ``value`` to be one of ``choices`` (for the lecture-convention options)."""
+    if value not in choices:
+        options = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"Invalid {name}: {value!r} (expected one of {options})")
+    return value
+
+
+# ---------------------------------------------------------------------------
+# array helpers
+# ---------------------------------------------------------------------------
+
+def _is_array(x) -> bool:
+    return isinstance(x, np.ndarray) or backend.is_cupy_array(x)
+
+
+def _clone(value):
+    """A deep copy of a state value: arrays copied, containers rebuilt."""
+    if _is_array(value):
+        return value.copy()
+    if isinstance(value, Tensor):
+        return value.data.copy()
+    if isinstance(value, dict):
+        return {k: _clone(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_clone(v) for v in value)
+    return copy.deepcopy(value)
+
+
+def _typename(obj) -> str:
+    cls = type(obj)
+    module = cls.__module__
+    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+
+
+def _to_host(value):
+    """A trace value: arrays become NumPy copies, NumPy scalars Python numbers."""
+    if _is_array(value):
+        return np.array(backend.to_numpy(value), copy=True)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+# ---------------------------------------------------------------------------
+# the base class
+# ---------------------------------------------------------------------------
+
+class Optimizer:
+    """Base class of all optimizers (PyTorch's ``torch.optim.Optimizer`` API).
+
+    Args:
+        params: an iterable of Tensors, of ``(name, Tensor)`` pairs, or of
+            param-group dicts (``{"params": [...], "lr": 0.1, ...}``); the
+            Tensors are the leaves to optimize (``minigrad.nn.Parameter`` or
+            any Tensor with ``requires_grad=True``).
+        defaults: hyperparameter name -> default value, used for every group
+            that does not set its own.
+        trace: ``False`` (default), ``True`` to record every intermediate of
+            the formula after each step, or a list of quantity names to record
+            only those. Not a param-group key: it belongs to the optimizer.
+
+    Attributes:
+        param_groups: list of dicts, each with ``"params"`` (list of Tensors)
+            and every hyperparameter.
+        state: dict Tensor -> dict of that parameter's state.
+        defaults: the ``defaults`` given.
+        trace: list of trace records (empty unless tracing).
+    """
+
+    def __init__(self, params, defaults, *, trace=False):
+        self.defaults = defaults
+        self.state = defaultdict(dict)
+        self.param_groups = []
+        self._step_count = 0
+        self._trace_keys = None           # None: record everything
+        self.trace = []
+        self.set_trace(trace)
+
+        if isinstance(params, Tensor):
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of "
+                "Tensors or dicts, but got " + _typename(params)
+            )
+        param_groups = list(params)
+        if len(param_groups) == 0:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for group in param_groups:
+            self.add_param_group(group)
+
+    # ------------------------------------------------------------ groups
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group of parameters with its own hyperparameters.
+
+        Missing hyperparameters take the optimizer's defaults. Raises like
+        PyTorch: ``TypeError`` for a non-dict, a set of params or a
+        non-Tensor; ``ValueError`` for a non-leaf Tensor, a parameter already
+        in another group, names given for some params only, or a required
+        hyperparameter left out. Duplicates within the group warn.
+        """
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group)}")
+
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, "
+                "but the ordering of tensors in sets will change between runs. "
+                "Please use a list instead."
+            )
+        else:
+            params = list(params)
+
+        tensors, names = [], []
+        for entry in params:
+            if isinstance(entry, tuple):          # (name, tensor), as named_parameters()
+                names.append(entry[0])
+                tensors.append(entry[1])
+            else:
+                tensors.append(entry)
+        param_group["params"] = tensors
+        if names:
+            if len(names) != len(tensors):
+                raise ValueError(
+                    "all optimizer params should be with/without names. "
+                    "Some param names are missing"
+                )
+            param_group["param_names"] = names
+
+        for p in tensors:
+            if not isinstance(p, Tensor):
+                raise TypeError(
+                    "optimizer can only optimize Tensors, but one of the params is "
+                    + _typename(p)
+                )
+            if not (p.is_leaf or p._retains_grad):
+                raise ValueError("can't optimize a non-leaf Tensor")
+
+        for name, default in self.defaults.items():
+            if default is required and name not in param_group:
+                raise ValueError(
+                    "parameter group didn't specify a value of required "
+                    f"optimization parameter {name}"
+                )
+            param_group.setdefault(name, default)
+
+        ids = [id(p) for p in tensors]
+        if len(ids) != len(set(ids)):
+            warnings.warn(
+                "optimizer contains a parameter group with duplicate parameters; "
+                "in future, this will cause an error",
+                stacklevel=3,
+            )
+
+        seen = set()
+        for group in self.param_groups:
+            seen.update(id(p) for p in group["params"])
+            if ("param_names" in param_group) != ("param_names" in group):
+                which = "with names" if "param_names" in param_group else "without names"
+                raise ValueError(
+                    "all optimizer param groups should be with/without names. "
+                    f"cannot add param group {which} to the optimizer"
+                )
+        if not seen.isdisjoint(ids):
+            raise ValueError("some parameters appear in more than one parameter group")
+
+        self.param_groups.append(param_group)
+
+    # ------------------------------------------------------------ gradients
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients of all parameters.
+
+        ``set_to_none=True`` (the default, as in PyTorch) sets ``.grad`` to
+        None: a parameter that then gets no gradient is skipped by ``step``.
+        ``set_to_none=False`` fills the gradients with zeros instead (such a
+        parameter is stepped with a zero gradient, which still moves it when
+        the optimizer has momentum or weight decay).
+        """
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                elif p.grad.creator is not None:     # a gradient built with create_graph
+                    xp = backend.get_array_module(p.grad.data)
+                    p.grad = Tensor._make(xp.zeros_like(p.grad.data))
+                else:
+                    p.grad.data[...] = 0
+
+    # ------------------------------------------------------------ stepping
+    def step(self, closure=None):
+        """Perform one optimization step; return the closure's loss (or None).
+
+        ``closure`` is a function that recomputes the loss and its gradients
+        (zero the gradients, forward, backward) and returns the loss. It is
+        called once, under ``enable_grad`` (so it works inside ``no_grad``),
+        before the parameters are updated. Parameters whose ``.grad`` is None
+        are left unchanged and their state untouched.
+        """
+        loss = self._evaluate_closure(closure)
+        self._apply_update()
+        return loss
+
+    @staticmethod
+    def _evaluate_closure(closure):
+        if closure is None:
+            return None
+        with enable_grad():
+            return closure()
+
+    def _apply_update(self) -> None:
+        """Update every group (under ``no_grad``) and count the step."""
+        self._step_count += 1
+        with no_grad():
+            first_index = 0
+            for group_index, group in enumerate(self.param_groups):
+                self._step_group(group_index, group, first_index)
+                first_index += len(group["params"])
+
+    def _step_group(self, group_index: int, group: dict, first_index: int) -> None:
+        """The teaching path: apply the formula to each parameter of the group in turn."""
+        names = group.get("param_names")
+        for k, p in enumerate(group["params"]):
+            if p.grad is None:
+                continue
+            state = self.state.get(p)
+            if not state:
+                state = self._init_state(p.data, group)
+            theta_new, new_state, intermediates = self._update(
+                p.data, p.grad.data, state, group)
+            p.data[...] = theta_new
+            new_state = {key: (np.asarray(v) if isinstance(v, np.generic) else v)
+                         for key, v in new_state.items()}
+            if p in self.state:
+                self.state[p].update(new_state)
+            elif new_state:
+                self.state[p] = new_state
+            if self.tracing:
+                self._record(group_index, first_index + k,
+                             None if names is None else names[k], p.data, intermediates)
+
+    def _init_state(self, theta, group) -> dict:
+        """The state of one parameter before its first step (override)."""
+        return {}
+
+    def _update(self, theta, grad, state, group):
+        """One step of the formula for one parameter (override).
+
+        Returns ``(theta_new, new_state, intermediates)`` as the functions in
+        :mod:`optim.functional` do.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement _update(theta, grad, state, group)"
+        )
+
+    # ------------------------------------------------------------ tracing
+    @property
+    def tracing(self) -> bool:
+        """Whether steps are being recorded in ``self.trace``."""
+        return self._trace_keys is not False
+
+    def set_trace(self, trace) -> None:
+        """Turn tracing on (``True`` or a list of quantity names) or off (``False``).
+
+        Records already in ``self.trace`` are kept; see :meth:`clear_trace`.
+        """
+        if trace is True:
+            self._trace_keys = None
+        elif trace is False or trace is None:
+            self._trace_keys = False
+        elif isinstance(trace, str):
+            self._trace_keys = frozenset([trace])
+        else:
+            self._trace_keys = frozenset(trace)
+
+    def clear_trace(self) -> None:
+        self.trace = []
+
+    def _record(self, group_index, param_index, name, theta, intermediates) -> None:
+        record = {"step": self._step_count, "group": group_index, "param": param_index}
+        if name is not None:
+            record["name"] = name
+        keys = self._trace_keys
+        quantities = {"theta": theta, **intermediates}
+        for key, value in quantities.items():
+            if keys is None or key in keys:
+                record[key] = _to_host(value)
+        self.trace.append(record)
+
+    def trace_of(self, quantity: str, param=0, *, steps: bool = False):
+        """The recorded series of one quantity for one parameter.
+
+        Args:
+            quantity: a key of the trace records (``"m"``, ``"v_hat"``,
+                ``"theta"``, ``"lr_t"``, ...).
+            param: the parameter's global index (as in ``state_dict``: counted
+                over the groups in order) or its name (when the params were
+                given as ``(name, tensor)`` pairs).
+            steps: also return the optimizer step numbers of the records.
+
+        Returns:
+            A NumPy array with the steps on axis 0 (shape ``(T,)`` for scalar
+            quantities, ``(T, *param.shape)`` for arrays); ``(step_numbers,
+            values)`` when ``steps=True``. Records that lack the quantity
+            (a step where the formula did not compute it) are left out.
+        """
+        key = "name" if isinstance(param, str) else "param"
+        chosen = [r for r in self.trace if r.get(key) == param and quantity in r]
+        if not chosen:
+            known = sorted({k for r in self.trace for k in r})
+            raise KeyError(
+                f"no trace of {quantity!r} for param {param!r}; recorded keys: {known}"
+                if self.trace else
+                "the trace is empty: build the optimizer with trace=True and call step()"
+            )
+        values = np.stack([np.asarray(r[quantity]) for r in chosen])
+        if steps:
+            return np.array([r["step"] for r in chosen]), values
+        return values
+
+    # ------------------------------------------------------------ state dicts
+    def state_dict(self) -> dict:
+        """The optimizer's state in PyTorch's format.
+
+        ``{"state": {index: {buffer name: value}}, "param_groups": [group]}``
+        where each parameter is replaced by its index (counted over the groups
+        in order) and each group holds its hyperparameters and ``"params"``,
+        the list of its parameters' indices (plus ``"param_names"`` when the
+        params were named). State arrays are copies of the backend arrays (a
+        later step does not change a state dict already taken). Save it with
+        ``minigrad.save``.
+        """
+        index_of = {}
+        groups = []
+        start = 0
+        for group in self.param_groups:
+            packed = {k: copy.deepcopy(v) for k, v in group.items() if k != "params"}
+            for i, p in enumerate(group["params"], start):
+                index_of.setdefault(id(p), i)
+            packed["params"] = [index_of[id(p)] for p in group["params"]]
+            start += len(packed["params"])
+            groups.append(packed)
+        state = {}
+        for key, value in self.state.items():
+            if isinstance(key, Tensor):
+                if id(key) not in index_of:
+                    raise RuntimeError(
+                        "the optimizer holds state for a tensor that is in none of its "
+                        "param groups"
+                    )
+                key = index_of[id(key)]
+            state[key] = _clone(value)
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Load a state dict made by :meth:`state_dict` (possibly through save/load).
+
+        Parameters are matched by position: the i-th parameter of the saved
+        groups gets the i-th parameter's state here, so the groups must have
+        the same sizes (``ValueError`` otherwise). Hyperparameters are taken
+        from the saved groups. Arrays (backend arrays or Tensors) are copied
+        onto the parameter's device, floating ones cast to its dtype; the
+        step counter is kept as a number.
+        """
+        groups = self.param_groups
+        saved_groups = copy.deepcopy(state_dict["param_groups"])
+        if len(groups) != len(saved_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        if any(len(g["params"]) != len(s["params"]) for g, s in zip(groups, saved_groups)):
+            raise ValueError(
+                "loaded state dict contains a parameter group that doesn't match "
+                "the size of optimizer's group"
+            )
+
+        id_map = dict(zip(chain.from_iterable(s["params"] for s in saved_groups),
+                          chain.from_iterable(g["params"] for g in groups)))
+        state = defaultdict(dict)
+        for key, value in state_dict["state"].items():
+            if key in id_map:
+                param = id_map[key]
+                state[param] = {name: _cast_state(param, name, v) for name, v in value.items()}
+            else:
+                state[key] = value
+
+        new_groups = []
+        for group, saved in zip(groups, saved_groups):
+            saved["params"] = group["params"]
+            if "param_names" in group and "param_names" not in saved:
+                saved["param_names"] = group["param_names"]
+            for name, default in self.defaults.items():
+                saved.setdefault(name, default)
+            new_groups.append(saved)
+        self.state = state
+        self.param_groups = new_groups
+
+    # ------------------------------------------------------------ misc
+    def __repr__(self) -> str:
+        lines = [type(self).__name__ + " ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for key in sorted(group):
+                if key != "params":
+                    lines.append(f"    {key}: {group[key]}")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+def _cast_state(param: Tensor, key, value):
+    """A copy of one loaded state value, on ``param``'s device (and dtype, for floats)."""
+    if isinstance(value, Tensor):
+        value = value.data
+    if isinstance(value, np.generic):
+        value = np.asarray(value)
+    if _is_array(value):
+        if key == "step":                       # a counter, not a buffer
+            return value.item()
+        xp = backend.xp_for(param.device)
+        out = backend.to_device(value, param.device)
+        if value.dtype.kind == "f" and param.dtype.kind == "f":
+            return xp.array(out, dtype=param.dtype, copy=True)
+        return xp.array(out, copy=True)
+    if isinstance(value, dict):
+        return {k: _cast_state(param, k, v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cast_state(param, None, v) for v in value)
+    return copy.deepcopy(value)

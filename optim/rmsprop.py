@@ -1,0 +1,56 @@
+r"""``RMSprop``: divide the gradient by a running root mean square of gradients.
+
+The formula is :func:`optim.functional.rmsprop`; this class applies it
+parameter by parameter with PyTorch 2.13's argument names, defaults and checks.
+"""
+from __future__ import annotations
+
+from . import functional as F
+from .optimizer import Optimizer, check_lr, check_nonnegative
+
+__all__ = ["RMSprop"]
+
+
+class RMSprop(Optimizer):
+    r"""RMSprop (Tieleman & Hinton 2012; centered: Graves 2013), PyTorch's API.
+
+    Args:
+        params: parameters or param groups.
+        lr: :math:`\gamma` (default 1e-2).
+        alpha: smoothing constant :math:`\alpha` (default 0.99).
+        eps: :math:`\epsilon` (default 1e-8).
+        weight_decay: L2 penalty :math:`\lambda` (default 0).
+        momentum: :math:`\mu` (default 0).
+        centered: normalize by an estimate of the variance instead of the
+            second moment (default False).
+        maximize: maximize the objective instead (default False).
+        eps_inside_sqrt: the lecture's :math:`\sqrt{v + \epsilon}` instead of
+            PyTorch's :math:`\sqrt{v} + \epsilon` (default False).
+        trace: record the formula's intermediates (see :class:`Optimizer`).
+
+    State per parameter: ``step``, ``square_avg``, plus ``momentum_buffer``
+    (momentum > 0) and ``grad_avg`` (centered).
+    """
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
+                 centered=False, *, maximize=False, eps_inside_sqrt=False, trace=False):
+        lr = check_lr(lr)
+        check_nonnegative(eps, "epsilon")
+        check_nonnegative(momentum, "momentum")
+        check_nonnegative(weight_decay, "weight_decay")
+        check_nonnegative(alpha, "alpha")
+        defaults = {
+            "lr": lr, "momentum": momentum, "alpha": alpha, "eps": eps,
+            "centered": centered, "weight_decay": weight_decay, "maximize": maximize,
+            "eps_inside_sqrt": eps_inside_sqrt,
+        }
+        super().__init__(params, defaults, trace=trace)
+
+    def _init_state(self, theta, group):
+        return F.rmsprop_init(theta, momentum=group["momentum"], centered=group["centered"])
+
+    def _update(self, theta, grad, state, group):
+        return F.rmsprop(theta, grad, state, lr=group["lr"], alpha=group["alpha"],
+                         eps=group["eps"], weight_decay=group["weight_decay"],
+                         momentum=group["momentum"], centered=group["centered"],
+                         maximize=group["maximize"], eps_inside_sqrt=group["eps_inside_sqrt"])
