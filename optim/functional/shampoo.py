@@ -1,0 +1,151 @@
+r"""Shampoo: one preconditioner per tensor mode, as pure functions.
+
+Gupta, Koren & Singer (2018), "Shampoo: Preconditioned Stochastic Tensor
+Optimization", ICML. Algorithm 1 (matrices :math:`W \in \mathbb R^{m\times n}`):
+
+.. math::
+
+    L_0 &= \epsilon I_m, \qquad R_0 = \epsilon I_n \\
+    L_t &= L_{t-1} + G_t G_t^\top \\
+    R_t &= R_{t-1} + G_t^\top G_t \\
+    W_{t+1} &= W_t - \eta\, L_t^{-1/4}\, G_t\, R_t^{-1/4}
+
+Algorithm 2 (an order-:math:`k` tensor :math:`G \in \mathbb R^{n_1\times\dots\times n_k}`):
+one statistic per mode, built from the mode-:math:`i` unfolding
+:math:`G_{(i)} \in \mathbb R^{n_i \times \prod_{j\ne i} n_j}`, and the root
+:math:`-1/(2k)`:
+
+.. math::
+
+    H^i_0 &= \epsilon I_{n_i} \\
+    H^i_t &= H^i_{t-1} + G_{(i)} G_{(i)}^\top \\
+    \tilde G_t &= G_t \times_1 (H^1_t)^{-1/2k} \times_2 \dots \times_k (H^k_t)^{-1/2k} \\
+    W_{t+1} &= W_t - \eta\, \tilde G_t
+
+(:math:`\times_i` multiplies mode :math:`i` by the matrix.) For :math:`k = 2`,
+:math:`H^1 = L`, :math:`H^2 = R` and the exponent is :math:`-1/4`.
+
+**Exponential moving averages** (``beta``): instead of the sum,
+:math:`H^i_t = \beta H^i_{t-1} + (1-\beta)\, G_{(i)}G_{(i)}^\top` (with
+:math:`H^i_0 = \epsilon I`), the form used by later large-scale Shampoo
+implementations; ``beta=None`` (the default) is the paper's sum.
+
+**Vectors** (:math:`k = 1`): one :math:`n\times n` statistic and the root
+:math:`-1/2`, i.e. full-matrix AdaGrad
+(``vector_statistic="full"``, the paper's rule); or, for long vectors, only
+its diagonal, :math:`h = \epsilon + \sum g^2`, :math:`\tilde g = g/\sqrt h`
+(diagonal AdaGrad, ``vector_statistic="diagonal"``). A 0-d parameter is a
+vector of length 1.
+
+**Inverse roots** come from the symmetric eigendecomposition
+:math:`H = Q\Lambda Q^\top`, :math:`H^{-r} = Q\Lambda^{-r}Q^\top`
+(``xp.linalg.eigh``, NumPy or CuPy). Eigenvalues below :math:`\epsilon` are
+raised to :math:`\epsilon` first: for the summed statistics
+:math:`H \succeq \epsilon I`, so this only removes rounding noise; for the
+EMA, whose :math:`\epsilon I` fades like :math:`\beta^t`, it keeps the root
+bounded. ``update_freq`` recomputes the roots every that many steps (steps
+1, 1 + f, 1 + 2f, ...) and reuses them in between; the statistics are updated
+at every step.
+"""
+from __future__ import annotations
+
+from minigrad.backend import get_array_module
+
+__all__ = ["shampoo", "shampoo_init", "matrix_power_sym", "mode_statistic", "mode_product",
+           "VECTOR_STATISTICS"]
+
+VECTOR_STATISTICS = ("full", "diagonal")
+
+
+def matrix_power_sym(H, r, *, eps=0.0):
+    r""":math:`H^{r}` of a symmetric matrix through :math:`H = Q\Lambda Q^\top` (eigenvalues floored at ``eps``)."""
+    xp = get_array_module(H)
+    lam, Q = xp.linalg.eigh(H)
+    lam = xp.maximum(lam, eps)
+    return (Q * lam ** r) @ Q.T
+
+
+def mode_statistic(G, i):
+    r""":math:`G_{(i)} G_{(i)}^\top`: contract :math:`G` with itself over every mode but :math:`i`."""
+    xp = get_array_module(G)
+    other = [j for j in range(G.ndim) if j != i]
+    return xp.tensordot(G, G, axes=(other, other))
+
+
+def mode_product(G, M, i):
+    r""":math:`G \times_i M`: multiply mode :math:`i` of :math:`G` by the matrix :math:`M`."""
+    xp = get_array_module(G)
+    return xp.moveaxis(xp.tensordot(M, G, axes=([1], [i])), 0, i)
+
+
+def _as_tensor(theta):
+    return theta.reshape(1) if theta.ndim == 0 else theta
+
+
+def shampoo_init(theta, *, eps=1e-6, vector_statistic="full"):
+    r"""The state before the first step: :math:`H^i_0 = \epsilon I` per mode (or :math:`\epsilon\mathbf 1`)."""
+    xp = get_array_module(theta)
+    x = _as_tensor(theta)
+    if x.ndim == 1 and vector_statistic == "diagonal":
+        statistics = [xp.full_like(x, eps)]
+    else:
+        statistics = [eps * xp.eye(n, dtype=x.dtype) for n in x.shape]
+    return {"step": 0, "statistics": statistics,
+            "inverse_roots": [xp.zeros_like(h) for h in statistics]}
+
+
+def shampoo(theta, grad, state, *, lr=1e-2, eps=1e-6, beta=None, update_freq=1,
+            weight_decay=0.0, vector_statistic="full"):
+    r"""One Shampoo step on one parameter (the formulas of the module docstring).
+
+    Args:
+        theta, grad: :math:`W_t`, :math:`G_t` (any number of dimensions).
+        state: ``step``, ``statistics`` (the list :math:`H^1..H^k`),
+            ``inverse_roots`` (the list :math:`(H^i)^{-1/2k}` last computed).
+        lr: :math:`\eta`. eps: :math:`\epsilon`. beta: ``None`` (sums) or
+            the EMA factor :math:`\beta`. update_freq: steps between root
+            computations. weight_decay: L2 penalty :math:`\lambda`
+            (:math:`G \leftarrow G + \lambda W` first). vector_statistic:
+            ``"full"`` or ``"diagonal"`` for 1-d (and 0-d) parameters.
+
+    Returns:
+        ``(theta_new, new_state, intermediates)`` with ``t``, ``g``,
+        ``H_1..H_k`` (the statistics), ``P_1..P_k`` (their inverse roots)
+        and ``G_tilde`` (the preconditioned gradient).
+    """
+    xp = get_array_module(theta)
+    t = state["step"] + 1
+    g = grad + weight_decay * theta if weight_decay != 0 else grad
+    G = _as_tensor(g)
+    k = G.ndim
+    intermediates = {"t": t, "g": g}
+    recompute = (t - 1) % update_freq == 0
+    statistics, roots = [], []
+    if k == 1 and vector_statistic == "diagonal":
+        H = state["statistics"][0]
+        GG = G * G                                                    # diag(g g^T)
+        H = H + GG if beta is None else beta * H + (1 - beta) * GG    # h_t
+        P = xp.maximum(H, eps) ** -0.5 if recompute else state["inverse_roots"][0]
+        G_tilde = P * G                                               # g / sqrt(h_t)
+        statistics, roots = [H], [P]
+    else:
+        for i in range(k):
+            GG = mode_statistic(G, i)                                 # G_(i) G_(i)^T
+            H = state["statistics"][i]
+            H = H + GG if beta is None else beta * H + (1 - beta) * GG  # H^i_t
+            if recompute:
+                P = matrix_power_sym(H, -1.0 / (2 * k), eps=eps)      # (H^i_t)^(-1/2k)
+            else:
+                P = state["inverse_roots"][i]
+            statistics.append(H)
+            roots.append(P)
+        G_tilde = G
+        for i, P in enumerate(roots):
+            G_tilde = mode_product(G_tilde, P, i)                     # G x_1 P_1 ... x_k P_k
+    G_tilde = G_tilde.reshape(theta.shape)
+    theta = theta - lr * G_tilde                                      # W_{t+1} = W_t - eta G_tilde
+    for i, (H, P) in enumerate(zip(statistics, roots), 1):
+        intermediates[f"H_{i}"] = H
+        intermediates[f"P_{i}"] = P
+    intermediates["G_tilde"] = G_tilde
+    return theta, {"step": t, "statistics": statistics, "inverse_roots": roots}, intermediates

@@ -1,0 +1,70 @@
+r"""``Shampoo`` (Gupta, Koren & Singer 2018): a Kronecker-factored preconditioner per tensor.
+
+The formula is :func:`optim.functional.shampoo` (Algorithms 1 and 2 of the
+paper: :math:`W \leftarrow W - \eta L^{-1/4} G R^{-1/4}` for matrices,
+one statistic per mode and the root :math:`-1/(2k)` for order-:math:`k`
+tensors, full or diagonal AdaGrad for vectors); this class applies it
+parameter by parameter. Each parameter of shape :math:`n_1\times\dots\times
+n_k` keeps :math:`k` matrices of sizes :math:`n_i\times n_i` and their
+inverse roots, and each root costs one :math:`O(n_i^3)` eigendecomposition,
+which ``update_freq`` amortises.
+"""
+from __future__ import annotations
+
+from . import functional as F
+from .functional.shampoo import VECTOR_STATISTICS
+from .optimizer import Optimizer, check_choice, check_lr, check_nonnegative, check_range
+
+__all__ = ["Shampoo"]
+
+
+class Shampoo(Optimizer):
+    r"""Shampoo (Gupta, Koren & Singer 2018).
+
+    Args:
+        params: parameters or param groups.
+        lr: :math:`\eta` (default 1e-2).
+        eps: :math:`\epsilon`, the statistics start at :math:`\epsilon I`
+            (default 1e-6).
+        beta: ``None`` (default; the paper's sums
+            :math:`L \mathrel{+}= GG^\top`) or :math:`\beta\in[0, 1)` for
+            exponential moving averages
+            :math:`L \leftarrow \beta L + (1-\beta)GG^\top`.
+        update_freq: recompute the inverse roots every this many steps
+            (default 1: every step, as in the paper).
+        weight_decay: L2 penalty :math:`\lambda` (default 0).
+        vector_statistic: for 1-d (and 0-d) parameters, ``"full"`` (default,
+            an :math:`n\times n` statistic: full-matrix AdaGrad) or
+            ``"diagonal"`` (diagonal AdaGrad, for long vectors).
+        trace: record ``t``, ``g``, ``H_1``..``H_k``, ``P_1``..``P_k``,
+            ``G_tilde`` per step and parameter.
+
+    State per parameter: ``step``, ``statistics`` (list of the :math:`H^i`),
+    ``inverse_roots`` (list of the :math:`(H^i)^{-1/2k}`).
+    """
+
+    def __init__(self, params, lr=1e-2, eps=1e-6, beta=None, update_freq=1, weight_decay=0, *,
+                 vector_statistic="full", trace=False):
+        lr = check_lr(lr)
+        if not 0.0 < eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if beta is not None:
+            check_range(beta, "beta", 0.0, 1.0, include_high=False)
+        if isinstance(update_freq, bool) or not isinstance(update_freq, int) or update_freq < 1:
+            raise ValueError(f"Invalid update_freq value: {update_freq!r} "
+                             "(expected a positive int)")
+        check_nonnegative(weight_decay, "weight_decay")
+        check_choice(vector_statistic, "vector_statistic", VECTOR_STATISTICS)
+        defaults = {"lr": lr, "eps": eps, "beta": beta, "update_freq": update_freq,
+                    "weight_decay": weight_decay, "vector_statistic": vector_statistic}
+        super().__init__(params, defaults, trace=trace)
+
+    def _init_state(self, theta, group):
+        return F.shampoo_init(theta, eps=group["eps"],
+                              vector_statistic=group["vector_statistic"])
+
+    def _update(self, theta, grad, state, group):
+        return F.shampoo(theta, grad, state, lr=group["lr"], eps=group["eps"],
+                         beta=group["beta"], update_freq=group["update_freq"],
+                         weight_decay=group["weight_decay"],
+                         vector_statistic=group["vector_statistic"])
