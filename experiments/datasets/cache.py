@@ -1,0 +1,157 @@
+"""Atomic, pickle-free cache files for built corpora.
+
+Building a corpus (parsing a source tree, reading every gettext catalog) takes
+seconds to minutes; the result is cached on disk and reused. Two formats, both
+readable without this package and neither able to run code when loaded:
+
+* JSON (``.json``): small structured results (parallel-text pairs, statistics,
+  vocabularies);
+* NumPy ``.npz`` (``.npz``, compressed): large integer arrays (flattened ASTs) plus a JSON
+  manifest stored as a ``uint8`` array under the key ``__json__``. It is read
+  with ``numpy.load(..., allow_pickle=False)``.
+
+Every write goes to a temporary file in the target's directory, is flushed and
+``fsync``-ed, renamed over the target with :func:`os.replace` (atomic on POSIX
+and Windows), and the directory is ``fsync``-ed. A crash leaves the old file or
+the new one, never half of one; the temporary file is removed when the write
+fails. A cache file that cannot be read back (truncated by a foreign tool,
+written by another version) is treated as missing and rebuilt.
+
+The cache directory is ``$MINIGRAD_DATA_DIR`` when set, otherwise
+``$XDG_CACHE_HOME/minigrad/datasets`` (``~/.cache/minigrad/datasets``).
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+__all__ = [
+    "default_cache_dir",
+    "atomic_write_bytes",
+    "write_json",
+    "read_json",
+    "write_npz",
+    "read_npz",
+    "cache_key",
+    "fingerprint_files",
+    "CacheError",
+]
+
+#: Bumped when the layout of any cached corpus changes, so old files are ignored.
+CACHE_FORMAT_VERSION = 1
+
+
+class CacheError(RuntimeError):
+    """A cache file exists but cannot be read back."""
+
+
+def default_cache_dir():
+    """Where corpora are cached (see the module docstring); not created here."""
+    env = os.environ.get("MINIGRAD_DATA_DIR")
+    if env:
+        return os.path.abspath(os.path.expanduser(env))
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "minigrad", "datasets")
+
+
+def _fsync_dir(directory):
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # e.g. Windows cannot open directories
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path, data):
+    """Write ``data`` to ``path`` atomically: temp file, fsync, rename, fsync dir."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        try:
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual file mode
+        except OSError:
+            pass
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(directory)
+
+
+def write_json(path, obj):
+    """Atomically write ``obj`` as UTF-8 JSON."""
+    data = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    atomic_write_bytes(path, data)
+
+
+def read_json(path):
+    """Read a JSON cache file; :class:`CacheError` when it is not valid JSON."""
+    try:
+        with open(path, "rb") as fh:
+            return json.loads(fh.read().decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CacheError(f"{path}: unreadable JSON cache file ({exc})") from exc
+
+
+def write_npz(path, meta, arrays):
+    """Atomically write integer/float ``arrays`` (a dict) and a JSON ``meta`` to one ``.npz``."""
+    if "__json__" in arrays:
+        raise ValueError("the array name '__json__' is reserved for the manifest")
+    for name, arr in arrays.items():
+        if np.asarray(arr).dtype == object:
+            raise TypeError(f"array {name!r} has dtype object, which would need pickle")
+    buf = io.BytesIO()
+    manifest = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
+    np.savez_compressed(buf, __json__=manifest, **{k: np.asarray(v) for k, v in arrays.items()})
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def read_npz(path):
+    """Read a file written by :func:`write_npz`; returns ``(meta, arrays)``."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        meta = json.loads(arrays.pop("__json__").tobytes().decode("utf-8"))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError, UnicodeDecodeError) as exc:
+        raise CacheError(f"{path}: unreadable npz cache file ({exc})") from exc
+    return meta, arrays
+
+
+def cache_key(**config):
+    """A short stable hash of a JSON-able configuration (plus the cache format version)."""
+    blob = json.dumps({"v": CACHE_FORMAT_VERSION, **config}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+def fingerprint_files(paths):
+    """Hash of (path, size, mtime) of each file: changes when a source changes."""
+    h = hashlib.sha256()
+    for p in sorted(os.fspath(p) for p in paths):
+        try:
+            st = os.stat(p)
+            h.update(f"{p}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+        except OSError:
+            h.update(f"{p}\0missing\n".encode("utf-8", "surrogateescape"))
+    return h.hexdigest()[:16]
