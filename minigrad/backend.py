@@ -98,18 +98,56 @@ def to_numpy(x) -> np.ndarray:
 # functions spelled differently in numpy and cupy
 # ----------------------------------------------------------------------------
 
+def _is_basic_key(key) -> bool:
+    """True for keys made of ints, slices, None and Ellipsis only: such a key
+    selects every position at most once, so plain ``+=`` is already exact."""
+    parts = key if isinstance(key, tuple) else (key,)
+    return all(isinstance(k, (int, np.integer, slice)) or k is None or k is Ellipsis
+               for k in parts)
+
+
+def _row_index(key):
+    """The index array when ``key`` picks whole rows with one 1-D int array."""
+    if isinstance(key, tuple):
+        if len(key) != 1:
+            return None
+        key = key[0]
+    if isinstance(key, np.ndarray) and key.ndim == 1 and key.dtype.kind in "iu":
+        return key
+    return None
+
+
 def scatter_add(target, key, values) -> None:
     """``target[key] += values`` where repeated indices in ``key`` all add up.
 
-    Plain ``target[key] += values`` keeps only one of the repeated writes; this
-    is the unbuffered version (``np.add.at`` / ``cupyx.scatter_add``).
+    Plain ``target[key] += values`` keeps only one of the repeated writes; the
+    general tool is the unbuffered ``np.add.at`` / ``cupyx.scatter_add``. Two
+    common cases take faster routes with the same result: keys without arrays
+    (no position repeats, so ``+=`` is exact), and rows gathered by one index
+    array on the CPU (a segment sum: a sparse 0/1 matrix times the rows, which
+    is many times faster than ``np.add.at``).
     """
+    if _is_basic_key(key):
+        target[key] += values
+        return
     if is_cupy_array(target):
         import cupyx
 
         cupyx.scatter_add(target, key, values)
-    else:
-        np.add.at(target, key, values)
+        return
+    rows = _row_index(key)
+    if rows is not None and target.dtype.kind == "f" and target.ndim >= 1 and len(rows):
+        import scipy.sparse
+
+        n = len(rows)
+        values = np.broadcast_to(values, (n,) + target.shape[1:]).reshape(n, -1)
+        rows = np.where(rows < 0, rows + target.shape[0], rows)
+        selector = scipy.sparse.csr_matrix(
+            (np.ones(n, dtype=target.dtype), (rows, np.arange(n))),
+            shape=(target.shape[0], n))
+        target += (selector @ values).reshape(target.shape)
+        return
+    np.add.at(target, key, values)
 
 
 def erf(x):

@@ -62,9 +62,8 @@ def embedding(indices, weight, padding_idx=None):
     The backward scatter-adds the gradient rows into a zero matrix; with
     ``padding_idx`` that row gets no gradient (as in PyTorch).
     """
-    idx = indices.data if hasattr(indices, "data") else np.asarray(indices)
     xp = backend.get_array_module(weight.data)
-    idx = backend.to_device(backend.get_array_module(idx).asarray(idx), weight.device)
+    idx = backend.to_device(_data(indices), weight.device)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers, got dtype {idx.dtype}")
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= weight.shape[0]):
@@ -162,8 +161,7 @@ def _classes_last(input):
 
 
 def _target_array(target, input):
-    t = target.data if hasattr(target, "data") else np.asarray(target)
-    t = backend.to_device(backend.get_array_module(t).asarray(t), input.device)
+    t = backend.to_device(_data(target), input.device)
     if t.dtype.kind not in "iu":
         raise TypeError(f"class-index targets must be integers, got dtype {t.dtype}")
     expected = (input.shape[0],) + input.shape[2:] if input.ndim > 1 else ()
@@ -240,5 +238,10 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
 
 
 def _data(x):
-    return x.data if hasattr(x, "data") else np.asarray(x)
+    """The backend array of a Tensor; NumPy/CuPy arrays and lists as arrays."""
+    from .tensor import Tensor
+
+    if isinstance(x, Tensor):
+        return x.data
+    return x if backend.is_cupy_array(x) else np.asarray(x)
 
