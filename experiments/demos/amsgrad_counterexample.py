@@ -1,0 +1,292 @@
+r"""Adam's non-convergence and AMSGrad's fix (Reddi, Kale & Kumar 2018, Theorem 1).
+
+The online problem: :math:`x \in [-1, 1]`, :math:`f_t(x) = Cx` if
+:math:`t \bmod 3 = 1`, else :math:`-x`, with :math:`C > 2`. Over a cycle of three
+steps the sum is :math:`(C-2)x`, so the best fixed point is :math:`x^* = -1`.
+With :math:`\beta_1 = 0`, :math:`\beta_2 = 1/(1+C^2)`, :math:`\alpha_t = \alpha/\sqrt t`,
+no bias correction and projection by clipping, Adam's rare large gradient
+:math:`C` is divided by a :math:`\sqrt{v_t}` that has just jumped, while the two
+frequent small gradients :math:`-1` are divided by a :math:`\sqrt{v_t}` that has
+already decayed: the net step points to :math:`+1`. At :math:`x = +1` every cycle
+costs :math:`2(C-2)` more than at :math:`x^*`, so the average regret
+:math:`R_T/T` tends to :math:`2(C-2)/3` instead of 0. AMSGrad's
+:math:`\hat v_t = \max(\hat v_{t-1}, v_t)` keeps the denominator at its peak and
+the iterate goes to :math:`-1`.
+
+Two implementations are run side by side:
+
+* ``lecture``: the update exactly as in the theorem, written out in this file
+  (:func:`online_adam`): :math:`m_t = \beta_1 m_{t-1} + (1-\beta_1)g_t`,
+  :math:`v_t = \beta_2 v_{t-1} + (1-\beta_2)g_t^2`, (AMSGrad:
+  :math:`\hat v_t = \max(\hat v_{t-1}, v_t)`),
+  :math:`x_{t+1} = \Pi_{[-1,1]}(x_t - \alpha_t m_t/\sqrt{\hat v_t})`, no bias
+  correction. ``optim.Adam`` has no option to switch bias correction off
+  (``bias_correction`` is ``"standard"`` or ``"efficient"``, both correct), hence
+  this loop.
+* ``library``: ``optim.Adam(amsgrad=False/True)`` on a minigrad Parameter, with the
+  gradient from ``backward()`` of :math:`f_t`, ``lr`` set to :math:`\alpha/\sqrt t`
+  before each step, the parameter clipped to :math:`[-1, 1]` after it, and
+  PyTorch's bias correction (with :math:`\beta_2 = 0.1` it is
+  :math:`1 - 0.1^t \approx 1` after a few steps, so the behaviour is the same).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import minigrad as mg
+import optim
+from experiments.registry import experiment
+
+X0 = 0.0  # starting point of every run (halfway between x* = -1 and Adam's +1)
+
+
+def online_adam(coef, T, alpha, beta1, beta2, amsgrad, x0=X0, eps=1e-8,
+                expected_coef=None, record_every=1):
+    r"""The theorem's Adam/AMSGrad on linear losses :math:`f_t(x) = c_t x`, :math:`x\in[-1,1]`.
+
+    ``coef(t)`` gives :math:`c_t` (the gradient) for t = 1..T. Regret is measured
+    against :math:`x^* = -1`: :math:`R_T = \sum_t \bar c_t (x_t - x^*)`, with
+    :math:`\bar c_t = c_t` or, for a stochastic problem, its expectation
+    ``expected_coef``. Returns the final x, and (t, x_t, R_t/t) every
+    ``record_every`` steps.
+    """
+    m = v = v_hat = 0.0
+    x = x0
+    regret = 0.0
+    ts, xs, avg = [], [], []
+    for t in range(1, T + 1):
+        g = coef(t)
+        regret += (g if expected_coef is None else expected_coef) * (x + 1.0)
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        v_hat = max(v_hat, v) if amsgrad else v
+        x = x - alpha / math.sqrt(t) * m / (math.sqrt(v_hat) + eps)
+        x = min(1.0, max(-1.0, x))                        # projection onto [-1, 1]
+        if t % record_every == 0 or t == T:
+            ts.append(t)
+            xs.append(x)
+            avg.append(regret / t)
+    return x, np.array(ts), np.array(xs), np.array(avg)
+
+
+def library_adam(coef, T, alpha, beta1, beta2, amsgrad, x0=X0):
+    """The same problem driven through ``optim.Adam`` (bias correction included)."""
+    x = mg.nn.Parameter(mg.tensor([x0], dtype=np.float64))
+    opt = optim.Adam([x], lr=alpha, betas=(beta1, beta2), amsgrad=amsgrad)
+    regret = 0.0
+    xs, avg = np.empty(T), np.empty(T)
+    for t in range(1, T + 1):
+        c = coef(t)
+        opt.zero_grad()
+        loss = (c * x).sum()                              # f_t(x) = c_t x
+        loss.backward()
+        regret += c * (float(x.data[0]) + 1.0)
+        opt.param_groups[0]["lr"] = alpha / math.sqrt(t)  # alpha_t = alpha / sqrt(t)
+        opt.step()
+        x.data[...] = np.clip(x.data, -1.0, 1.0)          # projection onto [-1, 1]
+        xs[t - 1] = float(x.data[0])
+        avg[t - 1] = regret / t
+    return float(x.data[0]), np.arange(1, T + 1), xs, avg
+
+
+def theorem_coef(C):
+    return lambda t: float(C) if t % 3 == 1 else -1.0
+
+
+def steady_drift(C, beta2):
+    r"""Adam's net movement per 3-step cycle, in units of :math:`\alpha_t`, once
+    :math:`v` has reached its periodic steady state (:math:`\beta_1 = 0`):
+    :math:`C/\sqrt{v_1} - 1/\sqrt{v_2} - 1/\sqrt{v_3}`. Positive: x moves towards
+    :math:`-1` (Adam converges); negative: towards :math:`+1` (Adam fails)."""
+    b = beta2
+    v1 = ((1 - b) * C * C + b * (1 - b) + b * b * (1 - b)) / (1 - b ** 3)
+    v2 = b * v1 + (1 - b)
+    v3 = b * v2 + (1 - b)
+    return C / math.sqrt(v1) - 1 / math.sqrt(v2) - 1 / math.sqrt(v3)
+
+
+def _critical_C(beta2_of_C, lo=2.0001, hi=1000.0):
+    """The C at which the steady drift changes sign (None if it never does)."""
+    from scipy.optimize import brentq
+
+    f = lambda C: steady_drift(C, beta2_of_C(C))  # noqa: E731
+    grid = np.linspace(lo, hi, 4000)
+    vals = [f(c) for c in grid]
+    for a, b, fa, fb in zip(grid[:-1], grid[1:], vals[:-1], vals[1:]):
+        if fa < 0 <= fb:
+            return float(brentq(f, a, b))
+    return None
+
+
+def _downsample(n, T):
+    return max(1, T // n)
+
+
+@experiment("amsgrad-counterexample",
+            "Reddi et al.'s online problem where Adam converges to the worst point x=+1 "
+            "and AMSGrad to x*=-1; their Figure 1 settings; beta2=1/(1+C) sweep",
+            headline=("adam_final_x", "amsgrad_final_x", "adam_avg_regret",
+                      "adam_fails_up_to_C_with_beta2_1_over_1pC"))
+def run(ctx):
+    import matplotlib.pyplot as plt
+
+    C = 3
+    alpha = 0.5
+    b2 = 1.0 / (1 + C * C)
+    T = ctx.pick(3000, 30000)
+    T_lib = ctx.pick(3000, 30000)
+    coef = theorem_coef(C)
+    every = _downsample(3000, T)
+
+    lect = {name: online_adam(coef, T, alpha, 0.0, b2, ams, record_every=every)
+            for name, ams in (("Adam", False), ("AMSGrad", True))}
+    lib = {name: library_adam(coef, T_lib, alpha, 0.0, b2, ams)
+           for name, ams in (("Adam", False), ("AMSGrad", True))}
+    limit = 2 * (C - 2) / 3
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for name, color in (("Adam", "C3"), ("AMSGrad", "C0")):
+        _, ts, xs, avg = lect[name]
+        axes[0].semilogx(ts, xs, color=color, label=f"{name} (lecture, no bias corr.)")
+        axes[1].loglog(ts, avg, color=color, label=f"{name} (lecture)")
+        _, lts, lxs, lavg = lib[name]
+        axes[0].semilogx(lts, lxs, "--", color=color, lw=1,
+                         label=f"optim.Adam(amsgrad={name == 'AMSGrad'})")
+        axes[1].loglog(lts, np.maximum(lavg, 1e-12), "--", color=color, lw=1,
+                       label=f"optim.Adam(amsgrad={name == 'AMSGrad'})")
+    axes[0].axhline(-1, color="k", lw=0.6, ls=":")
+    axes[0].set(xlabel="t", ylabel="$x_t$", title=f"Theorem 1, C = {C}: iterate")
+    axes[1].axhline(limit, color="k", lw=0.8, ls=":", label="2(C-2)/3")
+    axes[1].set(xlabel="t", ylabel="$R_t/t$", title="average regret vs x* = -1")
+    axes[0].legend(fontsize=7)
+    axes[1].legend(fontsize=7)
+    ctx.savefig(fig, "theorem1")
+
+    # --- the paper's Figure 1 settings (online and stochastic) ---------------------
+    T1 = ctx.pick(20000, 1_000_000)
+    alpha1 = 1.0
+    every1 = _downsample(4000, T1)
+    online = lambda t: 1010.0 if t % 101 == 1 else -10.0  # noqa: E731
+    u = ctx.rng.random(T1 + 1)
+    stoch = lambda t: 1010.0 if u[t] < 0.01 else -10.0  # noqa: E731
+    fig1 = {}
+    for setting, cf, ec in (("online", online, None), ("stochastic", stoch, 0.2)):
+        for name, ams in (("Adam", False), ("AMSGrad", True)):
+            fig1[(setting, name)] = online_adam(cf, T1, alpha1, 0.9, 0.99, ams,
+                                                expected_coef=ec, record_every=every1)
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
+    for row, setting in enumerate(("online", "stochastic")):
+        for name, color in (("Adam", "C3"), ("AMSGrad", "C0")):
+            _, ts, xs, avg = fig1[(setting, name)]
+            axes[row, 0].semilogx(ts, xs, color=color, label=name)
+            axes[row, 1].loglog(ts, avg, color=color, label=name)
+        axes[row, 0].axhline(-1, color="k", lw=0.6, ls=":")
+        axes[row, 0].set(xlabel="t", ylabel="$x_t$", title=f"{setting}: iterate")
+        axes[row, 1].set(xlabel="t", ylabel="$R_t/t$",
+                         title=f"{setting}: average regret"
+                         + (" (expected loss 0.2x)" if setting == "stochastic" else ""))
+        axes[row, 0].legend(fontsize=8)
+    fig.suptitle(r"Reddi et al. Figure 1 settings: $\beta_1$ 0.9, $\beta_2$ 0.99, "
+                 rf"$\alpha_t = {alpha1:g}/\sqrt{{t}}$, no bias correction")
+    ctx.savefig(fig, "figure1_settings")
+
+    # --- beta2 = 1/(1+C) (the review paper's transcription) vs 1/(1+C^2) ------------
+    Cs = [3, 4, 5, 6, 8, 10, 11, 12, 13, 14, 15, 20, 30, 50, 100]
+    Ts = ctx.pick(3000, 30000)
+    sweep = {"C": Cs, "final_x_beta2_1_over_1pC2": [], "final_x_beta2_1_over_1pC": [],
+             "avg_regret_beta2_1_over_1pC": [], "drift_beta2_1_over_1pC": []}
+    for c in Cs:
+        xa, *_ = online_adam(theorem_coef(c), Ts, alpha, 0.0, 1 / (1 + c * c), False,
+                             record_every=Ts)
+        xb, _, _, avgb = online_adam(theorem_coef(c), Ts, alpha, 0.0, 1 / (1 + c), False,
+                                     record_every=Ts)
+        sweep["final_x_beta2_1_over_1pC2"].append(xa)
+        sweep["final_x_beta2_1_over_1pC"].append(xb)
+        sweep["avg_regret_beta2_1_over_1pC"].append(float(avgb[-1]))
+        sweep["drift_beta2_1_over_1pC"].append(steady_drift(c, 1 / (1 + c)))
+    c_crit = _critical_C(lambda c: 1 / (1 + c))
+    c_crit_sq = _critical_C(lambda c: 1 / (1 + c * c))
+    fails_up_to = max((c for c, x in zip(Cs, sweep["final_x_beta2_1_over_1pC"]) if x > 0),
+                      default=None)
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    axes[0].semilogx(Cs, sweep["final_x_beta2_1_over_1pC2"], "o-", color="C3",
+                     label=r"$\beta_2 = 1/(1+C^2)$ (Theorem 1)")
+    axes[0].semilogx(Cs, sweep["final_x_beta2_1_over_1pC"], "s-", color="C2",
+                     label=r"$\beta_2 = 1/(1+C)$ (review paper)")
+    axes[0].set(xlabel="C", ylabel=f"Adam's $x_T$, T = {Ts}", title="where Adam ends")
+    axes[0].legend(fontsize=8)
+    cgrid = np.geomspace(2.05, 100, 300)
+    axes[1].semilogx(cgrid, [steady_drift(c, 1 / (1 + c * c)) for c in cgrid], color="C3",
+                     label=r"$\beta_2 = 1/(1+C^2)$")
+    axes[1].semilogx(cgrid, [steady_drift(c, 1 / (1 + c)) for c in cgrid], color="C2",
+                     label=r"$\beta_2 = 1/(1+C)$")
+    axes[1].axhline(0, color="k", lw=0.6)
+    if c_crit:
+        axes[1].axvline(c_crit, color="C2", ls=":", lw=1)
+    axes[1].set(xlabel="C", ylabel=r"drift per cycle / $\alpha_t$",
+                title="steady-state drift (> 0: towards x* = -1)")
+    axes[1].legend(fontsize=8)
+    ctx.savefig(fig, "beta2_sweep")
+
+    rows = [[f"lecture loop (no bias correction), T={T}", lect["Adam"][0], lect["Adam"][3][-1],
+             lect["AMSGrad"][0], lect["AMSGrad"][3][-1]],
+            [f"optim.Adam (bias correction), T={T_lib}", lib["Adam"][0], lib["Adam"][3][-1],
+             lib["AMSGrad"][0], lib["AMSGrad"][3][-1]]]
+    f1rows = [[s, n, fig1[(s, n)][0], fig1[(s, n)][3][-1]]
+              for s in ("online", "stochastic") for n in ("Adam", "AMSGrad")]
+    swrows = [[c, xa, xb, d] for c, xa, xb, d in zip(
+        Cs, sweep["final_x_beta2_1_over_1pC2"], sweep["final_x_beta2_1_over_1pC"],
+        sweep["drift_beta2_1_over_1pC"])]
+    report = f"""
+**Theorem 1 setting** ($C = {C}$, $\\beta_1 = 0$, $\\beta_2 = 1/(1+C^2) = {b2:g}$,
+$\\alpha_t = {alpha}/\\sqrt t$, start $x_1 = {X0}$, projection by clipping). The
+lecture's update has no bias correction; `optim.Adam` always corrects
+($1-\\beta_2^t$, which is $\\ge 0.999$ from $t = 3$ on here), so the theorem's loop
+is written out in the demo and the library class is run on the same problem as a
+check. Both agree: Adam ends at $x = {lect['Adam'][0]:+.4f}$ (library
+{lib['Adam'][0]:+.4f}), the worst point, and its average regret
+$R_T/T = \\frac1T\\sum_t f_t(x_t) - f_t(-1)$ is {lect['Adam'][3][-1]:.4f} at
+$T = {T}$ (library {lib['Adam'][3][-1]:.4f}), against the predicted limit
+$2(C-2)/3 = {limit:.4f}$: it does not vanish. AMSGrad ends at
+$x = {lect['AMSGrad'][0]:+.4f}$ (library {lib['AMSGrad'][0]:+.4f}) and its
+average regret falls like $1/\\sqrt T$ to {lect['AMSGrad'][3][-1]:.4f}.
+
+{ctx.table(rows, ["run", "Adam x_T", "Adam R_T/T", "AMSGrad x_T", "AMSGrad R_T/T"])}
+**Figure 1 settings** ($\\beta_1 = 0.9$, $\\beta_2 = 0.99$, $\\alpha_t = {alpha1:g}/\\sqrt t$,
+no bias correction, $T = {T1}$): online, $f_t = 1010x$ if $t \\bmod 101 = 1$ else
+$-10x$; stochastic, $1010x$ with probability 0.01 else $-10x$ (expected loss
+$0.2x$, so $x^* = -1$; regret measured on the expected loss). Adam again heads to
+$+1$, AMSGrad to $-1$:
+
+{ctx.table(f1rows, ["setting", "optimizer", "x_T", "R_T/T"])}
+**$\\beta_2 = 1/(1+C)$ instead of $1/(1+C^2)$.** With the theorem's $\\beta_2$ the
+steady-state drift per cycle is negative for every $C > 2$ (Adam always goes to
+$+1${'' if c_crit_sq is None else f'; sign change at C = {c_crit_sq:.2f}'}). With
+the review paper's $\\beta_2 = 1/(1+C)$ the drift changes sign at
+$C \\approx {c_crit:.2f}$: Adam still fails for $C \\le {math.floor(c_crit)}$ and
+converges to $-1$ for $C \\ge {math.ceil(c_crit)}$ (simulated, $T = {Ts}$: last failing C
+in the sweep = {fails_up_to}; near the boundary the drift is tiny and $x_T$ is
+still in between, e.g. C = 12 and 13). So "Adam fails for small C but not for
+$C \\ge 20$" holds, and the actual boundary is $C \\approx {c_crit:.1f}$.
+
+{ctx.table(swrows, ["C", "x_T, beta2=1/(1+C^2)", "x_T, beta2=1/(1+C)", "drift/alpha_t, 1/(1+C)"])}"""
+    ctx.write_report(report, title="AMSGrad's counterexample to Adam (Reddi et al. 2018)")
+    return {
+        "C": C, "alpha": alpha, "beta2": b2, "steps": T,
+        "adam_final_x": lect["Adam"][0],
+        "amsgrad_final_x": lect["AMSGrad"][0],
+        "adam_avg_regret": float(lect["Adam"][3][-1]),
+        "amsgrad_avg_regret": float(lect["AMSGrad"][3][-1]),
+        "predicted_adam_avg_regret": limit,
+        "library_adam_final_x": lib["Adam"][0],
+        "library_amsgrad_final_x": lib["AMSGrad"][0],
+        "library_adam_avg_regret": float(lib["Adam"][3][-1]),
+        "figure1": {f"{s}_{n.lower()}_final_x": fig1[(s, n)][0]
+                    for s in ("online", "stochastic") for n in ("Adam", "AMSGrad")},
+        "critical_C_beta2_1_over_1pC": c_crit,
+        "adam_fails_up_to_C_with_beta2_1_over_1pC": fails_up_to,
+        "sweep": sweep,
+    }
