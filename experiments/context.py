@@ -27,7 +27,6 @@ import os
 import pathlib
 import re
 import sys
-import tempfile
 from typing import Iterable, Optional, Sequence
 
 import matplotlib
@@ -36,29 +35,17 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 
+from minigrad.atomic import write_text  # noqa: E402
+
 __all__ = ["RunContext", "markdown_table", "atomic_write_text", "DPI"]
 
 DPI = 110
 
 
 def atomic_write_text(path, text: str) -> pathlib.Path:
-    """Write ``text`` to ``path`` through a temporary file, fsync and os.replace."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
+    """Write ``text`` to ``path`` atomically (see :mod:`minigrad.atomic`)."""
+    write_text(path, text)
+    return pathlib.Path(path)
 
 
 def _fmt_cell(x) -> str:

@@ -70,10 +70,11 @@ import json
 import math
 import os
 import struct
-import tempfile
 import zipfile
 
 import numpy as np
+
+from .atomic import atomic_open
 
 from .backend import to_numpy
 from .errors import CheckpointError
@@ -215,28 +216,6 @@ def _write_archive(fileobj, manifest: bytes, arrays: dict) -> None:
     np.savez(fileobj, **entries)
 
 
-def _current_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _fsync_directory(directory: str) -> None:
-    """Make the rename durable; best effort (not every platform allows it)."""
-    if not hasattr(os, "O_DIRECTORY"):
-        return
-    try:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def save(obj, path) -> None:
     """Write ``obj`` to ``path`` atomically as a minigrad checkpoint.
 
@@ -252,25 +231,8 @@ def save(obj, path) -> None:
     path = os.fspath(path)
     manifest, arrays = _encode(obj)
 
-    target = os.path.abspath(path)
-    directory = os.path.dirname(target)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".",
-                               suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            _write_archive(f, manifest, arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp creates the file private (0600); give it the usual mode.
-        os.chmod(tmp, 0o666 & ~_current_umask())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_directory(directory)
+    with atomic_open(path, "wb") as f:
+        _write_archive(f, manifest, arrays)
 
 
 # ----------------------------------------------------------------------------
