@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import pathlib
 import platform
 import random

@@ -21,8 +21,6 @@ step where each one would have stopped it is marked.
 """
 from __future__ import annotations
 
-import math
-import time
 
 import numpy as np
 
