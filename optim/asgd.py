@@ -1,0 +1,57 @@
+r"""``ASGD``: SGD whose iterates are averaged (Polyak-Ruppert averaging).
+
+The formula is :func:`optim.functional.asgd`; this class applies it
+parameter by parameter with PyTorch 2.13's argument names, defaults and
+checks.
+
+The parameters hold the SGD iterates; the average is the state ``ax``. To
+evaluate the averaged model, copy it in (and back out to continue training)::
+
+    for p in model.parameters():
+        p.data[...] = opt.state[p]["ax"]
+"""
+from __future__ import annotations
+
+from . import functional as F
+from .optimizer import Optimizer, check_lr, check_nonnegative
+
+__all__ = ["ASGD"]
+
+
+class ASGD(Optimizer):
+    r"""Averaged SGD (Polyak & Juditsky 1992; Bottou's schedule), PyTorch's API.
+
+    Args:
+        params: parameters or param groups.
+        lr: :math:`\gamma`, the first step size :math:`\eta_1` (default 1e-2).
+        lambd: :math:`\lambda`, the decay term of the step-size schedule
+            :math:`\eta_{t+1} = \gamma/(1+\lambda\gamma t)^\alpha`, also applied
+            to the parameters as :math:`\theta(1-\lambda\eta_t)` (default 1e-4).
+        alpha: :math:`\alpha`, the power of the schedule (default 0.75).
+        t0: :math:`t_0`, the step after which averaging starts (default 1e6).
+        weight_decay: L2 penalty (default 0).
+        maximize: maximize the objective instead (default False).
+        trace: record the formula's intermediates (see :class:`Optimizer`).
+
+    State per parameter: ``step``, ``eta`` and ``mu`` (the step size and the
+    averaging weight of the *next* step, Python floats), ``ax`` (the average
+    :math:`\bar\theta`).
+    """
+
+    def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, *,
+                 maximize=False, trace=False):
+        lr = check_lr(lr)
+        check_nonnegative(weight_decay, "weight_decay")
+        defaults = {
+            "lr": lr, "lambd": lambd, "alpha": alpha, "t0": t0,
+            "weight_decay": weight_decay, "maximize": maximize,
+        }
+        super().__init__(params, defaults, trace=trace)
+
+    def _init_state(self, theta, group):
+        return F.asgd_init(theta, lr=group["lr"])
+
+    def _update(self, theta, grad, state, group):
+        return F.asgd(theta, grad, state, lr=group["lr"], lambd=group["lambd"],
+                      alpha=group["alpha"], t0=group["t0"],
+                      weight_decay=group["weight_decay"], maximize=group["maximize"])
