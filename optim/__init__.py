@@ -4,20 +4,50 @@
   per family, the formula and its source in each docstring).
 * :class:`optim.Optimizer`: the base class (PyTorch's API: param groups,
   state, ``zero_grad``, ``step(closure)``, ``state_dict``, tracing).
-* The optimizers, with PyTorch 2.13's names, arguments and defaults:
-  :class:`SGD` (``optim/sgd.py``), :class:`Adagrad`, :class:`RMSprop`,
-  :class:`Adadelta`, :class:`Adam` and :class:`AdamW` (``optim/adam.py``).
-  Where the lecture writes a formula differently from PyTorch, a named option
-  selects the lecture's form; PyTorch's is the default.
+* Every optimizer of ``torch.optim`` 2.13, with its names, arguments and
+  defaults; where a lecture or paper writes the formula differently, a named
+  option selects that form (``docs/CONVENTIONS.md``), PyTorch's is the default.
+* Optimizers PyTorch lacks, checked against their papers.
+* :mod:`optim.lr_scheduler` (schedules), :mod:`optim.stopping` (stopping
+  criteria), :mod:`optim.swa_utils` (weight averaging), :mod:`optim.transforms`
+  (gradient transforms of Ranger21).
 """
-from . import functional
+from . import functional, lr_scheduler, stopping, swa_utils, transforms
+from .optimizer import Optimizer, required
+
+# in torch.optim
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
-from .optimizer import Optimizer, required
+from .adamax import Adamax
+from .asgd import ASGD
+from .lbfgs import LBFGS
+from .muon import Muon
+from .nadam import NAdam
+from .radam import RAdam
 from .rmsprop import RMSprop
+from .rprop import Rprop
 from .sgd import SGD
 
-__all__ = ["functional", "Optimizer", "required", "SGD", "Adagrad", "RMSprop",
-           "Adadelta", "Adam", "AdamW"]
-from . import lr_scheduler, stopping
+# beyond torch.optim
+from .adabelief import AdaBelief
+from .barzilai_borwein import SGDBB, SVRGBB, BarzilaiBorwein
+from .lamb import LAMB
+from .lars import LARS
+from .lookahead import Lookahead, Ranger
+from .ranger21 import Ranger21
+from .sam import SAM
+from .shampoo import Shampoo
+from .sophia import Sophia
+from .svrg import SVRG
+from .swats import SWATS
+
+__all__ = [
+    "functional", "lr_scheduler", "stopping", "swa_utils", "transforms",
+    "Optimizer", "required",
+    "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "Adamax", "NAdam", "RAdam",
+    "ASGD", "Rprop", "Adafactor", "LBFGS", "Muon",
+    "AdaBelief", "LAMB", "LARS", "Lookahead", "Ranger", "Ranger21", "SAM", "SWATS",
+    "SVRG", "BarzilaiBorwein", "SGDBB", "SVRGBB", "Sophia", "Shampoo",
+]
