@@ -17,9 +17,29 @@ class MatMul(Function):
 
     def backward(self, g):
         a, b = self.inputs
-        da = sum_to(matmul(g, transpose(b)), a.shape) if self.needs_input_grad[0] else None
-        db = sum_to(matmul(transpose(a), g), b.shape) if self.needs_input_grad[1] else None
+        da = db = None
+        # An operand stored transposed (the W^T view of ``linear``) gets its gradient
+        # computed transposed too, (B G^T)^T or (G^T A)^T: the same product, but the
+        # Transpose node's backward then hands back a C-contiguous view, so the leaf
+        # gradient is not a slow transposing copy of the whole weight.
+        if self.needs_input_grad[0]:
+            if _stored_transposed(a.data):
+                da = transpose(matmul(b, transpose(g)))
+            else:
+                da = matmul(g, transpose(b))
+            da = sum_to(da, a.shape)
+        if self.needs_input_grad[1]:
+            if _stored_transposed(b.data):
+                db = transpose(matmul(transpose(g), a))
+            else:
+                db = matmul(transpose(a), g)
+            db = sum_to(db, b.shape)
         return da, db
+
+
+def _stored_transposed(x):
+    """A 2-D array laid out column-major (a transposed view), not row-major."""
+    return x.ndim == 2 and x.flags.f_contiguous and not x.flags.c_contiguous
 
 
 def matmul(a, b):

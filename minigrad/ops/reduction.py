@@ -7,6 +7,7 @@ and broadcasts the gradient over them.
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy as np
 
@@ -125,7 +126,7 @@ def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
 def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     axis, keepdims = _resolve(axis, keepdims, dim, keepdim)
     axes = normalize_axis(axis, x.ndim)
-    count = int(np.prod([x.shape[a] for a in axes])) if axes else 1
+    count = math.prod(x.shape[a] for a in axes) if axes else 1
     return sum(x, axes, keepdims) / count if count else sum(x, axes, keepdims) * float("nan")
 
 
@@ -135,7 +136,7 @@ def var(x, axis=None, keepdims=False, *, correction=1, dim=None, keepdim=None, u
     if unbiased is not None:
         correction = 1 if unbiased else 0
     axes = normalize_axis(axis, x.ndim)
-    count = int(np.prod([x.shape[a] for a in axes])) if axes else 1
+    count = math.prod(x.shape[a] for a in axes) if axes else 1
     centered = x - mean(x, axes, keepdims=True)
     return sum(centered * centered, axes, keepdims) / builtins.max(count - correction, 0)
 

@@ -6,6 +6,8 @@ broadcasts reduces its gradient with it.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import backend
@@ -32,7 +34,7 @@ def reshape(x, *shape):
     shape = tuple(int(s) for s in shape)
     if shape == x.shape:
         return x
-    known = int(np.prod([s for s in shape if s != -1]))
+    known = math.prod(s for s in shape if s != -1)
     if shape.count(-1) > 1 or (
         -1 not in shape and known != x.numel()
     ) or (-1 in shape and (known == 0 or x.numel() % known)):
@@ -94,7 +96,7 @@ def flatten(x, start_dim=0, end_dim=-1):
     if x.ndim == 0:
         return reshape(x, (1,))
     start, end = start_dim % x.ndim, end_dim % x.ndim
-    merged = int(np.prod(x.shape[start:end + 1]))
+    merged = math.prod(x.shape[start:end + 1])
     return reshape(x, x.shape[:start] + (merged,) + x.shape[end + 1:])
 
 
