@@ -21,6 +21,11 @@ from .ops import (abs, broadcast_to, chunk, clip, concatenate, erf, exp, flatten
 from .random import manual_seed
 from .serialization import load, save
 from .tensor import Tensor, get_default_dtype, set_default_dtype, tensor
+
+# Bind the ops as Tensor operators and methods (x + y, x.sum(), ...): tensor.py
+# cannot import the ops itself, since every op module imports Tensor.
+ops.install_tensor_methods(Tensor)
+
 from . import nn  # noqa: E402  (nn builds on everything above)
 
 float32, float64, int64, int32, bool_ = "float32", "float64", "int64", "int32", "bool"

@@ -23,6 +23,7 @@ from . import backend
 from .errors import GraphError
 from .function import check_finite, freed_graph_error
 from .grad_mode import set_grad_enabled, state
+from .tensor import Tensor
 
 
 def _as_list(x):
@@ -58,8 +59,6 @@ def topological_order(roots):
 
 
 def _initial_grads(outputs, grad_outputs):
-    from .tensor import Tensor
-
     grads = _as_list(grad_outputs) if grad_outputs is not None else [None] * len(outputs)
     if len(grads) != len(outputs):
         raise ValueError(
@@ -100,8 +99,6 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     (``Tensor.backward``). With a list of ``inputs`` nothing is accumulated; the
     gradients of those tensors are returned, ``None`` for an unreachable one.
     """
-    from .tensor import Tensor
-
     outputs = _as_list(outputs)
     retain_graph = create_graph if retain_graph is None else retain_graph
     seeds = _initial_grads(outputs, grad_outputs)
@@ -186,8 +183,6 @@ def _note_output_grads(fn, gys, capture, create_graph):
 
 
 def _zeros_like_output(fn, i):
-    from .tensor import Tensor
-
     out = fn._output_tensor(i)
     xp = backend.get_array_module(out.data)
     return Tensor._make(xp.zeros_like(out.data))

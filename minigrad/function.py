@@ -18,6 +18,7 @@ import weakref
 from . import backend
 from .errors import AnomalyError, DeviceError, GraphError, ShapeError
 from .grad_mode import state
+from .tensor import Tensor
 
 
 class Function:
@@ -45,8 +46,6 @@ class Function:
 
     # ------------------------------------------------------------------ call
     def __call__(self, *inputs):
-        from .tensor import Tensor
-
         xs = [x.data for x in inputs]
         _check_same_device(self, inputs)
         try:
@@ -102,8 +101,6 @@ class Function:
 
     def _output_tensor(self, i):
         """Output ``i``; rebuilt from the kept array (same creator) if it was freed."""
-        from .tensor import Tensor
-
         out = self.outputs[i]()
         if out is None:
             arrays = self.__dict__.get("_output_arrays")

@@ -15,6 +15,7 @@ from .ops import (clip, gelu, getitem, logsumexp, matmul, mean, relu,
                   reshape, sigmoid, softplus, sqrt, tanh, transpose, where)
 from .ops import sum as _sum
 from .ops.reduction import normalize_axis
+from .tensor import Tensor
 
 __all__ = ["relu", "sigmoid", "tanh", "gelu", "softplus", "softmax", "log_softmax",
            "linear", "embedding", "dropout", "layer_norm", "masked_fill", "mse_loss",
@@ -95,8 +96,6 @@ def dropout(x, p=0.5, training=True):
     rng = backend.random_generator(x.device)
     keep = rng.random(x.shape) >= p
     mask = keep.astype(x.dtype) / (1.0 - p)
-    from .tensor import Tensor
-
     return x * Tensor._make(mask.astype(x.dtype))
 
 
@@ -188,8 +187,6 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     w = counted.astype(logp.dtype)
     if weight is not None:
         w = w * _data(weight)[safe_y]
-    from .tensor import Tensor
-
     w_t = Tensor._make(w)
     picked = getitem(logp, (xp.arange(logp.shape[0]), safe_y))
     loss = -(picked * w_t)
@@ -216,8 +213,6 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         return nll
     flat = _classes_last(logp)
     y = _target_array(target, input)
-    from .tensor import Tensor
-
     counted = Tensor._make((y != ignore_index).astype(flat.dtype))
     per_class = flat if weight is None else flat * Tensor._make(_data(weight))
     smooth = -_sum(per_class, 1) * counted
@@ -239,8 +234,6 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
 
 def _data(x):
     """The backend array of a Tensor; NumPy/CuPy arrays and lists as arrays."""
-    from .tensor import Tensor
-
     if isinstance(x, Tensor):
         return x.data
     return x if backend.is_cupy_array(x) else np.asarray(x)

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
-from .autograd import run_backward
 from .errors import GraphError
+from .grad_mode import state as _grad_state
 
 _default_dtype = np.dtype(np.float32)
 
@@ -149,6 +149,8 @@ class Tensor:
         freed afterwards unless ``retain_graph=True``; ``create_graph=True``
         records the backward pass itself, for higher derivatives.
         """
+        from .autograd import run_backward  # (autograd imports this module)
+
         run_backward([self], None if grad is None else [grad], retain_graph,
                      create_graph)
 
@@ -263,9 +265,9 @@ class Tensor:
                 device, dtype = None, device
         out = self
         if dtype is not None and np.dtype(dtype) != self.dtype:
-            out = _ops.astype(out, dtype)
+            out = _ops().astype(out, dtype)
         if device is not None and backend.normalize_device(device) != self.device:
-            out = _ops.to_device(out, backend.normalize_device(device))
+            out = _ops().to_device(out, backend.normalize_device(device))
         return out
 
     def cpu(self):
@@ -285,13 +287,11 @@ class Tensor:
 
     def clone(self) -> "Tensor":
         """A copy of the data that stays in the graph."""
-        return _ops.clone(self)
+        return _ops().clone(self)
 
     # ---------------------------------------------------- in-place (no graph)
     def _check_inplace(self, what: str) -> None:
-        from .grad_mode import state
-
-        if state.grad_enabled and (self._requires_grad and self.creator is None):
+        if _grad_state.grad_enabled and (self._requires_grad and self.creator is None):
             raise GraphError(
                 f"{what}: a leaf tensor that requires grad cannot be modified in "
                 "place while grad mode is on; wrap the update in minigrad.no_grad()"
@@ -339,6 +339,9 @@ def tensor(data, requires_grad=False, dtype=None, device=None) -> Tensor:
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
 
 
-from . import ops as _ops  # noqa: E402  (ops need Tensor defined first)
+def _ops():
+    """The ops package. Imported on use: the ops import this module, and
+    ``minigrad/__init__.py`` binds them as Tensor methods once both exist."""
+    from . import ops
 
-_ops.install_tensor_methods(Tensor)
+    return ops

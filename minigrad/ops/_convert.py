@@ -6,6 +6,7 @@ import numbers
 import numpy as np
 
 from .. import backend
+from ..tensor import Tensor, get_default_dtype
 
 
 def as_tensor(x, like):
@@ -14,8 +15,6 @@ def as_tensor(x, like):
     A Python number takes ``like``'s dtype when that is a float dtype (so
     ``w * 0.5`` stays float32), as in PyTorch; arrays keep their own dtype.
     """
-    from ..tensor import Tensor, get_default_dtype
-
     if isinstance(x, Tensor):
         return x
     xp = backend.get_array_module(like.data)

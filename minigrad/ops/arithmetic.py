@@ -14,6 +14,7 @@ from __future__ import annotations
 from ..function import Function
 from ._convert import as_tensor
 from .shape import sum_to
+from ..tensor import Tensor
 
 
 class Add(Function):
@@ -83,8 +84,6 @@ class Pow(Function):
 
 
 def _binary(fn_cls, a, b):
-    from ..tensor import Tensor
-
     if not isinstance(a, Tensor):
         a = as_tensor(a, b)
     b = as_tensor(b, a)
@@ -113,8 +112,6 @@ def neg(a):
 
 def pow(a, b):
     """``a ** b`` for a tensor or number exponent (differentiable in both)."""
-    from ..tensor import Tensor
-
     if isinstance(b, (int, float)) and isinstance(a, Tensor):
         if b == 1:
             return a

@@ -22,6 +22,7 @@ from .. import backend
 from ..function import Function
 from ._convert import as_tensor
 from .shape import sum_to
+from ..tensor import Tensor
 
 
 def _xp(a):
@@ -227,8 +228,6 @@ class Clone(Function):
 
 # ------------------------------------------------------------------ wrappers
 def _const(array):
-    from ..tensor import Tensor
-
     return Tensor._make(array)
 
 
@@ -279,16 +278,12 @@ def gelu(x, approximate="none"):
 
 
 def maximum(a, b):
-    from ..tensor import Tensor
-
     if not isinstance(a, Tensor):
         a = as_tensor(a, b)
     return Maximum()(a, as_tensor(b, a))
 
 
 def minimum(a, b):
-    from ..tensor import Tensor
-
     if not isinstance(a, Tensor):
         a = as_tensor(a, b)
     return Minimum()(a, as_tensor(b, a))
@@ -296,8 +291,6 @@ def minimum(a, b):
 
 def where(cond, a, b):
     """Elementwise choice: ``a`` where ``cond`` is true, ``b`` elsewhere."""
-    from ..tensor import Tensor
-
     like = a if isinstance(a, Tensor) else b
     a, b = as_tensor(a, like), as_tensor(b, like)
     cond = cond.data if isinstance(cond, Tensor) else cond
@@ -333,8 +326,6 @@ def sign(x):
 # ------------------------------------------------- comparisons (no gradient)
 def _compare(name):
     def compare(a, b):
-        from ..tensor import Tensor
-
         if not isinstance(a, Tensor):
             a = as_tensor(a, b)
         b = as_tensor(b, a)

@@ -14,6 +14,7 @@ import numpy as np
 from .. import backend
 from ..function import Function
 from .shape import broadcast_to, reshape
+from ..tensor import Tensor
 
 
 def normalize_axis(axis, ndim):
@@ -104,8 +105,6 @@ class LogSumExp(Function):
 
 
 def _const(array):
-    from ..tensor import Tensor
-
     return Tensor._make(array)
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from .. import backend
 from ..errors import ShapeError
 from ..function import Function
+from ..tensor import Tensor
 
 
 # ---------------------------------------------------------------- reshaping
@@ -160,8 +161,6 @@ def sum_to(x, shape):
 # ---------------------------------------------------------------- indexing
 def _unwrap_key(key, device):
     """An index key with Tensors replaced by arrays, and arrays moved to ``device``."""
-    from ..tensor import Tensor
-
     def one(k):
         if isinstance(k, Tensor):
             k = k.data
@@ -219,8 +218,6 @@ def getitem(x, key):
 
 
 def _key_on_device(index, like):
-    from ..tensor import Tensor
-
     data = index.data if isinstance(index, Tensor) else index
     return backend.to_device(backend.get_array_module(data).asarray(data), like.device)
 
