@@ -6,6 +6,7 @@ parameter by parameter with PyTorch 2.13's argument names, defaults and checks.
 from __future__ import annotations
 
 from . import functional as F
+from .functional.adagrad import adagrad_
 from .optimizer import Optimizer, check_lr, check_nonnegative
 
 __all__ = ["Adagrad"]
@@ -25,6 +26,9 @@ class Adagrad(Optimizer):
         eps_inside_sqrt: the lecture's :math:`\sqrt{s + \epsilon}` instead of
             PyTorch's :math:`\sqrt{s} + \epsilon` (default False).
         trace: record the formula's intermediates (see :class:`Optimizer`).
+        impl: ``"teaching"`` (default) or ``"flat"``: the same formula over one
+            flat buffer per param group, in cache-sized chunks, bitwise equal
+            to the teaching path (see :mod:`optim.flat`).
 
     State per parameter: ``step``, ``sum``. As in PyTorch the state is built
     in the constructor (so ``state_dict()`` holds it before the first step).
@@ -32,9 +36,11 @@ class Adagrad(Optimizer):
     for that group (PyTorch fills every group from the constructor's value).
     """
 
+    _flat = True
+
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0,
                  initial_accumulator_value=0, eps=1e-10, *, maximize=False,
-                 eps_inside_sqrt=False, trace=False):
+                 eps_inside_sqrt=False, trace=False, impl="teaching"):
         lr = check_lr(lr)
         check_nonnegative(lr_decay, "lr_decay")
         check_nonnegative(weight_decay, "weight_decay")
@@ -45,10 +51,11 @@ class Adagrad(Optimizer):
             "initial_accumulator_value": initial_accumulator_value, "maximize": maximize,
             "eps_inside_sqrt": eps_inside_sqrt,
         }
-        super().__init__(params, defaults, trace=trace)
+        super().__init__(params, defaults, trace=trace, impl=impl)
         for group in self.param_groups:
             for p in group["params"]:
                 self.state[p] = self._init_state(p.data, group)
+        self._sync_flat()           # impl="flat": the accumulators into the flat buffers
 
     def _init_state(self, theta, group):
         return F.adagrad_init(theta, initial_accumulator_value=group["initial_accumulator_value"])
@@ -57,3 +64,8 @@ class Adagrad(Optimizer):
         return F.adagrad(theta, grad, state, lr=group["lr"], lr_decay=group["lr_decay"],
                          weight_decay=group["weight_decay"], eps=group["eps"],
                          maximize=group["maximize"], eps_inside_sqrt=group["eps_inside_sqrt"])
+
+    def _update_inplace(self, theta, grad, state, out, work, group):
+        return adagrad_(theta, grad, state, out, work, lr=group["lr"], lr_decay=group["lr_decay"],
+                        weight_decay=group["weight_decay"], eps=group["eps"],
+                        maximize=group["maximize"], eps_inside_sqrt=group["eps_inside_sqrt"])

@@ -13,7 +13,7 @@ hyperparameters).
 from __future__ import annotations
 
 from . import functional as F
-from .functional.adam import BIAS_CORRECTIONS
+from .functional.adam import BIAS_CORRECTIONS, adam_
 from .optimizer import Optimizer, check_betas, check_choice, check_lr, check_nonnegative
 
 __all__ = ["Adam", "AdamW"]
@@ -38,14 +38,19 @@ class Adam(Optimizer):
             :math:`\alpha_t = \gamma\sqrt{1-\beta_2^t}/(1-\beta_1^t)`,
             :math:`\theta \mathrel{-}= \alpha_t m/(\sqrt v + \hat\epsilon)`).
         trace: record the formula's intermediates (see :class:`Optimizer`).
+        impl: ``"teaching"`` (default) or ``"flat"``: the same formula over one
+            flat buffer per param group, in cache-sized chunks, bitwise equal
+            to the teaching path (see :mod:`optim.flat`).
 
     State per parameter: ``step``, ``exp_avg`` (:math:`m`), ``exp_avg_sq``
     (:math:`v`), and ``max_exp_avg_sq`` with amsgrad.
     """
 
+    _flat = True
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, maximize=False, decoupled_weight_decay=False,
-                 bias_correction="standard", trace=False):
+                 bias_correction="standard", trace=False, impl="teaching"):
         lr = check_lr(lr)
         check_nonnegative(eps, "epsilon")
         betas = check_betas(betas)
@@ -57,7 +62,7 @@ class Adam(Optimizer):
             "decoupled_weight_decay": decoupled_weight_decay,
             "bias_correction": bias_correction,
         }
-        super().__init__(params, defaults, trace=trace)
+        super().__init__(params, defaults, trace=trace, impl=impl)
 
     def _init_state(self, theta, group):
         return F.adam_init(theta, amsgrad=group["amsgrad"])
@@ -70,16 +75,25 @@ class Adam(Optimizer):
                       decoupled_weight_decay=group["decoupled_weight_decay"],
                       bias_correction=group["bias_correction"])
 
+    def _update_inplace(self, theta, grad, state, out, work, group):
+        beta1, beta2 = group["betas"]
+        return adam_(theta, grad, state, out, work, lr=group["lr"], beta1=beta1, beta2=beta2,
+                     eps=group["eps"], weight_decay=group["weight_decay"],
+                     amsgrad=group["amsgrad"], maximize=group["maximize"],
+                     decoupled_weight_decay=group["decoupled_weight_decay"],
+                     bias_correction=group["bias_correction"])
+
 
 class AdamW(Adam):
     r"""AdamW (Loshchilov & Hutter 2019): Adam with decoupled weight decay; PyTorch's API.
 
-    Same arguments as :class:`Adam` without ``decoupled_weight_decay`` (always
-    True); ``weight_decay`` defaults to 1e-2.
+    Same arguments as :class:`Adam` (``impl`` included) without
+    ``decoupled_weight_decay`` (always True); ``weight_decay`` defaults to 1e-2.
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, *, maximize=False, bias_correction="standard", trace=False):
+                 amsgrad=False, *, maximize=False, bias_correction="standard", trace=False,
+                 impl="teaching"):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
                          decoupled_weight_decay=True, bias_correction=bias_correction,
-                         trace=trace)
+                         trace=trace, impl=impl)

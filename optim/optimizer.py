@@ -35,10 +35,10 @@ Two more places can be overridden when an optimizer needs them:
 
 ``_step_group(self, group_index, group, first_index)``
     Updates every parameter of one group (the per-parameter loop, the teaching
-    path). A fast path that updates a whole group at once (one flat buffer,
-    one fused kernel) overrides this method and leaves the rest alone.
-    ``first_index`` is the global index (the one ``state_dict`` uses) of the
-    group's first parameter, for tracing.
+    path). ``first_index`` is the global index (the one ``state_dict`` uses)
+    of the group's first parameter, for tracing. A fast path that updates a
+    whole group at once takes its place in ``_apply_update`` (see "Speeds"
+    below) and leaves the rest alone.
 
 ``step(self, closure=None)``
     The default evaluates the closure (under ``enable_grad``), then calls
@@ -54,6 +54,28 @@ PyTorch's buffer names (``exp_avg``, ``momentum_buffer``, ...), with the step
 counter ``step`` kept as a Python ``int`` (PyTorch keeps a float32 tensor; the
 values agree). After a step the state dict of a parameter is updated with the
 returned one, never replaced, so ``opt.state[p]`` stays the same object.
+
+Speeds: ``impl="teaching"`` or ``impl="flat"``
+-----------------------------------------------
+``impl="teaching"`` (the default) is the loop above: the formula applied to
+each parameter in turn, every intermediate available for tracing.
+
+``impl="flat"`` (optimizers whose class sets ``_flat = True``: ``SGD``,
+``Adam``, ``AdamW``, ``RMSprop``, ``Adagrad``) runs the same formula over one
+flat buffer per param group, chunk by chunk (:mod:`optim.flat`). The
+parameters' ``.data`` and the state buffers become views of flat arrays
+(``opt.state[p]["exp_avg"]`` is still shaped like ``p``, ``state_dict()`` is
+unchanged) and the results are bitwise equal to the teaching path's. Such a
+class may add one more hook:
+
+``_update_inplace(self, theta, grad, state, out, work, group) -> new_state``
+    The same step with the formula's in-place twin (``F.adam_`` beside
+    ``F.adam``): ``theta`` is overwritten, the new state's arrays are written
+    into ``out[key]``, ``work`` holds scratch arrays. Without it the flat path
+    calls ``_update`` on each chunk and copies the results back.
+
+With ``trace=True`` a flat optimizer takes the teaching path for the traced
+steps (and keeps its flat buffers up to date), so the records are the same.
 
 Hyperparameter checks
 ---------------------
@@ -92,10 +114,15 @@ from minigrad import backend
 from minigrad.grad_mode import enable_grad, no_grad
 from minigrad.tensor import Tensor
 
+from . import flat
+
 __all__ = [
     "Optimizer", "required", "check_lr", "check_nonnegative", "check_range",
-    "check_betas", "check_choice",
+    "check_betas", "check_choice", "IMPLS",
 ]
+
+IMPLS = ("teaching", "flat")
+"""The values of the optimizers' ``impl`` argument (see the module docstring)."""
 
 
 class _RequiredParameter:
@@ -236,6 +263,10 @@ class Optimizer:
         trace: ``False`` (default), ``True`` to record every intermediate of
             the formula after each step, or a list of quantity names to record
             only those. Not a param-group key: it belongs to the optimizer.
+        impl: ``"teaching"`` (default: the formula parameter by parameter) or
+            ``"flat"`` (the same formula over one flat buffer per group, in
+            cache-sized chunks; only where the class sets ``_flat = True``).
+            See "Speeds" in the module docstring. Not a param-group key.
 
     Attributes:
         param_groups: list of dicts, each with ``"params"`` (list of Tensors)
@@ -243,9 +274,18 @@ class Optimizer:
         state: dict Tensor -> dict of that parameter's state.
         defaults: the ``defaults`` given.
         trace: list of trace records (empty unless tracing).
+        impl: ``"teaching"`` or ``"flat"``, as given.
     """
 
-    def __init__(self, params, defaults, *, trace=False):
+    _flat = False
+    """Whether the formula is elementwise, so that ``impl="flat"`` may run it on chunks."""
+
+    def __init__(self, params, defaults, *, trace=False, impl="teaching"):
+        check_choice(impl, "impl", IMPLS)
+        if impl == "flat" and not self._flat:
+            raise ValueError(f"{type(self).__name__} has no flat fast path (impl='flat'); "
+                             "use impl='teaching'")
+        self.impl = impl
         self.defaults = defaults
         self.state = defaultdict(dict)
         self.param_groups = []
@@ -346,6 +386,12 @@ class Optimizer:
             raise ValueError("some parameters appear in more than one parameter group")
 
         self.param_groups.append(param_group)
+        self._sync_flat()
+
+    def _sync_flat(self) -> None:
+        """With ``impl="flat"``: make params and state buffers views of the flat buffers now."""
+        if getattr(self, "impl", "teaching") == "flat":
+            flat.sync(self)
 
     # ------------------------------------------------------------ gradients
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -391,12 +437,20 @@ class Optimizer:
             return closure()
 
     def _apply_update(self) -> None:
-        """Update every group (under ``no_grad``) and count the step."""
+        """Update every group (under ``no_grad``) and count the step.
+
+        The teaching path calls :meth:`_step_group` per group; ``impl="flat"``
+        calls :func:`optim.flat.step_group` instead.
+        """
         self._step_count += 1
+        fast = getattr(self, "impl", "teaching") == "flat"   # (a subclass may skip __init__)
         with no_grad():
             first_index = 0
             for group_index, group in enumerate(self.param_groups):
-                self._step_group(group_index, group, first_index)
+                if fast:
+                    flat.step_group(self, group_index, group, first_index)
+                else:
+                    self._step_group(group_index, group, first_index)
                 first_index += len(group["params"])
 
     def _step_group(self, group_index: int, group: dict, first_index: int) -> None:
@@ -574,6 +628,7 @@ class Optimizer:
             new_groups.append(saved)
         self.state = state
         self.param_groups = new_groups
+        self._sync_flat()              # impl="flat": the loaded values go into the flat buffers
 
     # ------------------------------------------------------------ misc
     def __repr__(self) -> str:

@@ -6,6 +6,7 @@ parameter by parameter with PyTorch 2.13's argument names, defaults and checks.
 from __future__ import annotations
 
 from . import functional as F
+from .functional.rmsprop import rmsprop_
 from .optimizer import Optimizer, check_lr, check_nonnegative
 
 __all__ = ["RMSprop"]
@@ -27,13 +28,19 @@ class RMSprop(Optimizer):
         eps_inside_sqrt: the lecture's :math:`\sqrt{v + \epsilon}` instead of
             PyTorch's :math:`\sqrt{v} + \epsilon` (default False).
         trace: record the formula's intermediates (see :class:`Optimizer`).
+        impl: ``"teaching"`` (default) or ``"flat"``: the same formula over one
+            flat buffer per param group, in cache-sized chunks, bitwise equal
+            to the teaching path (see :mod:`optim.flat`).
 
     State per parameter: ``step``, ``square_avg``, plus ``momentum_buffer``
     (momentum > 0) and ``grad_avg`` (centered).
     """
 
+    _flat = True
+
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
-                 centered=False, *, maximize=False, eps_inside_sqrt=False, trace=False):
+                 centered=False, *, maximize=False, eps_inside_sqrt=False, trace=False,
+                 impl="teaching"):
         lr = check_lr(lr)
         check_nonnegative(eps, "epsilon")
         check_nonnegative(momentum, "momentum")
@@ -44,7 +51,7 @@ class RMSprop(Optimizer):
             "centered": centered, "weight_decay": weight_decay, "maximize": maximize,
             "eps_inside_sqrt": eps_inside_sqrt,
         }
-        super().__init__(params, defaults, trace=trace)
+        super().__init__(params, defaults, trace=trace, impl=impl)
 
     def _init_state(self, theta, group):
         return F.rmsprop_init(theta, momentum=group["momentum"], centered=group["centered"])
@@ -54,3 +61,9 @@ class RMSprop(Optimizer):
                          eps=group["eps"], weight_decay=group["weight_decay"],
                          momentum=group["momentum"], centered=group["centered"],
                          maximize=group["maximize"], eps_inside_sqrt=group["eps_inside_sqrt"])
+
+    def _update_inplace(self, theta, grad, state, out, work, group):
+        return rmsprop_(theta, grad, state, out, work, lr=group["lr"], alpha=group["alpha"],
+                        eps=group["eps"], weight_decay=group["weight_decay"],
+                        momentum=group["momentum"], centered=group["centered"],
+                        maximize=group["maximize"], eps_inside_sqrt=group["eps_inside_sqrt"])

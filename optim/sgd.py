@@ -32,7 +32,7 @@ from __future__ import annotations
 from minigrad.grad_mode import no_grad
 
 from . import functional as F
-from .functional.sgd import MOMENTUM_FORMS
+from .functional.sgd import MOMENTUM_FORMS, sgd_
 from .optimizer import Optimizer, check_choice, check_lr, check_nonnegative
 
 __all__ = ["SGD"]
@@ -56,13 +56,19 @@ class SGD(Optimizer):
             ``nesterov=True`` the gradient is taken at :math:`\theta - \mu v`,
             so ``step`` needs a closure).
         trace: record the formula's intermediates (see :class:`Optimizer`).
+        impl: ``"teaching"`` (default) or ``"flat"``: the same formula over one
+            flat buffer per param group, in cache-sized chunks, bitwise equal
+            to the teaching path (see :mod:`optim.flat`).
 
     State per parameter (with momentum): ``momentum_buffer`` (torch form) or
     ``velocity`` (lecture form).
     """
 
+    _flat = True
+
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
-                 nesterov=False, *, maximize=False, momentum_form="torch", trace=False):
+                 nesterov=False, *, maximize=False, momentum_form="torch", trace=False,
+                 impl="teaching"):
         lr = check_lr(lr)
         check_nonnegative(momentum, "momentum")
         check_nonnegative(weight_decay, "weight_decay")
@@ -77,7 +83,7 @@ class SGD(Optimizer):
             "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize,
             "momentum_form": momentum_form,
         }
-        super().__init__(params, defaults, trace=trace)
+        super().__init__(params, defaults, trace=trace, impl=impl)
 
     def _init_state(self, theta, group):
         return F.sgd_init(theta, momentum=group["momentum"],
@@ -88,6 +94,12 @@ class SGD(Optimizer):
                      dampening=group["dampening"], weight_decay=group["weight_decay"],
                      nesterov=group["nesterov"], maximize=group["maximize"],
                      momentum_form=group["momentum_form"])
+
+    def _update_inplace(self, theta, grad, state, out, work, group):
+        return sgd_(theta, grad, state, out, work, lr=group["lr"], momentum=group["momentum"],
+                    dampening=group["dampening"], weight_decay=group["weight_decay"],
+                    nesterov=group["nesterov"], maximize=group["maximize"],
+                    momentum_form=group["momentum_form"])
 
     def step(self, closure=None):
         """One step; see the module docstring for the lecture form of Nesterov momentum."""

@@ -1,0 +1,179 @@
+"""One optimizer step on 10M float32 parameters in 100 tensors: minigrad against torch.
+
+    python benchmarks/bench_optim.py [--quick] [--repeats N] [--threads N] [--clock wall|cpu]
+                                     [--keep-blas-spin] [--block N] [--no-extra]
+                                     [--optimizers Adam,SGD,RMSprop,Adagrad]
+                                     [--numel N] [--tensors N] [--chunk-bytes B]
+
+For each of Adam, SGD(momentum=0.9), RMSprop and Adagrad (default
+hyperparameters otherwise; SGD lr=0.01), every candidate gets its own copy
+of the same parameters and the same random gradients (set once; a step reads
+them and updates parameters and state). Timed, interleaved, in one run:
+
+* ``minigrad teaching``   ``impl="teaching"``: the pure formula per parameter;
+* ``minigrad flat``       ``impl="flat"``: the in-place formula over the flat
+                          buffer in cache-sized chunks, on ``--threads`` threads;
+* ``minigrad flat, pure formula``  the flat path calling the pure formula on
+                          each chunk and copying back (what any elementwise
+                          optimizer without an in-place twin gets);
+* ``minigrad flat, 1 thread``  the flat path without threads;
+* ``torch foreach=False`` the per-tensor for-loop (torch's reference path);
+* ``torch default``       no foreach/fused argument (torch picks; on CPU this is
+                          the for-loop);
+* ``torch foreach=True``  the multi-tensor ops;
+* ``torch fused=True``    one fused kernel per step, where torch has it on CPU
+                          (Adam, SGD, Adagrad; not RMSprop);
+* ``gather gradients``    (with Adam, for reference) copying the 100 gradients
+                          into one flat array, the cost the flat path avoids by
+                          reading each large gradient as a view.
+
+torch gets as many intra-op threads as NumPy's BLAS uses, and the flat path as
+many threads too (both printed). The table gives the median step time over
+the repeats and, per minigrad row, the median of the round-by-round ratios to
+torch foreach=False and to torch fused=True (interquartile range in brackets).
+
+``--threads 1 --clock cpu`` times the calling thread's CPU time instead of the
+wall clock: everything then runs in that one thread, and the numbers do not
+depend on other work on the machine (a loaded 2-core machine hurts torch's
+OpenMP threads far more than it hurts NumPy).
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+
+from _common import (OtherLoad, add_common_args, get_clock, interleaved, machine_info,
+                     markdown_table, match_threads, paired_ratio)
+
+import numpy as np
+import torch
+
+import minigrad as mg
+import optim
+from optim import flat
+
+OPTIMIZERS = {
+    "Adam": ({}, {}),
+    "SGD": ({"lr": 0.01, "momentum": 0.9}, {"lr": 0.01, "momentum": 0.9}),
+    "RMSprop": ({}, {}),
+    "Adagrad": ({}, {}),
+}
+FUSED_ON_CPU = {"Adam", "AdamW", "SGD", "Adagrad"}
+
+
+def make_data(numel, tensors, seed=0):
+    """Initial values and gradients (float32), ``tensors`` equal pieces of ``numel``."""
+    rng = np.random.default_rng(seed)
+    size = numel // tensors
+    init = [rng.standard_normal(size, dtype=np.float32) for _ in range(tensors)]
+    grads = [rng.standard_normal(size, dtype=np.float32) for _ in range(tensors)]
+    return init, grads
+
+
+def minigrad_candidate(name, cfg, init, grads, impl, *, inplace=True, threads=None):
+    params = [mg.Tensor(a.copy(), requires_grad=True) for a in init]
+    for p, g in zip(params, grads):
+        p.grad = mg.Tensor(g.copy())
+    opt = getattr(optim, name)(params, impl=impl, **cfg)
+    opt._flat_inplace = inplace
+
+    if threads is None:
+        return opt.step
+
+    def step():
+        saved = flat.get_num_threads()
+        flat.set_num_threads(threads)
+        try:
+            opt.step()
+        finally:
+            flat.set_num_threads(saved)
+    return step
+
+
+def torch_candidate(name, cfg, init, grads, **mode):
+    params = [torch.tensor(a.copy(), requires_grad=True) for a in init]
+    for p, g in zip(params, grads):
+        p.grad = torch.tensor(g.copy())
+    opt = getattr(torch.optim, name)(params, **cfg, **mode)
+    return opt.step
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_common_args(parser)       # --quick, --threads (also the flat path's), --clock, ...
+    parser.add_argument("--repeats", type=int, default=25)
+    parser.add_argument("--block", type=int, default=2,
+                        help="samples per candidate in a row within a round (the first "
+                             "pays for the previous candidate's spinning OpenMP threads)")
+    parser.add_argument("--optimizers", default=",".join(OPTIMIZERS))
+    parser.add_argument("--numel", type=int, default=10_000_000)
+    parser.add_argument("--tensors", type=int, default=100)
+    parser.add_argument("--chunk-bytes", type=int, default=None,
+                        help=f"bytes per array per chunk (default {flat.CHUNK_BYTES})")
+    parser.add_argument("--no-extra", action="store_true",
+                        help="leave out the 'pure formula' and '1 thread' rows and foreach=True")
+    args = parser.parse_args()
+    repeats = 5 if args.quick else args.repeats
+
+    threads = match_threads(args.threads)
+    n = threads["numpy_blas_threads"]
+    clock = get_clock(args.clock, n)
+    flat.set_num_threads(n)
+    if args.chunk_bytes:
+        flat.CHUNK_BYTES = args.chunk_bytes
+    print(machine_info(threads))
+    print(f"minigrad flat path: {flat.get_num_threads()} thread(s), chunks of "
+          f"{flat.CHUNK_BYTES // 4} float32 elements")
+    print(f"{args.numel:,} float32 parameters in {args.tensors} tensors, "
+          f"median of {repeats} interleaved rounds x {args.block} samples, "
+          f"{args.clock} clock\n")
+
+    init, grads = make_data(args.numel, args.tensors)
+    other = OtherLoad()
+    rows = []
+    for name in args.optimizers.split(","):
+        ours_cfg, torch_cfg = OPTIMIZERS[name]
+        cands = {
+            "minigrad teaching": minigrad_candidate(name, ours_cfg, init, grads, "teaching"),
+            "minigrad flat": minigrad_candidate(name, ours_cfg, init, grads, "flat"),
+        }
+        if not args.no_extra:
+            cands["minigrad flat, pure formula"] = minigrad_candidate(
+                name, ours_cfg, init, grads, "flat", inplace=False)
+            if n > 1:
+                cands["minigrad flat, 1 thread"] = minigrad_candidate(
+                    name, ours_cfg, init, grads, "flat", threads=1)
+        cands["torch foreach=False"] = torch_candidate(name, torch_cfg, init, grads,
+                                                       foreach=False)
+        cands["torch default"] = torch_candidate(name, torch_cfg, init, grads)
+        if not args.no_extra:
+            cands["torch foreach=True"] = torch_candidate(name, torch_cfg, init, grads,
+                                                          foreach=True)
+        if name in FUSED_ON_CPU:
+            cands["torch fused=True"] = torch_candidate(name, torch_cfg, init, grads,
+                                                        fused=True)
+        if name == "Adam" and not args.no_extra:
+            flat_grads = np.empty(sum(g.size for g in grads), dtype=np.float32)
+            cands["gather gradients"] = lambda: np.concatenate(grads, out=flat_grads)
+        stats = interleaved(cands, repeats=repeats, warmup=3, block=args.block, clock=clock)
+        base = stats["torch foreach=False"]
+        fused = stats.get("torch fused=True")
+        for cand, st in stats.items():
+            def ratio(ref):
+                if ref is None or not cand.startswith("minigrad"):
+                    return ""
+                r, q1, q3 = paired_ratio(st, ref)
+                return f"{r:.2f}x [{q1:.2f}, {q3:.2f}]"
+            rows.append([name, cand, f"{st.median * 1e3:.1f}", ratio(base), ratio(fused)])
+        del cands, stats
+        gc.collect()
+        print(f"{name}: done", flush=True)
+
+    print()
+    print(markdown_table(["optimizer", "implementation", "step (ms)", "vs torch foreach=False",
+                          "vs torch fused=True"], rows))
+    print(other.report(cpu_clock=args.clock == "cpu"))
+
+
+if __name__ == "__main__":
+    main()

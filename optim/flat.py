@@ -1,0 +1,559 @@
+r"""The flat fast path: the same formula over one flat buffer per param group.
+
+``optim.Adam(params, impl="flat")`` (also ``SGD``, ``RMSprop``, ``Adagrad``,
+``AdamW``) replaces the teaching path's loop "for each parameter: call the
+formula" by "for each chunk of a flat buffer: call the formula". The formula
+is the one in :mod:`optim.functional`; nothing about the update is written
+here. What this module does is bookkeeping:
+
+Flat buffers
+    The parameters of a group that share a dtype and a device (a *bucket*)
+    are stored one after the other in one contiguous 1-d array, and each
+    parameter's ``.data`` is rebound to its view of that array (shaped like
+    the parameter), so a chunk of parameters is a slice, never a copy. Every state buffer (``exp_avg``, ``momentum_buffer``,
+    ...) is one such array too, and ``opt.state[p]["exp_avg"]`` is ``p``'s
+    view of it, so ``opt.state`` and ``state_dict()`` look exactly as on the
+    teaching path (PyTorch's format). Anything that replaces one of those
+    arrays (``p.data = ...``, ``Module.to``, ``load_state_dict``, assigning
+    ``opt.state[p][key]``) is noticed at the next step: the new values are
+    copied into the flat buffer and the view is put back.
+
+Chunks
+    A step walks each bucket in chunks of :data:`CHUNK_BYTES` per array
+    (128K float32 elements), so the formula's temporaries stay in cache
+    instead of streaming 10M-element temporaries through memory.
+    A chunk only spans parameters whose scalar state agrees (the same step
+    ``t``, the same buffers present): the formula takes ``t`` as one number.
+    A chunk inside one parameter reads that parameter's gradient as a view;
+    a chunk across several small parameters gathers their gradients first
+    (one copy, in cache). Parameters without a gradient are skipped, as on
+    the teaching path.
+
+The formula, two ways
+    The chunk is given either to the optimizer's ``_update`` (the pure
+    formula, exactly what the teaching path calls; its results are copied
+    back into the chunk) or, when the optimizer has one, to
+    ``_update_inplace``, which calls the formula's in-place twin written
+    beside it in :mod:`optim.functional` (``adam_`` next to ``adam``: the
+    same lines in the same order with ``out=``, so no allocation and no copy
+    back). Both do the same floating-point operations in the same order as
+    the teaching path, so the results are **bitwise equal** to it
+    (``tests/test_optim_fast.py``). Any elementwise optimizer (one whose
+    formula treats every coordinate alike given scalar hyperparameters and
+    scalar state) can use the flat path with its pure formula alone.
+
+Threads
+    NumPy runs a ufunc on one core but releases the GIL while it computes,
+    so the chunks of a step are shared between :func:`get_num_threads`
+    threads (the cores this process may use, like torch's intra-op threads;
+    :func:`set_num_threads` or ``MINIGRAD_NUM_THREADS`` changes it): each
+    thread takes the next chunk not yet taken, so a thread slowed down by
+    other work on the machine takes fewer. Chunks are independent (each
+    coordinate's update reads only that coordinate), so the result does not
+    depend on which thread ran which chunk.
+
+Tracing
+    ``trace=True`` with ``impl="flat"`` runs the teaching path for the traced
+    steps (the records are the teaching path's, chunking would cut them into
+    pieces) and then puts its results back into the flat buffers.
+
+What differs from the teaching path (the numbers never do)
+    * ``p.data`` is rebound once, when the optimizer is built, to a view of
+      the flat buffer (write into it, ``p.data[...] = x``, as usual; an
+      array taken from ``p.data`` before that no longer follows ``p``).
+    * The state arrays are updated in place: an array taken from
+      ``opt.state[p]`` follows the later steps (the teaching path puts new
+      arrays into the state at every step).
+    * A gradient whose dtype differs from its parameter's is cast to the
+      parameter's dtype (the teaching path would compute, and keep the
+      state, in the promoted dtype).
+    * A group may not hold the same parameter twice.
+
+On CuPy arrays a bucket is one chunk (each ufunc is then one kernel over the
+whole group); no threads.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from minigrad import backend
+
+__all__ = ["CHUNK_BYTES", "get_num_threads", "set_num_threads", "step_group", "sync"]
+
+CHUNK_BYTES = 512 * 1024
+"""Bytes of one array per chunk (131072 float32 or 65536 float64 elements).
+
+A chunk of Adam touches seven such arrays (theta, g, m, v and three scratch
+arrays), 3.5 MiB: in the last-level cache, so each of the formula's dozen
+passes reads cache and only the four real arrays travel to and from memory,
+once. Measured for Adam on 10M float32 parameters (2-core AMD EPYC, see
+benchmarks/README.md): one chunk per 10M-element tensor is 1.6x slower;
+L2-sized chunks (16K-32K elements) are 1.2-1.4x slower on one thread and
+1.7-2.4x slower on two, because each NumPy call costs about a microsecond of
+Python and, with threads, a hand-over of the GIL, and there are 16 calls per
+chunk; 128K-256K elements are best.
+"""
+
+N_WORK = 3
+"""Scratch arrays per thread that the in-place formulas may use (``work``)."""
+
+# ---------------------------------------------------------------------------
+# threads
+# ---------------------------------------------------------------------------
+
+def _default_threads() -> int:
+    env = os.environ.get("MINIGRAD_NUM_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:                       # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+_num_threads = _default_threads()
+_pool = None
+_pool_pid = None
+_pool_lock = threading.Lock()
+_buffer_lock = threading.Lock()
+
+
+def get_num_threads() -> int:
+    """How many threads a flat step uses (default: ``MINIGRAD_NUM_THREADS`` or the usable cores)."""
+    return _num_threads
+
+
+def set_num_threads(n: int) -> None:
+    """Use ``n`` threads (1 = no threads) for the chunks of a flat step."""
+    global _num_threads
+    n = int(n)
+    if n < 1:
+        raise ValueError(f"the number of threads must be positive, got {n}")
+    _num_threads = n
+
+
+def _get_pool(workers):
+    """A pool with at least ``workers`` threads (the calling thread is the other one).
+
+    A process forked from one that had a pool gets a new pool (the threads do
+    not survive ``fork``).
+    """
+    global _pool, _pool_pid
+    with _pool_lock:
+        if _pool is None or _pool._max_workers < workers or _pool_pid != os.getpid():
+            if _pool is not None and _pool_pid == os.getpid():
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="minigrad-flat")
+            _pool_pid = os.getpid()
+        return _pool
+
+
+# ---------------------------------------------------------------------------
+# the layout: buckets of flat buffers
+# ---------------------------------------------------------------------------
+
+def _is_array(x) -> bool:
+    return isinstance(x, np.ndarray) or backend.is_cupy_array(x)
+
+
+class _Bucket:
+    """The parameters of one group that share a device and a dtype, stored flat."""
+
+    def __init__(self, params, device, dtype):
+        self.params = params
+        self.device = device
+        self.dtype = dtype
+        self.xp = backend.xp_for(device)
+        self.shapes = [p.data.shape for p in params]
+        self.sizes = [int(p.data.size) for p in params]
+        self.offsets = [0]
+        for n in self.sizes:
+            self.offsets.append(self.offsets[-1] + n)
+        self.total = self.offsets[-1]
+        self.theta = self.xp.empty(self.total, dtype=dtype)
+        self.theta_views = self._views(self.theta)
+        self.buffers = {}           # state key -> flat array
+        self.buffer_views = {}      # state key -> list of per-parameter views
+        if device == "cpu":
+            self.chunk = max(1, CHUNK_BYTES // np.dtype(dtype).itemsize)
+        else:                       # one kernel per ufunc over the whole bucket
+            self.chunk = max(1, self.total)
+
+    def _views(self, flat):
+        return [flat[a:b].reshape(shape)
+                for a, b, shape in zip(self.offsets[:-1], self.offsets[1:], self.shapes)]
+
+    def buffer(self, key):
+        """The flat array of state buffer ``key`` (allocated at first use)."""
+        flat = self.buffers.get(key)
+        if flat is None:
+            with _buffer_lock:          # threads may ask for a new buffer at once
+                flat = self.buffers.get(key)
+                if flat is None:
+                    flat = self.xp.zeros(self.total, dtype=self.dtype)
+                    self.buffer_views[key] = self._views(flat)
+                    self.buffers[key] = flat
+        return flat
+
+    def view(self, key, k):
+        self.buffer(key)
+        return self.buffer_views[key][k]
+
+    # ------------------------------------------------------------ adoption
+    def adopt_param(self, k):
+        """Make parameter ``k``'s ``.data`` its view of the flat buffer (copying its values)."""
+        p, view = self.params[k], self.theta_views[k]
+        if p.data is not view:
+            view[...] = backend.to_device(p.data, self.device)
+            p.data = view
+
+    def is_buffer(self, k, value) -> bool:
+        """Whether a state value is a buffer (an array shaped like the parameter)."""
+        return _is_array(value) and value.shape == self.shapes[k]
+
+    def adopt_state(self, k, state):
+        """Make every buffer of parameter ``k``'s state its view of a flat buffer."""
+        for key, value in state.items():
+            if self.is_buffer(k, value):
+                view = self.view(key, k)
+                if value is not view:
+                    view[...] = backend.to_device(value, self.device)
+                    state[key] = view
+
+
+def _no_layout():
+    return None
+
+
+class _Layout:
+    """The flat buffers of one param group: one bucket per (device, dtype).
+
+    A copy (``copy.deepcopy`` or pickle of the optimizer) holds no layout:
+    the copied parameters are no longer views of copied buffers, so the copy
+    builds its own at its next step.
+    """
+
+    def __reduce__(self):
+        return _no_layout, ()
+
+    def __init__(self, params):
+        self.param_ids = tuple(id(p) for p in params)
+        if len(set(self.param_ids)) != len(self.param_ids):
+            raise ValueError("impl='flat' needs every parameter of a group once; the group "
+                             "holds a parameter twice")
+        by_kind = {}
+        for p in params:
+            by_kind.setdefault((backend.device_of(p.data), p.data.dtype), []).append(p)
+        self.buckets = [_Bucket(ps, device, dtype) for (device, dtype), ps in by_kind.items()]
+        self.valid = True
+
+    def matches(self, params) -> bool:
+        return (self.valid and len(params) == len(self.param_ids)
+                and all(id(p) == i for p, i in zip(params, self.param_ids)))
+
+    def sync(self, state, with_state=True) -> bool:
+        """Put the views back wherever something replaced them; False if the layout is stale.
+
+        Stale: a parameter changed its shape, dtype or device (``Module.to``),
+        so the group needs a new layout. ``with_state=False`` leaves the state
+        to the step (which adopts the state of each parameter it updates).
+        """
+        for bucket in self.buckets:
+            for k, p in enumerate(bucket.params):
+                data = p.data
+                if data is not bucket.theta_views[k]:
+                    if (data.shape != bucket.shapes[k] or data.dtype != bucket.dtype
+                            or backend.device_of(data) != bucket.device):
+                        self.valid = False
+                        return False
+                    bucket.adopt_param(k)
+                if with_state:
+                    st = state.get(p)
+                    if st:
+                        bucket.adopt_state(k, st)
+        return True
+
+
+def _layout(opt, group_index, group, with_state=True):
+    """The group's layout, built (or rebuilt) and synchronised with the parameters (and state)."""
+    layouts = opt.__dict__.setdefault("_flat_layouts", {})
+    layout = layouts.get(group_index)
+    params = group["params"]
+    if (layout is None or not layout.matches(params)
+            or not layout.sync(opt.state, with_state)):
+        layout = _Layout(params)
+        layouts[group_index] = layout
+        layout.sync(opt.state)
+    return layout
+
+
+def sync(opt) -> None:
+    """Adopt every parameter and state buffer of ``opt`` into its flat buffers.
+
+    Called by the optimizer after construction, ``add_param_group`` and
+    ``load_state_dict`` (every step does it too, so it is never required for
+    correctness: it makes ``p.data`` and ``opt.state[p][key]`` views at once).
+    """
+    layouts = opt.__dict__.setdefault("_flat_layouts", {})
+    for i in [i for i in layouts if i >= len(opt.param_groups)]:
+        del layouts[i]
+    for i, group in enumerate(opt.param_groups):
+        _layout(opt, i, group)
+
+
+# ---------------------------------------------------------------------------
+# one step
+# ---------------------------------------------------------------------------
+
+class _Run:
+    """Consecutive parameters (in flat order) with the same scalar state, updated together."""
+
+    __slots__ = ("lo", "hi", "members", "state", "result", "keys")
+
+    def __init__(self, lo, state, keys):
+        self.lo = self.hi = lo
+        self.members = []             # list of (k, gradient as a flat array)
+        self.state = state            # scalar state shared by the members
+        self.keys = keys              # names of the buffers the members have
+        self.result = None            # the new state returned by the first chunk
+
+
+def _runs(opt, bucket, group):
+    """Group the parameters with a gradient into runs; initialize or adopt their state.
+
+    Two neighbours share a run when their scalar state (``step``, ...) is
+    equal, value and type, and they have the same buffers.
+    """
+    runs, current, current_key = [], None, None
+    xp, dtype, device = bucket.xp, bucket.dtype, bucket.device
+    shapes, offsets, views = bucket.shapes, bucket.offsets, bucket.buffer_views
+    opt_state = opt.state
+    for k, p in enumerate(bucket.params):
+        grad = p.grad
+        if grad is None:
+            current = None
+            continue
+        g = grad.data
+        if g.shape != shapes[k]:
+            raise RuntimeError(f"the gradient of a parameter of shape {shapes[k]} has "
+                               f"shape {g.shape}")
+        if g.dtype != dtype or backend.device_of(g) != device:
+            g = xp.asarray(backend.to_device(g, device), dtype=dtype)
+        g = g.reshape(-1)                                # a view unless g is not contiguous
+        state = opt_state.get(p)
+        if not state:
+            state = opt._init_state(p.data, group)
+            if state:
+                opt_state[p] = state
+        scalars, keys = [], []
+        for key, value in state.items():
+            per_param = views.get(key)
+            if per_param is not None and value is per_param[k]:
+                keys.append(key)                         # already a view: the usual case
+            elif _is_array(value) and value.shape == shapes[k]:
+                bucket.adopt_state(k, state)             # new or replaced: copy it in
+                keys.append(key)
+            else:
+                if _is_array(value) or isinstance(value, np.generic):
+                    value = value.item() if value.size == 1 else ("array", id(value))
+                scalars.append((key, value.__class__, value))
+        phase = (tuple(scalars), tuple(keys))
+        lo = offsets[k]
+        if current is None or phase != current_key or current.hi != lo:
+            current = _Run(lo, {key: state[key] for key, _, _ in scalars}, phase[1])
+            current_key = phase
+            runs.append(current)
+        current.members.append((k, g))
+        current.hi = offsets[k + 1]
+    return runs
+
+
+def _chunks(bucket, runs):
+    """Cut the runs into chunks ``(run, lo, hi, pieces)``, pieces ``(flat gradient, a, b)``.
+
+    A parameter of at least a quarter of a chunk gets chunks of its own (its
+    length split evenly into pieces of at most a chunk), so its gradient is
+    read as a view; consecutive smaller parameters share chunks, for which
+    their gradients are gathered into one array.
+    """
+    size = bucket.chunk
+    offsets = bucket.offsets
+    tasks = []
+    for run in runs:
+        pending, pending_lo, pending_n = [], 0, 0
+        for k, g in run.members:
+            lo, n = offsets[k], offsets[k + 1] - offsets[k]
+            if 4 * n >= size:
+                if pending:
+                    tasks.append((run, pending_lo, pending_lo + pending_n, pending))
+                    pending, pending_n = [], 0
+                count = -(-n // size)
+                for j in range(count):
+                    a, b = n * j // count, n * (j + 1) // count
+                    tasks.append((run, lo + a, lo + b, [(g, a, b)]))
+            else:
+                if pending and pending_n + n > size:
+                    tasks.append((run, pending_lo, pending_lo + pending_n, pending))
+                    pending, pending_n = [], 0
+                if not pending:
+                    pending_lo = lo
+                pending.append((g, 0, n))
+                pending_n += n
+        if pending:          # (also a run of empty parameters: the formula still runs)
+            tasks.append((run, pending_lo, pending_lo + pending_n, pending))
+    return tasks
+
+
+class _Worker:
+    """One thread's scratch arrays for one dtype: ``work`` and a buffer to gather gradients."""
+
+    def __init__(self, xp, dtype, size):
+        self.work = [xp.empty(size, dtype=dtype) for _ in range(N_WORK)]
+        self.gather = xp.empty(size, dtype=dtype)
+        self._sized = {}
+
+    def work_of_size(self, n):
+        """The scratch arrays cut to ``n`` elements (the cuts are kept: chunks repeat sizes)."""
+        work = self._sized.get(n)
+        if work is None:
+            work = self._sized[n] = [w[:n] for w in self.work]
+        return work
+
+
+class _ChunkOut(dict):
+    """``out`` for an in-place formula: ``out[key]`` is the chunk of flat buffer ``key``.
+
+    Holds the chunks of the buffers the parameters have; a new one (SGD's
+    ``momentum_buffer`` at the first step) is allocated when first asked for.
+    """
+
+    __slots__ = ("bucket", "lo", "hi")
+
+    def __missing__(self, key):
+        value = self[key] = self.bucket.buffer(key)[self.lo:self.hi]
+        return value
+
+
+def _run_chunks(opt, bucket, group, tasks, worker, inplace):
+    """Apply the formula to each chunk of ``tasks`` (in one thread, with its scratch arrays)."""
+    buffers = bucket.buffers
+    theta_flat = bucket.theta
+    for run, lo, hi, pieces in tasks:
+        n = hi - lo
+        if len(pieces) == 1:
+            g, a, b = pieces[0]
+            grad = g[a:b]
+        else:                                            # gather the small parameters' gradients
+            grad = worker.gather[:n]
+            pos = 0
+            for g, a, b in pieces:
+                grad[pos:pos + b - a] = g[a:b]
+                pos += b - a
+        theta = theta_flat[lo:hi]
+        arrays = {key: buffers[key][lo:hi] for key in run.keys}
+        state = {**run.state, **arrays}
+        if inplace:
+            out = _ChunkOut(arrays)
+            out.bucket, out.lo, out.hi = bucket, lo, hi
+            work = worker.work_of_size(n)
+            new_state = opt._update_inplace(theta, grad, state, out, work, group)
+        else:
+            theta_new, new_state, _ = opt._update(theta, grad, state, group)
+            theta[...] = theta_new
+            for key, value in new_state.items():
+                if _is_array(value) and value.ndim == 1 and value.shape[0] == n:
+                    target = bucket.buffer(key)[lo:hi]
+                    if value is not target:
+                        target[...] = value
+        if run.result is None:
+            run.result = new_state
+
+
+def step_group(opt, group_index, group, first_index, *, inplace=None):
+    """One step of one param group on the flat path (see the module docstring).
+
+    ``inplace``: use the optimizer's ``_update_inplace`` (the default when it
+    has one, unless ``opt._flat_inplace`` is False) or its pure ``_update``
+    on each chunk (``False``; what an optimizer without an in-place formula
+    always gets). The two give bitwise equal results.
+    """
+    layout = _layout(opt, group_index, group, with_state=False)
+    if opt.tracing:                      # the teaching path records; then back into the buffers
+        opt._step_group(group_index, group, first_index)
+        layout.sync(opt.state)
+        return
+    if inplace is None:
+        inplace = getattr(opt, "_flat_inplace", True)
+    inplace = inplace and getattr(opt, "_update_inplace", None) is not None
+    for bucket in layout.buckets:
+        runs = _runs(opt, bucket, group)
+        if not runs:
+            continue
+        tasks = _chunks(bucket, runs)
+        size = min(bucket.chunk, max(run.hi - run.lo for run in runs))
+        workers = _workers(opt, bucket, size)
+        n_threads = min(len(workers), len(tasks)) if bucket.device == "cpu" else 1
+        if n_threads <= 1:
+            _run_chunks(opt, bucket, group, tasks, workers[0], inplace)
+        else:
+            counter = itertools.count()      # each thread takes the next chunk not yet taken
+            shares = [_claim(tasks, counter) for _ in range(n_threads)]
+            pool = _get_pool(n_threads - 1)
+            futures = [pool.submit(_run_chunks, opt, bucket, group, share, worker, inplace)
+                       for share, worker in zip(shares[1:], workers[1:])]
+            try:
+                _run_chunks(opt, bucket, group, shares[0], workers[0], inplace)
+            finally:                         # never return while another thread still writes
+                for f in futures:
+                    f.result()
+        _finish(opt, bucket, runs)
+
+
+def _claim(tasks, counter):
+    """The chunks one thread takes: the next unclaimed one, until none is left.
+
+    ``next`` on an ``itertools.count`` is atomic under the GIL, so no chunk
+    is taken twice; a thread that another process slows down takes fewer.
+    """
+    n = len(tasks)
+    for i in counter:
+        if i >= n:
+            return
+        yield tasks[i]
+
+
+def _workers(opt, bucket, size):
+    """One :class:`_Worker` per thread for this dtype/device, grown to ``size`` elements."""
+    cache = opt.__dict__.setdefault("_flat_workers", {})
+    key = (bucket.device, bucket.dtype)
+    n = get_num_threads() if bucket.device == "cpu" else 1
+    workers = cache.get(key)
+    if workers is None or len(workers) != n or workers[0].gather.shape[0] < size:
+        workers = [_Worker(bucket.xp, bucket.dtype, size) for _ in range(n)]
+        cache[key] = workers
+    return workers
+
+
+def _finish(opt, bucket, runs):
+    """Write each run's new scalar state into its parameters' state; add views of new buffers."""
+    for run in runs:
+        scalars, new_keys = {}, []
+        for key, value in run.result.items():
+            if _is_array(value) and value.ndim == 1 and key in bucket.buffers:
+                if key not in run.keys:
+                    new_keys.append(key)
+            else:
+                scalars[key] = np.asarray(value) if isinstance(value, np.generic) else value
+        for k, _ in run.members:
+            p = bucket.params[k]
+            if not scalars and not new_keys and p not in opt.state:
+                continue                 # a stateless formula (SGD without momentum)
+            state = opt.state[p]
+            state.update(scalars)
+            for key in new_keys:
+                state[key] = bucket.buffer_views[key][k]
