@@ -26,6 +26,23 @@ The parameters seen between steps are :math:`\theta`, the lecture's
 variable. (PyTorch's Nesterov form keeps :math:`\tilde\theta` in the
 parameters instead and needs no closure; with a constant learning rate the two
 produce the same look-ahead points: see the tests.)
+
+Full-batch gradient descent
+---------------------------
+Gradient descent, :math:`\theta \leftarrow \theta - \eta \nabla J(\theta)` with
+:math:`J` the loss over the *whole* training set, is ``SGD`` whose gradient is
+taken on all examples at once; "stochastic" only refers to estimating that
+gradient from a minibatch::
+
+    opt = optim.SGD(model.parameters(), lr=0.1)      # no momentum: plain GD
+    for step in range(100):
+        opt.zero_grad()
+        loss = loss_fn(model(X_all), y_all)          # every example, every step
+        loss.backward()
+        opt.step()
+
+With a minibatch ``(X_all[idx], y_all[idx])`` in place of the full set, the same
+loop is minibatch SGD; with one example it is the textbook SGD.
 """
 from __future__ import annotations
 
