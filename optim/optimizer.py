@@ -117,7 +117,8 @@ from minigrad.tensor import Tensor
 from . import flat
 
 __all__ = [
-    "Optimizer", "required", "check_lr", "check_nonnegative", "check_range",
+    "Optimizer", "OptimizerStateMixin", "required", "check_lr", "check_nonnegative",
+    "check_range",
     "check_betas", "check_choice", "IMPLS",
 ]
 
@@ -464,16 +465,34 @@ class Optimizer:
                 state = self._init_state(p.data, group)
             theta_new, new_state, intermediates = self._update(
                 p.data, p.grad.data, state, group)
-            p.data[...] = theta_new
-            new_state = {key: (np.asarray(v) if isinstance(v, np.generic) else v)
-                         for key, v in new_state.items()}
-            if p in self.state:
-                self.state[p].update(new_state)
-            elif new_state:
-                self.state[p] = new_state
-            if self.tracing:
-                self._record(group_index, first_index + k,
-                             None if names is None else names[k], p.data, intermediates)
+            self._commit(p, theta_new, new_state, intermediates, group_index,
+                         first_index + k, None if names is None else names[k])
+
+    def _commit(self, p, theta_new, new_state, intermediates, group_index, param_index,
+                name=None) -> None:
+        """The end of one parameter's update: write the new value, merge the new
+        state into ``self.state[p]`` and record the trace. Optimizers whose
+        ``_step_group`` looks at a whole group before updating any parameter
+        (Barzilai–Borwein, Ranger21, SVRG) call it for each parameter."""
+        p.data[...] = theta_new
+        new_state = {key: (np.asarray(v) if isinstance(v, np.generic) else v)
+                     for key, v in new_state.items()}
+        if p in self.state:
+            self.state[p].update(new_state)
+        elif new_state:
+            self.state[p] = new_state
+        if self.tracing:
+            self._record(group_index, param_index, name, p.data, intermediates)
+
+    def _indexed_params(self):
+        """``(group_index, group, global_index, name, p)`` for every parameter,
+        in ``state_dict`` order."""
+        index = 0
+        for group_index, group in enumerate(self.param_groups):
+            names = group.get("param_names")
+            for k, p in enumerate(group["params"]):
+                yield group_index, group, index, None if names is None else names[k], p
+                index += 1
 
     def _init_state(self, theta, group) -> dict:
         """The state of one parameter before its first step (override)."""
@@ -661,3 +680,42 @@ def _cast_state(param: Tensor, key, value):
     if isinstance(value, (list, tuple)):
         return type(value)(_cast_state(param, None, v) for v in value)
     return copy.deepcopy(value)
+
+
+class OptimizerStateMixin:
+    """State that belongs to the optimizer, not to one parameter, saved with ``state_dict``.
+
+    A subclass builds ``self.optimizer_state`` (a dict of Python numbers,
+    lists and dicts) in its constructor, and may own a NumPy generator
+    ``self._rng`` whose state is saved too. ``state_dict()["optimizer_state"]``
+    holds a deep copy of both; ``load_state_dict`` puts them back (a state
+    dict without the key leaves them as they are).
+    """
+
+    optimizer_state: dict
+    _rng = None
+
+    def state_dict(self) -> dict:
+        sd = super().state_dict()
+        extra = {"values": copy.deepcopy(self.optimizer_state)}
+        if self._rng is not None:
+            extra["rng"] = copy.deepcopy(self._rng.bit_generator.state)
+        sd["optimizer_state"] = extra
+        return sd
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        state_dict = dict(state_dict)
+        extra = state_dict.pop("optimizer_state", None)
+        super().load_state_dict(state_dict)
+        if extra is None:
+            return
+        self.optimizer_state = copy.deepcopy(extra["values"])
+        if self._rng is not None and "rng" in extra:
+            self._rng.bit_generator.state = copy.deepcopy(extra["rng"])
+
+    def _group_state(self, group_index: int) -> dict:
+        """The optimizer-level state of one param group (created empty on first use)."""
+        groups = self.optimizer_state.setdefault("groups", [])
+        while len(groups) <= group_index:
+            groups.append({})
+        return groups[group_index]

@@ -28,7 +28,6 @@ from minigrad.grad_mode import no_grad
 
 from . import functional as F
 from .optimizer import Optimizer, check_betas, check_lr, check_nonnegative, check_range
-from .svrg import _params_with_index, commit_param_update
 
 __all__ = ["Ranger21"]
 
@@ -124,7 +123,7 @@ class Ranger21(Optimizer):
         self._step_count += 1
         with no_grad():
             pending, total, count = [], 0.0, 0
-            for group_index, group, index, name, p in _params_with_index(self):
+            for group_index, group, index, name, p in self._indexed_params():
                 if p.grad is None:
                     continue
                 state = self.state.get(p)
@@ -155,5 +154,5 @@ class Ranger21(Optimizer):
                     warmdown_min_lr=group["warmdown_min_lr"],
                     lookahead_k=group["lookahead_k"], lookahead_alpha=group["lookahead_alpha"])
                 inter.update(inter2)
-                commit_param_update(self, p, theta_new, new_state, inter, group_index, index,
-                                    name)
+                self._commit(p, theta_new, new_state, inter, group_index, index,
+                             name)

@@ -52,8 +52,8 @@ from minigrad.tensor import Tensor
 
 from . import functional as F
 from .functional.sophia import SOPHIA_ESTIMATORS
-from .optimizer import Optimizer, check_betas, check_choice, check_lr, check_nonnegative
-from .svrg import OptimizerStateMixin
+from .optimizer import (Optimizer, OptimizerStateMixin, check_betas, check_choice, check_lr,
+                        check_nonnegative)
 
 __all__ = ["Sophia"]
 

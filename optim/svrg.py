@@ -57,7 +57,7 @@ Optimizer-level state
 ---------------------
 Some state belongs to no single parameter: SVRG's epoch and step counters and
 its random generator, the Barzilai-Borwein step size of a group, Sophia's
-generator. :class:`OptimizerStateMixin` (defined here, used by
+generator. :class:`optim.optimizer.OptimizerStateMixin` (used by
 ``optim.barzilai_borwein`` and ``optim.sophia``) keeps it in
 ``self.optimizer_state``, a dict of plain Python values, and adds it to
 ``state_dict()`` under the key ``"optimizer_state"`` next to PyTorch's
@@ -66,95 +66,16 @@ resumed run continues exactly.
 """
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 
 from minigrad.grad_mode import no_grad
 
 from . import functional as F
 from .functional.svrg import SVRG_OPTIONS
-from .optimizer import Optimizer, check_choice, check_lr, check_nonnegative
+from .optimizer import (Optimizer, OptimizerStateMixin, check_choice, check_lr,
+                        check_nonnegative)
 
-__all__ = ["SVRG", "OptimizerStateMixin", "commit_param_update"]
-
-
-class OptimizerStateMixin:
-    """State that belongs to the optimizer, not to one parameter, saved with ``state_dict``.
-
-    A subclass builds ``self.optimizer_state`` (a dict of Python numbers,
-    lists and dicts) in its constructor, and may own a NumPy generator
-    ``self._rng`` whose state is saved too. ``state_dict()["optimizer_state"]``
-    holds a deep copy of both; ``load_state_dict`` puts them back (a state
-    dict without the key leaves them as they are).
-
-    It also gives :meth:`_commit`, the end of one parameter's update as the
-    base class's ``_step_group`` does it (write the new value, merge the new
-    state, record the trace), for optimizers whose ``_step_group`` must look
-    at a whole group before updating any parameter.
-    """
-
-    optimizer_state: dict
-    _rng = None
-
-    def state_dict(self) -> dict:
-        sd = super().state_dict()
-        extra = {"values": copy.deepcopy(self.optimizer_state)}
-        if self._rng is not None:
-            extra["rng"] = copy.deepcopy(self._rng.bit_generator.state)
-        sd["optimizer_state"] = extra
-        return sd
-
-    def load_state_dict(self, state_dict: dict) -> None:
-        state_dict = dict(state_dict)
-        extra = state_dict.pop("optimizer_state", None)
-        super().load_state_dict(state_dict)
-        if extra is None:
-            return
-        self.optimizer_state = copy.deepcopy(extra["values"])
-        if self._rng is not None and "rng" in extra:
-            self._rng.bit_generator.state = copy.deepcopy(extra["rng"])
-
-    def _group_state(self, group_index: int) -> dict:
-        """The optimizer-level state of one param group (created empty on first use)."""
-        groups = self.optimizer_state.setdefault("groups", [])
-        while len(groups) <= group_index:
-            groups.append({})
-        return groups[group_index]
-
-    def _commit(self, p, theta_new, new_state, intermediates, group_index, param_index,
-                name=None) -> None:
-        commit_param_update(self, p, theta_new, new_state, intermediates, group_index,
-                            param_index, name)
-
-
-def commit_param_update(optimizer, p, theta_new, new_state, intermediates, group_index,
-                        param_index, name=None) -> None:
-    """Write one parameter's new value and state and record its trace.
-
-    The end of the base class's per-parameter loop, for optimizers whose
-    ``_step_group`` (or ``_apply_update``) must look at several parameters
-    before updating any.
-    """
-    p.data[...] = theta_new
-    new_state = {key: (np.asarray(v) if isinstance(v, np.generic) else v)
-                 for key, v in new_state.items()}
-    if p in optimizer.state:
-        optimizer.state[p].update(new_state)
-    elif new_state:
-        optimizer.state[p] = new_state
-    if optimizer.tracing:
-        optimizer._record(group_index, param_index, name, p.data, intermediates)
-
-
-def _params_with_index(optimizer):
-    """(group_index, group, global_index, name, p) for every parameter, in state_dict order."""
-    index = 0
-    for group_index, group in enumerate(optimizer.param_groups):
-        names = group.get("param_names")
-        for k, p in enumerate(group["params"]):
-            yield group_index, group, index, None if names is None else names[k], p
-            index += 1
+__all__ = ["SVRG"]
 
 
 class SVRG(OptimizerStateMixin, Optimizer):
@@ -217,14 +138,14 @@ class SVRG(OptimizerStateMixin, Optimizer):
                    and ostate["inner_step"] >= ostate["chosen_step"])
         if self.option == "II" and reached:
             with no_grad():
-                for *_, p in _params_with_index(self):
+                for *_, p in self._indexed_params():
                     state = self.state.get(p)
                     if state and "random_iterate" in state:
                         p.data[...] = state["random_iterate"]
         self._before_snapshot()
         loss = self._evaluate_closure(closure)
         with no_grad():
-            for *_, p in _params_with_index(self):
+            for *_, p in self._indexed_params():
                 if p.grad is None:
                     continue
                 self._snapshot_param(p, F.svrg_snapshot(p.data, p.grad.data))
@@ -252,7 +173,7 @@ class SVRG(OptimizerStateMixin, Optimizer):
         """Hook for SVRG-BB: runs once the new snapshot is stored."""
 
     def _keep_random_iterate(self):
-        for *_, p in _params_with_index(self):
+        for *_, p in self._indexed_params():
             state = self.state.get(p)
             if state and "snapshot" in state:
                 state["random_iterate"] = p.data.copy()
@@ -275,7 +196,7 @@ class SVRG(OptimizerStateMixin, Optimizer):
             raise RuntimeError("call take_snapshot(full_closure) before the first step")
         current, snapshot_grads = [], {}
         with no_grad():
-            for *_, p in _params_with_index(self):
+            for *_, p in self._indexed_params():
                 state = self.state.get(p)
                 if state and "snapshot" in state:
                     current.append((p, p.data.copy()))
