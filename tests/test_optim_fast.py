@@ -20,6 +20,7 @@ from hypothesis.extra.numpy import array_shapes
 
 import minigrad as mg
 import optim
+from optim_utils import case_id
 from optim import flat
 from optim.functional.adagrad import adagrad, adagrad_, adagrad_init
 from optim.functional.adam import adam, adam_, adam_init
@@ -87,11 +88,6 @@ CONFIGS = {
     ],
 }
 CASES = [(name, cfg) for name, cfgs in CONFIGS.items() for cfg in cfgs]
-
-
-def _case_id(case):
-    name, cfg = case
-    return name + "-" + ("default" if not cfg else ",".join(f"{k}={v}" for k, v in cfg.items()))
 
 
 @pytest.fixture(autouse=True)
@@ -184,7 +180,7 @@ def assert_views(opt):
 # ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
-@pytest.mark.parametrize("case", CASES, ids=_case_id)
+@pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_flat_equals_teaching_bitwise(case, dtype):
     name, cfg = case
     grads = gradients(SHAPES, STEPS, dtype=dtype)
@@ -325,7 +321,7 @@ ROUND_TRIP = [
 @pytest.mark.parametrize("through_file", [False, True], ids=["in-memory", "save-load"])
 @pytest.mark.parametrize("impls", [("flat", "flat"), ("flat", "teaching"), ("teaching", "flat")],
                          ids=lambda x: "-to-".join(x))
-@pytest.mark.parametrize("case", ROUND_TRIP, ids=_case_id)
+@pytest.mark.parametrize("case", ROUND_TRIP, ids=case_id)
 def test_state_dict_round_trip(case, impls, through_file, tmp_path):
     name, cfg = case
     grads = gradients(SHAPES, 16)

@@ -18,7 +18,6 @@ torch code, with double-precision scalar state);
 ``test_float32_scalar_state_of_torch_is_the_only_difference`` measures the
 difference under torch's float32 default.
 """
-import contextlib
 import copy
 
 import numpy as np
@@ -30,11 +29,12 @@ from hypothesis.extra.numpy import array_shapes
 
 import minigrad as mg
 import optim
+from optim_utils import (SHAPES, STEPS, assert_same_state, case_id,
+                         check_round_trip, feed_grads, make_pair, random_grads, train,
+                         torch_default_dtype)
+from optim_utils import run_parity as shared_run_parity
 from optim import functional as F
 
-RTOL = 1e-10
-SHAPES = [(), (5,), (4, 3), (2, 3, 2)]
-STEPS = 50
 
 # torch keeps these optimizers' scalar state in its default dtype (see the module docstring)
 SCALAR_STATE_IN_DEFAULT_DTYPE = {"NAdam", "ASGD"}
@@ -106,99 +106,19 @@ CONFIGS = {
 CASES = [(name, cfg) for name, cfgs in CONFIGS.items() for cfg in cfgs]
 
 
-def _case_id(case):
-    name, cfg = case
-    return name + "-" + ("default" if not cfg else ",".join(f"{k}={v}" for k, v in cfg.items()))
-
-
-# ---------------------------------------------------------------------------
-# helpers
-# ---------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def torch_default_dtype(dtype):
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(dtype)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(old)
-
-
 def _torch_scalar_dtype(name):
     return torch.float64 if name in SCALAR_STATE_IN_DEFAULT_DTYPE else torch.get_default_dtype()
 
 
-def make_pair(name, cfg, shapes, seed=0, groups=None):
-    """Same float64 initial values as minigrad and torch parameters, plus both optimizers."""
-    rng = np.random.default_rng(seed)
-    init = [rng.standard_normal(s) for s in shapes]
-    ours = [mg.Tensor(a.copy(), requires_grad=True) for a in init]
-    theirs = [torch.tensor(a.copy(), requires_grad=True) for a in init]
-    if groups is None:
-        opt_ours = getattr(optim, name)(ours, **cfg)
-        opt_theirs = getattr(torch.optim, name)(theirs, foreach=False, **cfg)
-    else:   # groups: list of (indices, per-group options)
-        opt_ours = getattr(optim, name)(
-            [{"params": [ours[i] for i in idx], **extra} for idx, extra in groups], **cfg)
-        opt_theirs = getattr(torch.optim, name)(
-            [{"params": [theirs[i] for i in idx], **extra} for idx, extra in groups],
-            foreach=False, **cfg)
-    return ours, theirs, opt_ours, opt_theirs
-
-
-def feed_grads(rng, ours, theirs, t, skip_some=True):
-    """Give both sets of parameters the same random gradient; param 1 skips every third step."""
-    for i, (p, q) in enumerate(zip(ours, theirs)):
-        if skip_some and i == 1 and t % 3 == 2:
-            p.grad, q.grad = None, None
-            continue
-        g = rng.standard_normal(p.shape)
-        p.grad = mg.Tensor(g.copy())
-        q.grad = torch.tensor(g.copy())
-
-
-def assert_close(a, b, what, rtol=RTOL):
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    assert a.shape == b.shape, f"{what}: shape {a.shape} != {b.shape}"
-    np.testing.assert_allclose(a, b, rtol=rtol, atol=0, err_msg=what)
-
-
-def assert_same_state(opt_ours, opt_theirs, ours, theirs, rtol=RTOL):
-    for i, (p, q) in enumerate(zip(ours, theirs)):
-        assert_close(p.numpy(), q.detach().numpy(), f"param {i}", rtol)
-        s_ours = opt_ours.state.get(p, {})
-        s_theirs = opt_theirs.state.get(q, {})
-        assert set(s_ours) == set(s_theirs), f"param {i}: state keys differ"
-        for key, value in s_theirs.items():
-            if key == "step":
-                assert float(s_ours[key]) == float(value), f"param {i}: step"
-            else:
-                assert_close(s_ours[key], value.detach().numpy(), f"param {i}: {key}", rtol)
-
-
-def run_parity(name, cfg, shapes=SHAPES, steps=STEPS, seed=0, groups=None, lr_change=None):
-    """Train both for ``steps`` steps; ``lr_change=(step, factor)`` scales every lr once."""
-    with torch_default_dtype(_torch_scalar_dtype(name)):
-        ours, theirs, opt_ours, opt_theirs = make_pair(name, cfg, shapes, seed, groups)
-        rng = np.random.default_rng(seed + 1)
-        for t in range(steps):
-            if lr_change is not None and t == lr_change[0]:
-                for opt in (opt_ours, opt_theirs):
-                    for group in opt.param_groups:
-                        group["lr"] *= lr_change[1]
-            feed_grads(rng, ours, theirs, t)
-            opt_ours.step()
-            opt_theirs.step()
-        assert_same_state(opt_ours, opt_theirs, ours, theirs)
-    return opt_ours, opt_theirs
+def run_parity(name, cfg, **kwargs):
+    return shared_run_parity(name, cfg, torch_dtype=_torch_scalar_dtype(name), **kwargs)
 
 
 # ---------------------------------------------------------------------------
 # parity with torch.optim
 # ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("case", CASES, ids=_case_id)
+@pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_matches_torch(case):
     name, cfg = case
     run_parity(name, cfg)
@@ -325,58 +245,11 @@ ROUND_TRIP = [
 ]
 
 
-def _train(opt, params, grads):
-    for step_grads in grads:
-        for p, g in zip(params, step_grads):
-            p.grad = None if g is None else mg.Tensor(g.copy())
-        opt.step()
-
-
-def _grads(seed, steps, shapes):
-    rng = np.random.default_rng(seed)
-    return [[None if (i == 1 and t % 4 == 3) else rng.standard_normal(s)
-             for i, s in enumerate(shapes)] for t in range(steps)]
-
-
 @pytest.mark.parametrize("through_file", [False, True], ids=["in-memory", "save-load"])
-@pytest.mark.parametrize("case", ROUND_TRIP, ids=_case_id)
+@pytest.mark.parametrize("case", ROUND_TRIP, ids=case_id)
 def test_state_dict_round_trip_continues_identically(case, through_file, tmp_path):
     name, cfg = case
-    rng = np.random.default_rng(3)
-    init = [rng.standard_normal(s) for s in SHAPES]
-    grads = _grads(4, 30, SHAPES)
-
-    full = [mg.Tensor(a.copy(), requires_grad=True) for a in init]
-    opt_full = getattr(optim, name)(full, **cfg)
-    _train(opt_full, full, grads)
-
-    first = [mg.Tensor(a.copy(), requires_grad=True) for a in init]
-    opt_first = getattr(optim, name)(first, **cfg)
-    _train(opt_first, first, grads[:12])
-    sd = opt_first.state_dict()
-    values = [p.numpy().copy() for p in first]
-    if through_file:
-        mg.save({"optimizer": sd, "params": values}, tmp_path / "ckpt.npz")
-        loaded = mg.load(tmp_path / "ckpt.npz")
-        sd, values = loaded["optimizer"], loaded["params"]
-
-    _train(opt_first, first, grads[12:14])       # must not change the state dict taken
-
-    second = [mg.Tensor(np.array(v), requires_grad=True) for v in values]
-    opt_second = getattr(optim, name)(second, lr=123.0)     # hyperparameters come from sd
-    opt_second.load_state_dict(sd)
-    for key, value in opt_full.param_groups[0].items():
-        if key != "params":
-            assert opt_second.param_groups[0][key] == value, key
-    _train(opt_second, second, grads[12:])
-
-    for p, q in zip(full, second):
-        np.testing.assert_array_equal(p.numpy(), q.numpy())
-        s_full, s_second = opt_full.state[p], opt_second.state[q]
-        assert set(s_full) == set(s_second)
-        for key in s_full:
-            np.testing.assert_array_equal(np.asarray(s_full[key]), np.asarray(s_second[key]))
-            assert type(s_full[key]) is type(s_second[key]), key
+    check_round_trip(name, cfg, SHAPES, tmp_path, through_file)
 
 
 def test_state_dict_matches_torch_layout():
@@ -424,7 +297,7 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("case", BAD, ids=_case_id)
+@pytest.mark.parametrize("case", BAD, ids=case_id)
 def test_invalid_hyperparameters_raise_torchs_error(case):
     name, kwargs = case
     with pytest.raises(ValueError) as theirs:
@@ -810,7 +683,7 @@ def test_trace_records_the_lecture_quantities(name):
 
 
 @pytest.mark.parametrize("case", [(name, cfgs[-1]) for name, cfgs in CONFIGS.items()],
-                         ids=_case_id)
+                         ids=case_id)
 def test_float32_parameters_keep_their_dtype(case):
     name, cfg = case
     rng = np.random.default_rng(0)
@@ -834,17 +707,17 @@ def test_float32_parameters_keep_their_dtype(case):
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("case", [(name, cfgs[-1]) for name, cfgs in CONFIGS.items()],
-                         ids=_case_id)
+                         ids=case_id)
 def test_gpu_matches_cpu(case):
     name, cfg = case
     rng = np.random.default_rng(0)
     init = [rng.standard_normal(s) for s in SHAPES]
-    grads = _grads(1, 15, SHAPES)
+    grads = random_grads(1, 15, SHAPES)
     cpu = [mg.Tensor(a.copy(), requires_grad=True) for a in init]
     gpu = [mg.Tensor(a.copy(), requires_grad=True, device="cuda") for a in init]
     opt_cpu = getattr(optim, name)(cpu, **cfg)
     opt_gpu = getattr(optim, name)(gpu, **cfg)
-    _train(opt_cpu, cpu, grads)
+    train(opt_cpu, cpu, grads)
     for step_grads in grads:
         for p, g in zip(gpu, step_grads):
             p.grad = None if g is None else mg.Tensor(g.copy(), device="cuda")

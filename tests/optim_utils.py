@@ -1,0 +1,152 @@
+"""Shared pieces of the optimizer tests: minigrad/torch optimizer pairs fed the same
+gradients and compared parameter by parameter and buffer by buffer, random gradient
+streams, and the state_dict round-trip check every optimizer passes."""
+import contextlib
+
+import numpy as np
+import torch
+
+import minigrad as mg
+import optim
+
+RTOL = 1e-10                               # relative, no absolute slack
+SHAPES = [(), (5,), (4, 3), (2, 3, 2)]     # a 0-d scalar, a vector, a matrix, a 3-d array
+STEPS = 50
+
+
+def train(opt, params, grads):
+    """Feed one list of gradients per step (None: that parameter gets no gradient)."""
+    for step_grads in grads:
+        for p, g in zip(params, step_grads):
+            p.grad = None if g is None else mg.Tensor(g.copy())
+        opt.step()
+
+
+def random_grads(seed, steps, shapes):
+    """Gaussian gradients; parameter 1 skips every fourth step."""
+    rng = np.random.default_rng(seed)
+    return [[None if (i == 1 and t % 4 == 3) else rng.standard_normal(s)
+             for i, s in enumerate(shapes)] for t in range(steps)]
+
+
+def check_round_trip(name, cfg, shapes, tmp_path, through_file):
+    """Training interrupted by state_dict()/load_state_dict() (optionally through a
+    checkpoint file) continues exactly as uninterrupted training: same parameters,
+    same state keys, values and types. Hyperparameters come from the state dict."""
+    rng = np.random.default_rng(3)
+    init = [rng.standard_normal(s) for s in shapes]
+    grads = random_grads(4, 30, shapes)
+
+    full = [mg.Tensor(a.copy(), requires_grad=True) for a in init]
+    opt_full = getattr(optim, name)(full, **cfg)
+    train(opt_full, full, grads)
+
+    first = [mg.Tensor(a.copy(), requires_grad=True) for a in init]
+    opt_first = getattr(optim, name)(first, **cfg)
+    train(opt_first, first, grads[:12])
+    sd = opt_first.state_dict()
+    values = [p.numpy().copy() for p in first]
+    if through_file:
+        mg.save({"optimizer": sd, "params": values}, tmp_path / "ckpt.npz")
+        loaded = mg.load(tmp_path / "ckpt.npz")
+        sd, values = loaded["optimizer"], loaded["params"]
+    train(opt_first, first, grads[12:14])       # must not change the state dict taken
+
+    resumed = [mg.Tensor(np.array(v), requires_grad=True) for v in values]
+    opt_resumed = getattr(optim, name)(resumed, lr=123.0)   # hyperparameters come from sd
+    opt_resumed.load_state_dict(sd)
+    for key, value in opt_full.param_groups[0].items():
+        if key != "params":
+            assert opt_resumed.param_groups[0][key] == value, key
+    train(opt_resumed, resumed, grads[12:])
+
+    for p, q in zip(full, resumed):
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
+        s1, s2 = opt_full.state.get(p, {}), opt_resumed.state.get(q, {})
+        assert set(s1) == set(s2)
+        for key in s1:
+            np.testing.assert_array_equal(np.asarray(s1[key]), np.asarray(s2[key]))
+            assert type(s1[key]) is type(s2[key]), key
+
+
+def case_id(case):
+    name, cfg = case
+    return name + "-" + ("default" if not cfg else ",".join(f"{k}={v}" for k, v in cfg.items()))
+
+
+@contextlib.contextmanager
+def torch_default_dtype(dtype):
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(old)
+
+
+def make_pair(name, cfg, shapes, seed=0, groups=None):
+    """Same float64 initial values as minigrad and torch parameters, plus both optimizers."""
+    rng = np.random.default_rng(seed)
+    init = [rng.standard_normal(s) for s in shapes]
+    ours = [mg.Tensor(a.copy(), requires_grad=True) for a in init]
+    theirs = [torch.tensor(a.copy(), requires_grad=True) for a in init]
+    if groups is None:
+        opt_ours = getattr(optim, name)(ours, **cfg)
+        opt_theirs = getattr(torch.optim, name)(theirs, foreach=False, **cfg)
+    else:   # groups: list of (indices, per-group options)
+        opt_ours = getattr(optim, name)(
+            [{"params": [ours[i] for i in idx], **extra} for idx, extra in groups], **cfg)
+        opt_theirs = getattr(torch.optim, name)(
+            [{"params": [theirs[i] for i in idx], **extra} for idx, extra in groups],
+            foreach=False, **cfg)
+    return ours, theirs, opt_ours, opt_theirs
+
+
+def feed_grads(rng, ours, theirs, t, skip_some=True):
+    """Give both sets of parameters the same random gradient; param 1 skips every third step."""
+    for i, (p, q) in enumerate(zip(ours, theirs)):
+        if skip_some and i == 1 and t % 3 == 2:
+            p.grad, q.grad = None, None
+            continue
+        g = rng.standard_normal(p.shape)
+        p.grad = mg.Tensor(g.copy())
+        q.grad = torch.tensor(g.copy())
+
+
+def assert_close(a, b, what, rtol=RTOL):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    assert a.shape == b.shape, f"{what}: shape {a.shape} != {b.shape}"
+    np.testing.assert_allclose(a, b, rtol=rtol, atol=0, err_msg=what)
+
+
+def assert_same_state(opt_ours, opt_theirs, ours, theirs, rtol=RTOL):
+    for i, (p, q) in enumerate(zip(ours, theirs)):
+        assert_close(p.numpy(), q.detach().numpy(), f"param {i}", rtol)
+        s_ours = opt_ours.state.get(p, {})
+        s_theirs = opt_theirs.state.get(q, {})
+        assert set(s_ours) == set(s_theirs), f"param {i}: state keys differ"
+        for key, value in s_theirs.items():
+            if key == "step":
+                assert float(s_ours[key]) == float(value), f"param {i}: step"
+            else:
+                assert_close(s_ours[key], value.detach().numpy(), f"param {i}: {key}", rtol)
+
+
+def run_parity(name, cfg, shapes=SHAPES, steps=STEPS, seed=0, groups=None, lr_change=None,
+               torch_dtype=None):
+    """Train both for ``steps`` steps on the same gradients and compare everything;
+    ``lr_change=(step, factor)`` scales every lr once; ``torch_dtype`` sets torch's
+    default dtype meanwhile (some torch optimizers keep scalar state in it)."""
+    with torch_default_dtype(torch_dtype or torch.get_default_dtype()):
+        ours, theirs, opt_ours, opt_theirs = make_pair(name, cfg, shapes, seed, groups)
+        rng = np.random.default_rng(seed + 1)
+        for t in range(steps):
+            if lr_change is not None and t == lr_change[0]:
+                for opt in (opt_ours, opt_theirs):
+                    for group in opt.param_groups:
+                        group["lr"] *= lr_change[1]
+            feed_grads(rng, ours, theirs, t)
+            opt_ours.step()
+            opt_theirs.step()
+        assert_same_state(opt_ours, opt_theirs, ours, theirs)
+    return opt_ours, opt_theirs
