@@ -14,6 +14,7 @@ Rules every script follows (the machines these run on are noisy):
 from __future__ import annotations
 
 import ctypes
+import math
 import glob
 import os
 import platform
@@ -293,3 +294,16 @@ def markdown_table(header, rows) -> str:
              "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def linear_init(sizes, seed=0) -> list:
+    """PyTorch's default Linear init for an MLP of layer ``sizes``, drawn with NumPy so
+    every candidate (minigrad, torch, plain NumPy) starts from the same weights:
+    [W1, b1, W2, b2, ...], each U(-1/sqrt(fan_in), 1/sqrt(fan_in)), float32."""
+    rng = np.random.default_rng(seed)
+    weights = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        bound = 1.0 / math.sqrt(fan_in)
+        weights.append(rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32))
+        weights.append(rng.uniform(-bound, bound, (fan_out,)).astype(np.float32))
+    return weights

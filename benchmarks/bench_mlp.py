@@ -36,12 +36,11 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import math
 import pstats
 import time
 
-from _common import (OtherLoad, add_common_args, get_clock, interleaved, load_average,
-                     machine_info, markdown_table, match_threads, paired_ratio)
+from _common import (OtherLoad, add_common_args, get_clock, interleaved, linear_init,
+                     load_average, machine_info, markdown_table, match_threads, paired_ratio)
 
 import numpy as np
 import torch
@@ -53,17 +52,6 @@ from minigrad.function import Function
 SIZES = (784, 512, 512, 10)
 BATCH = 128
 LR = 0.01
-
-
-def init_weights(seed=0):
-    """PyTorch's default Linear init, drawn with NumPy so all candidates share it."""
-    rng = np.random.default_rng(seed)
-    weights = []
-    for fan_in, fan_out in zip(SIZES[:-1], SIZES[1:]):
-        bound = 1.0 / math.sqrt(fan_in)
-        weights.append(rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32))
-        weights.append(rng.uniform(-bound, bound, (fan_out,)).astype(np.float32))
-    return weights
 
 
 def make_batch(seed=1):
@@ -431,7 +419,7 @@ def main(argv=None):
           f"SGD lr {LR}; {iters} iterations per candidate after {warmup} warmup, "
           f"interleaved in rounds of {block} iterations per candidate; medians, "
           f"{args.clock} clock\n")
-    weights = init_weights()
+    weights = linear_init(SIZES)
     x, y = make_batch()
     kind = check_agreement(weights, x, y, not args.raw)
     print(f"minigrad model: {kind}\n")

@@ -57,8 +57,8 @@ from __future__ import annotations
 import argparse
 import math
 
-from _common import (OtherLoad, add_common_args, get_clock, interleaved, load_average,
-                     machine_info, markdown_table, match_threads, paired_ratio)
+from _common import (OtherLoad, add_common_args, get_clock, interleaved, linear_init,
+                     load_average, machine_info, markdown_table, match_threads, paired_ratio)
 
 import numpy as np
 
@@ -79,17 +79,6 @@ LBFGS_HISTORY = 100  # torch's default history_size
 
 
 # ------------------------------------------------------------------ data, model
-def init_weights(seed=0):
-    """PyTorch's Linear init, drawn with NumPy so every candidate starts the same."""
-    rng = np.random.default_rng(seed)
-    weights = []
-    for fan_in, fan_out in zip(SIZES[:-1], SIZES[1:]):
-        bound = 1.0 / math.sqrt(fan_in)
-        weights.append(rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32))
-        weights.append(rng.uniform(-bound, bound, (fan_out,)).astype(np.float32))
-    return weights
-
-
 def make_data(seed=1):
     """N_BATCHES * BATCH rows: x ~ N(0, I), y = argmax of a random linear teacher, 10% noise."""
     rng = np.random.default_rng(seed)
@@ -105,7 +94,7 @@ def make_data(seed=1):
 class Env:
     def __init__(self, clock):
         self.clock = clock
-        self.weights = init_weights()
+        self.weights = linear_init(SIZES)
         x, y = make_data()
         self.full = (mg.Tensor(x), y)
         self.batches = [(mg.Tensor(x[i * BATCH:(i + 1) * BATCH]), y[i * BATCH:(i + 1) * BATCH])

@@ -2,6 +2,7 @@
 gradients and compared parameter by parameter and buffer by buffer, random gradient
 streams, and the state_dict round-trip check every optimizer passes."""
 import contextlib
+import copy
 
 import numpy as np
 import torch
@@ -150,3 +151,28 @@ def run_parity(name, cfg, shapes=SHAPES, steps=STEPS, seed=0, groups=None, lr_ch
             opt_theirs.step()
         assert_same_state(opt_ours, opt_theirs, ours, theirs)
     return opt_ours, opt_theirs
+
+
+def check_formula_is_pure(fn, init, init_kwargs, kwargs, warmup_steps):
+    """A functional update never writes into its inputs, gives the same result when
+    called twice, and returns new arrays rather than its input arrays."""
+    rng = np.random.default_rng(0)
+    theta = rng.standard_normal((3, 2))
+    state = init(theta, **init_kwargs)
+    for _ in range(warmup_steps):       # get non-trivial state first
+        theta, state, _ = fn(theta, rng.standard_normal((3, 2)), state, **kwargs)
+    grad = rng.standard_normal((3, 2))
+    theta_before, grad_before, state_before = theta.copy(), grad.copy(), copy.deepcopy(state)
+    out1 = fn(theta, grad, state, **kwargs)
+    out2 = fn(theta, grad, state, **kwargs)
+    np.testing.assert_array_equal(theta, theta_before)
+    np.testing.assert_array_equal(grad, grad_before)
+    assert state.keys() == state_before.keys()
+    for k in state:
+        np.testing.assert_array_equal(state[k], state_before[k])
+    np.testing.assert_array_equal(out1[0], out2[0])
+    assert out1[0] is not theta
+    for k in out1[1]:
+        np.testing.assert_array_equal(out1[1][k], out2[1][k])
+        if isinstance(out1[1][k], np.ndarray):
+            assert out1[1][k] is not state.get(k), f"{k} returned the input array"

@@ -18,7 +18,6 @@ torch code, with double-precision scalar state);
 ``test_float32_scalar_state_of_torch_is_the_only_difference`` measures the
 difference under torch's float32 default.
 """
-import copy
 
 import numpy as np
 import pytest
@@ -29,7 +28,7 @@ from hypothesis.extra.numpy import array_shapes
 
 import minigrad as mg
 import optim
-from optim_utils import (SHAPES, STEPS, assert_same_state, case_id,
+from optim_utils import (SHAPES, check_formula_is_pure, STEPS, assert_same_state, case_id,
                          check_round_trip, feed_grads, make_pair, random_grads, train,
                          torch_default_dtype)
 from optim_utils import run_parity as shared_run_parity
@@ -353,26 +352,7 @@ FUNCTIONAL = [
 @pytest.mark.parametrize("fn, init, init_kwargs, kwargs", FUNCTIONAL,
                          ids=lambda x: getattr(x, "__name__", ""))
 def test_functional_formulas_are_pure(fn, init, init_kwargs, kwargs):
-    rng = np.random.default_rng(0)
-    theta = rng.standard_normal((3, 2))
-    state = init(theta, **init_kwargs)
-    for _ in range(8):       # get non-trivial state first
-        theta, state, _ = fn(theta, rng.standard_normal((3, 2)), state, **kwargs)
-    grad = rng.standard_normal((3, 2))
-    theta_before, grad_before, state_before = theta.copy(), grad.copy(), copy.deepcopy(state)
-    out1 = fn(theta, grad, state, **kwargs)
-    out2 = fn(theta, grad, state, **kwargs)
-    np.testing.assert_array_equal(theta, theta_before)
-    np.testing.assert_array_equal(grad, grad_before)
-    assert state.keys() == state_before.keys()
-    for k in state:
-        np.testing.assert_array_equal(state[k], state_before[k])
-    np.testing.assert_array_equal(out1[0], out2[0])
-    assert out1[0] is not theta
-    for k in out1[1]:
-        np.testing.assert_array_equal(out1[1][k], out2[1][k])
-        if isinstance(out1[1][k], np.ndarray):
-            assert out1[1][k] is not state.get(k), f"{k} returned the input array"
+    check_formula_is_pure(fn, init, init_kwargs, kwargs, warmup_steps=8)
 
 
 # ---------------------------------------------------------------------------
