@@ -14,8 +14,8 @@ Rules every script follows (the machines these run on are noisy):
 from __future__ import annotations
 
 import ctypes
-import math
 import glob
+import math
 import os
 import platform
 import statistics

@@ -39,11 +39,20 @@ import io
 import pstats
 import time
 
-from _common import (OtherLoad, add_common_args, get_clock, interleaved, linear_init,
-                     load_average, machine_info, markdown_table, match_threads, paired_ratio)
-
 import numpy as np
 import torch
+from _common import (
+    OtherLoad,
+    add_common_args,
+    get_clock,
+    interleaved,
+    linear_init,
+    load_average,
+    machine_info,
+    markdown_table,
+    match_threads,
+    paired_ratio,
+)
 
 import minigrad as mg
 import minigrad.functional as F

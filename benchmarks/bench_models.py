@@ -30,14 +30,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from _common import interleaved, machine_info, markdown_table, match_threads, paired_ratio
-
 import numpy as np
 import torch
+from _common import interleaved, machine_info, markdown_table, match_threads, paired_ratio
 
 import minigrad as mg
-from models import LSTM, ChildSumTreeLSTM, TreeSchedule
 from minigrad.ops import sigmoid, tanh
+from models import LSTM, ChildSumTreeLSTM, TreeSchedule
 
 
 # --------------------------------------------------------------------- LSTM

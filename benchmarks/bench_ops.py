@@ -26,11 +26,18 @@ import cProfile
 import io
 import pstats
 
-from _common import (OtherLoad, add_common_args, get_clock, interleaved, load_average,
-                     machine_info, markdown_table, match_threads)
-
 import numpy as np
 import torch
+from _common import (
+    OtherLoad,
+    add_common_args,
+    get_clock,
+    interleaved,
+    load_average,
+    machine_info,
+    markdown_table,
+    match_threads,
+)
 
 import minigrad as mg
 import minigrad.functional as F

@@ -42,11 +42,18 @@ from __future__ import annotations
 import argparse
 import gc
 
-from _common import (OtherLoad, add_common_args, get_clock, interleaved, machine_info,
-                     markdown_table, match_threads, paired_ratio)
-
 import numpy as np
 import torch
+from _common import (
+    OtherLoad,
+    add_common_args,
+    get_clock,
+    interleaved,
+    machine_info,
+    markdown_table,
+    match_threads,
+    paired_ratio,
+)
 
 import minigrad as mg
 import optim

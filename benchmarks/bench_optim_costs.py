@@ -57,17 +57,25 @@ from __future__ import annotations
 import argparse
 import math
 
-from _common import (OtherLoad, add_common_args, get_clock, interleaved, linear_init,
-                     load_average, machine_info, markdown_table, match_threads, paired_ratio)
-
 import numpy as np
+from _common import (
+    OtherLoad,
+    add_common_args,
+    get_clock,
+    interleaved,
+    linear_init,
+    load_average,
+    machine_info,
+    markdown_table,
+    match_threads,
+    paired_ratio,
+)
 
 import minigrad as mg
 import minigrad.functional as F
+import optim
 from minigrad.grad_mode import no_grad
 from models.mlp import MLP
-
-import optim
 from optim.muon import split_params_for_muon
 from optim.swa_utils import AveragedModel, SWACyclicLR
 

@@ -13,8 +13,8 @@ import numpy as np
 
 import minigrad as mg
 import optim
-from minigrad import nn
 from minigrad import functional as F
+from minigrad import nn
 
 
 def two_spirals(n_per_class: int, noise: float, rng: np.random.Generator):

@@ -161,11 +161,11 @@ def compare(results, baseline=None, confidence=0.95, paired=False, paired_method
         row = {"name": name, "baseline": name == baseline, **summarize(results[name], confidence)}
         if name != baseline:
             vals = results[name]
-            row["welch_p"] = _try(lambda: welch_ttest(vals, base)["pvalue"])
-            row["mannwhitney_p"] = _try(lambda: mann_whitney(vals, base)["pvalue"])
+            row["welch_p"] = _try(lambda vals=vals: welch_ttest(vals, base)["pvalue"])
+            row["mannwhitney_p"] = _try(lambda vals=vals: mann_whitney(vals, base)["pvalue"])
             row["cohens_d"] = cohens_d(vals, base)
             if paired:
-                row["paired_p"] = _try(lambda: paired_test(vals, base, paired_method)["pvalue"])
+                row["paired_p"] = _try(lambda vals=vals: paired_test(vals, base, paired_method)["pvalue"])
         rows.append(row)
     return rows
 

@@ -9,15 +9,62 @@
 from . import backend, cuda, functional, ops
 from .autograd import grad
 from .errors import AnomalyError, CheckpointError, DeviceError, GraphError, ShapeError
-from .factories import (arange, empty, eye, full, full_like, linspace, ones, ones_like,
-                        rand, randint, randn, zeros, zeros_like)
+from .factories import (
+                        arange,
+                        empty,
+                        eye,
+                        full,
+                        full_like,
+                        linspace,
+                        ones,
+                        ones_like,
+                        rand,
+                        randint,
+                        randn,
+                        zeros,
+                        zeros_like,
+)
+from .grad_mode import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .graphviz import to_dot
-from .grad_mode import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .ops import (abs, broadcast_to, chunk, clip, concatenate, erf, exp, flatten, gelu,
-                  index_add, log, logsumexp, matmul, max, maximum, mean, min, minimum,
-                  permute, relu, reshape, segment_sum, sigmoid, softplus, split, sqrt,
-                  squeeze, stack, std, sum, sum_to, tanh, transpose, unsqueeze, var, where)
+from .ops import (
+                        abs,
+                        broadcast_to,
+                        chunk,
+                        clip,
+                        concatenate,
+                        erf,
+                        exp,
+                        flatten,
+                        gelu,
+                        index_add,
+                        log,
+                        logsumexp,
+                        matmul,
+                        max,
+                        maximum,
+                        mean,
+                        min,
+                        minimum,
+                        permute,
+                        relu,
+                        reshape,
+                        segment_sum,
+                        sigmoid,
+                        softplus,
+                        split,
+                        sqrt,
+                        squeeze,
+                        stack,
+                        std,
+                        sum,
+                        sum_to,
+                        tanh,
+                        transpose,
+                        unsqueeze,
+                        var,
+                        where,
+)
 from .random import manual_seed
 from .serialization import load, save
 from .tensor import Tensor, get_default_dtype, set_default_dtype, tensor

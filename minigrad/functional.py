@@ -11,8 +11,22 @@ import numpy as np
 from . import backend
 from .errors import ShapeError
 from .function import Function
-from .ops import (clip, gelu, getitem, logsumexp, matmul, mean, relu,
-                  reshape, sigmoid, softplus, sqrt, tanh, transpose, where)
+from .ops import (
+    clip,
+    gelu,
+    getitem,
+    logsumexp,
+    matmul,
+    mean,
+    relu,
+    reshape,
+    sigmoid,
+    softplus,
+    sqrt,
+    tanh,
+    transpose,
+    where,
+)
 from .ops import sum as _sum
 from .ops.reduction import normalize_axis
 from .tensor import Tensor

@@ -75,7 +75,6 @@ import zipfile
 import numpy as np
 
 from .atomic import atomic_open
-
 from .backend import to_numpy
 from .errors import CheckpointError
 

@@ -20,8 +20,14 @@ from .attention import LuongAttention
 from .decoding import beam_search, greedy_search
 from .lstm import LSTM, LSTMCell, LSTMCellFunction, lstm_cell_composed, lstm_cell_fused
 from .mlp import MLP, LogisticRegression
-from .transformer import (MultiheadAttention, PositionalEncoding, Transformer,
-                          TransformerDecoderLayer, TransformerEncoderLayer, causal_mask)
+from .transformer import (
+                          MultiheadAttention,
+                          PositionalEncoding,
+                          Transformer,
+                          TransformerDecoderLayer,
+                          TransformerEncoderLayer,
+                          causal_mask,
+)
 from .tree2seq import Tree2Seq
 from .treelstm import ChildSumTreeLSTM, TreeSchedule, batch_trees, tree_heights
 

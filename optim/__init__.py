@@ -13,7 +13,9 @@
   (gradient transforms of Ranger21).
 """
 from . import functional, lr_scheduler, stopping, swa_utils, transforms
-from .optimizer import Optimizer, required
+
+# beyond torch.optim
+from .adabelief import AdaBelief
 
 # in torch.optim
 from .adadelta import Adadelta
@@ -22,22 +24,20 @@ from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
 from .asgd import ASGD
-from .lbfgs import LBFGS
-from .muon import Muon
-from .nadam import NAdam
-from .radam import RAdam
-from .rmsprop import RMSprop
-from .rprop import Rprop
-from .sgd import SGD
-
-# beyond torch.optim
-from .adabelief import AdaBelief
 from .barzilai_borwein import SGDBB, SVRGBB, BarzilaiBorwein
 from .lamb import LAMB
 from .lars import LARS
+from .lbfgs import LBFGS
 from .lookahead import Lookahead, Ranger
+from .muon import Muon
+from .nadam import NAdam
+from .optimizer import Optimizer, required
+from .radam import RAdam
 from .ranger21 import Ranger21
+from .rmsprop import RMSprop
+from .rprop import Rprop
 from .sam import SAM
+from .sgd import SGD
 from .shampoo import Shampoo
 from .sophia import Sophia
 from .svrg import SVRG

@@ -32,8 +32,7 @@ from __future__ import annotations
 
 from . import functional as F
 from .functional.barzilai_borwein import BB_FALLBACKS, BB_VARIANTS, dot
-from .optimizer import (Optimizer, OptimizerStateMixin, check_choice, check_lr,
-                        check_nonnegative)
+from .optimizer import Optimizer, OptimizerStateMixin, check_choice, check_lr, check_nonnegative
 from .svrg import SVRG
 
 __all__ = ["BarzilaiBorwein", "SGDBB", "SVRGBB"]

@@ -52,8 +52,7 @@ from minigrad.tensor import Tensor
 
 from . import functional as F
 from .functional.sophia import SOPHIA_ESTIMATORS
-from .optimizer import (Optimizer, OptimizerStateMixin, check_betas, check_choice, check_lr,
-                        check_nonnegative)
+from .optimizer import Optimizer, OptimizerStateMixin, check_betas, check_choice, check_lr, check_nonnegative
 
 __all__ = ["Sophia"]
 

@@ -72,8 +72,7 @@ from minigrad.grad_mode import no_grad
 
 from . import functional as F
 from .functional.svrg import SVRG_OPTIONS
-from .optimizer import (Optimizer, OptimizerStateMixin, check_choice, check_lr,
-                        check_nonnegative)
+from .optimizer import Optimizer, OptimizerStateMixin, check_choice, check_lr, check_nonnegative
 
 __all__ = ["SVRG"]
 

@@ -15,8 +15,14 @@ import torch
 
 import minigrad as mg
 import optim
-from models import (MultiheadAttention, PositionalEncoding, Transformer, TransformerDecoderLayer,
-                    TransformerEncoderLayer, causal_mask)
+from models import (
+    MultiheadAttention,
+    PositionalEncoding,
+    Transformer,
+    TransformerDecoderLayer,
+    TransformerEncoderLayer,
+    causal_mask,
+)
 
 TOL = dict(rtol=1e-9, atol=1e-11)
 E, HEADS, B, L, S = 8, 2, 3, 4, 5

@@ -11,11 +11,20 @@ import torch
 import torch.nn.functional as TF
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from torch_utils import (
+    axes_for,
+    broadcastable_shapes,
+    check_parity,
+    randn,
+    reduced_sizes,
+    rng_of,
+    seeds,
+    shapes,
+    torch_dims,
+)
 
 import minigrad as mg
 import minigrad.functional as F
-from torch_utils import (axes_for, broadcastable_shapes, check_parity, randn,
-                         reduced_sizes, rng_of, seeds, shapes, torch_dims)
 
 
 def nonzero(rng, shape, low=0.5, high=2.0):

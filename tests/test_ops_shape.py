@@ -11,11 +11,10 @@ import torch
 import torch.nn.functional as TF
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from torch_utils import broadcastable_shapes, check_parity, randn, rng_of, seeds, shapes
 
 import minigrad as mg
 import minigrad.functional as F
-from torch_utils import (broadcastable_shapes, check_parity, randn, rng_of, seeds,
-                         shapes)
 
 
 # ------------------------------------------------------------------- reshaping

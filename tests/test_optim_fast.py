@@ -17,10 +17,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
+from optim_utils import case_id
 
 import minigrad as mg
 import optim
-from optim_utils import case_id
 from optim import flat
 from optim.functional.adagrad import adagrad, adagrad_, adagrad_init
 from optim.functional.adam import adam, adam_, adam_init

@@ -25,15 +25,24 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
+from optim_utils import (
+    SHAPES,
+    STEPS,
+    assert_same_state,
+    case_id,
+    check_formula_is_pure,
+    check_round_trip,
+    feed_grads,
+    make_pair,
+    random_grads,
+    torch_default_dtype,
+    train,
+)
+from optim_utils import run_parity as shared_run_parity
 
 import minigrad as mg
 import optim
-from optim_utils import (SHAPES, check_formula_is_pure, STEPS, assert_same_state, case_id,
-                         check_round_trip, feed_grads, make_pair, random_grads, train,
-                         torch_default_dtype)
-from optim_utils import run_parity as shared_run_parity
 from optim import functional as F
-
 
 # torch keeps these optimizers' scalar state in its default dtype (see the module docstring)
 SCALAR_STATE_IN_DEFAULT_DTYPE = {"NAdam", "ASGD"}

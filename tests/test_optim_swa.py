@@ -20,9 +20,16 @@ import minigrad as mg
 import optim
 from minigrad import nn
 from optim import functional as F
-from optim.swa_utils import (SWALR, AveragedModel, SWACyclicLR, get_ema_avg_fn,
-                             get_ema_multi_avg_fn, get_swa_avg_fn, get_swa_multi_avg_fn,
-                             update_bn)
+from optim.swa_utils import (
+    SWALR,
+    AveragedModel,
+    SWACyclicLR,
+    get_ema_avg_fn,
+    get_ema_multi_avg_fn,
+    get_swa_avg_fn,
+    get_swa_multi_avg_fn,
+    update_bn,
+)
 
 TOL = 1e-12
 

@@ -14,14 +14,22 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
+from optim_utils import (
+    SHAPES,
+    assert_same_state,
+    case_id,
+    check_formula_is_pure,
+    check_round_trip,
+    feed_grads,
+    make_pair,
+    random_grads,
+    run_parity,
+    train,
+)
 
 import minigrad as mg
 import optim
-from optim_utils import (SHAPES, check_formula_is_pure, assert_same_state, case_id,
-                         check_round_trip, feed_grads, make_pair, random_grads, run_parity,
-                         train)
 from optim import functional as F
-
 
 # The configurations of torch's optim_inputs_func_<name> (CPU, float lr), plus
 # the flags PyTorch's list leaves out (decoupled weight decay, amsgrad with

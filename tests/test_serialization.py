@@ -16,7 +16,6 @@ from minigrad.errors import CheckpointError
 from minigrad.serialization import MANIFEST_KEY, load, save
 
 
-
 def _tensor_class():
     try:
         from minigrad.tensor import Tensor

@@ -5,9 +5,19 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from optim.stopping import (AllOf, AnyOf, MaxIterations, NonFinite, Patience, RelativeGradNorm,
-                            RelativeLoss, StoppingCriterion, TargetGap, TimeBudget,
-                            total_grad_norm)
+from optim.stopping import (
+    AllOf,
+    AnyOf,
+    MaxIterations,
+    NonFinite,
+    Patience,
+    RelativeGradNorm,
+    RelativeLoss,
+    StoppingCriterion,
+    TargetGap,
+    TimeBudget,
+    total_grad_norm,
+)
 
 
 def first_stop(criterion, **sequences):

@@ -29,8 +29,8 @@ import numpy as np
 
 import minigrad as mg
 import optim
-from minigrad import functional as F
 from experiments.registry import experiment
+from minigrad import functional as F
 from models import LogisticRegression
 
 BETA2 = 0.999
@@ -253,6 +253,7 @@ def run(ctx):
     rows = [[v, d["peak_loss_first_100"], d["mean_loss_first_100"], d["final_loss"],
              d["noise_feature_weight"]] for v, d in summary.items()]
     a, wu, w200, ra = (summary[v] for v in VARIANTS)
+    columns = ["variant", "peak loss, first 100", "mean loss, first 100", "final loss", "mean |w| on noise features"]
     report = f"""
 **Variance of the adaptive learning rate** (left). For $g \\sim N(0, 1)$ and
 $\\beta_2 = {BETA2}$ the Monte-Carlo variance of
@@ -288,11 +289,12 @@ $\\tau = 2/(1-\\beta_2) = 2000$ steps and {w200['peak_loss_first_100']:.2f} with
 reaches {lr} (it ends at {lr * min(1.0, steps / 2000):.3g}): part of its advantage
 is simply a smaller lr. RAdam's own $r_t$ acts the same way: it is a slow warmup
 ({r_100:.3f} at step 100, {r_end:.3f} at step {steps}), so over this run RAdam also
-takes smaller steps than Adam and sits at a lower noise floor. The 200-step warmup, at the full lr from step 200 on, ends
+takes smaller steps than Adam and sits at a lower noise floor. The 200-step warmup,
+at the full lr from step 200 on, ends
 close to Adam: once the learning rates are equal the runs drift to the same noise
 floor; in this convex problem the early damage costs steps, it is not permanent.
 
-{ctx.table(rows, ["variant", "peak loss, first 100", "mean loss, first 100", "final loss", "mean |w| on noise features"])}"""
+{ctx.table(rows, columns)}"""
     ctx.write_report(report, title="RAdam: variance of the adaptive learning rate")
     return {
         "beta2": BETA2,

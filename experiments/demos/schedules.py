@@ -21,8 +21,8 @@ import numpy as np
 
 import minigrad as mg
 import optim
-from optim import lr_scheduler as S
 from experiments.registry import experiment
+from optim import lr_scheduler as S
 
 LR0 = 0.1
 

@@ -21,13 +21,12 @@ step where each one would have stopped it is marked.
 """
 from __future__ import annotations
 
-
 import numpy as np
 
 import minigrad as mg
 import optim
-from optim import stopping as S
 from experiments.registry import experiment
+from optim import stopping as S
 
 
 def make_data(rng, n_train=100, n_val=1000, p=80, k=10, sigma=0.5):
@@ -153,6 +152,8 @@ def run(ctx):
              (train[fired[k]] if fired[k] is not None else None)] for k in criteria]
     order = sorted((t, k) for k, t in fired.items() if t is not None)
     first_name = order[0][1] if order else None
+    loss_criteria_text = ", ".join(f"{val_at(fired[k]):.3f} ({k})"
+                                   for k in ("TargetGap", "RelativeLoss", "RelativeGradNorm") if fired[k] is not None)
     report = f"""
 One run of gradient descent with momentum (lr $0.5/L$ = {lr:.3g}, momentum 0.9,
 {steps} steps, validation every {eval_every} steps) on an over-parameterised
@@ -165,7 +166,7 @@ Early stopping (patience 20 evaluations) fires at step {fired['Patience']}, keep
 the best weights of step {criteria['Patience'].best_step} (validation
 {criteria['Patience'].best:.4f}); the loss-based criteria know nothing about
 generalisation and stop where the optimisation target says so, with validation
-losses {', '.join(f"{val_at(fired[k]):.3f} ({k})" for k in ('TargetGap', 'RelativeLoss', 'RelativeGradNorm') if fired[k] is not None)}.
+losses {loss_criteria_text}.
 The time budget is wall-clock time and so varies between machines and runs (here
 step {fired['TimeBudget']}).
 

@@ -6,14 +6,53 @@ logsumexp), ``shape`` (reshape, transpose, broadcast, indexing, scatter-add,
 concatenate, split), ``linalg`` (matmul).
 """
 from .arithmetic import add, div, mul, neg, pow, square, sub
-from .elementwise import (abs, astype, clip, clone, eq, erf, exp, ge, gelu, gt, le, log,
-                          logical_not, lt, maximum, minimum, ne, relu, sigmoid, sign,
-                          softplus, sqrt, tanh, to_device, where)
+from .elementwise import (
+    abs,
+    astype,
+    clip,
+    clone,
+    eq,
+    erf,
+    exp,
+    ge,
+    gelu,
+    gt,
+    le,
+    log,
+    logical_not,
+    lt,
+    maximum,
+    minimum,
+    ne,
+    relu,
+    sigmoid,
+    sign,
+    softplus,
+    sqrt,
+    tanh,
+    to_device,
+    where,
+)
 from .linalg import matmul
 from .reduction import argmax, argmin, logsumexp, max, mean, min, std, sum, var
-from .shape import (T, broadcast_to, chunk, concatenate, flatten, getitem, index_add,
-                    permute, reshape, segment_sum, split, squeeze, stack, sum_to,
-                    transpose, unsqueeze)
+from .shape import (
+    T,
+    broadcast_to,
+    chunk,
+    concatenate,
+    flatten,
+    getitem,
+    index_add,
+    permute,
+    reshape,
+    segment_sum,
+    split,
+    squeeze,
+    stack,
+    sum_to,
+    transpose,
+    unsqueeze,
+)
 
 __all__ = [name for name in dir() if not name.startswith("_")]
 

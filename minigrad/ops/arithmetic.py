@@ -10,11 +10,10 @@ With inputs a, b and upstream gradient g = dL/dy:
 """
 from __future__ import annotations
 
-
 from ..function import Function
+from ..tensor import Tensor
 from ._convert import as_tensor
 from .shape import sum_to
-from ..tensor import Tensor
 
 
 class Add(Function):

@@ -20,9 +20,9 @@ import numpy as np
 
 from .. import backend
 from ..function import Function
+from ..tensor import Tensor
 from ._convert import as_tensor
 from .shape import sum_to
-from ..tensor import Tensor
 
 
 def _xp(a):

@@ -13,8 +13,8 @@ import numpy as np
 
 from .. import backend
 from ..function import Function
-from .shape import broadcast_to, reshape
 from ..tensor import Tensor
+from .shape import broadcast_to, reshape
 
 
 def normalize_axis(axis, ndim):

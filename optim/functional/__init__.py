@@ -28,8 +28,15 @@ from .adagrad import adagrad, adagrad_init
 from .adam import adam, adam_init, adamw
 from .adamax import adamax, adamax_init
 from .asgd import asgd, asgd_init
-from .barzilai_borwein import (barzilai_borwein, barzilai_borwein_init, bb_step_size, sgd_bb,
-                               sgd_bb_init, sgd_bb_step_size, svrg_bb_step_size)
+from .barzilai_borwein import (
+                               barzilai_borwein,
+                               barzilai_borwein_init,
+                               bb_step_size,
+                               sgd_bb,
+                               sgd_bb_init,
+                               sgd_bb_step_size,
+                               svrg_bb_step_size,
+)
 from .lamb import lamb, lamb_init
 from .lars import lars, lars_init
 from .lbfgs import cubic_interpolate, lbfgs_two_loop, lbfgs_update_history, strong_wolfe
@@ -37,15 +44,13 @@ from .lookahead import lookahead, lookahead_init, lookahead_momentum
 from .muon import muon, muon_adjust_lr, muon_init, newton_schulz
 from .nadam import nadam, nadam_init
 from .radam import radam, radam_init
-from .ranger21 import (ranger21, ranger21_init, ranger21_lr, ranger21_moments, ranger21_update,
-                       ranger21_warmup_steps)
+from .ranger21 import ranger21, ranger21_init, ranger21_lr, ranger21_moments, ranger21_update, ranger21_warmup_steps
 from .rmsprop import rmsprop, rmsprop_init
 from .rprop import rprop, rprop_init
 from .sam import sam, sam_ascent, sam_grad_norm
 from .sgd import sgd, sgd_init, sgd_lookahead
 from .shampoo import shampoo, shampoo_init
-from .sophia import (gnb_estimate, hutchinson_estimate, sophia, sophia_hessian_update,
-                     sophia_init)
+from .sophia import gnb_estimate, hutchinson_estimate, sophia, sophia_hessian_update, sophia_init
 from .svrg import svrg, svrg_snapshot
 from .swa import ema_average, swa_average, swa_cyclic_lr, swalr_anneal
 from .swats import swats, swats_init
