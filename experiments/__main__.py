@@ -5,14 +5,21 @@
     python -m experiments run lectures     # every lecture demonstration + results/index.md
 
 Exit status: 0 on success, 1 when an experiment failed, 2 on a usage error
-(unknown experiment name, unavailable device).
+(unknown experiment name, unavailable device). When a library of the
+``experiments`` extra is missing, the message names it and the install command
+(:mod:`experiments.dependencies`).
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
-from . import registry, runner
+from . import dependencies
+
+try:
+    from . import registry, runner
+except ModuleNotFoundError as _exc:  # matplotlib (the plots) is imported with the runner
+    dependencies.exit_if_missing(_exc)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -85,5 +92,15 @@ def main(argv=None) -> int:
     return 0
 
 
+def _main_or_hint(argv=None) -> int:
+    """:func:`main`, with a missing library of the experiments extra (imported while an
+    experiment runs) reported as the command that installs it."""
+    try:
+        return main(argv)
+    except ModuleNotFoundError as exc:
+        dependencies.exit_if_missing(exc)
+        raise  # not reached: exit_if_missing exits or re-raises
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_main_or_hint())

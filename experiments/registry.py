@@ -28,6 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
+from . import dependencies
+
 __all__ = [
     "LECTURES",
     "Experiment",
@@ -96,9 +98,10 @@ class Experiment:
 
     def __call__(self, ctx):
         if self.error is not None:
+            hint = dependencies.missing_message(self.error)
             raise ExperimentUnavailable(
                 f"experiment {self.name!r} is unavailable: its module {self.module} "
-                f"failed to import:\n{self.error}")
+                f"failed to import:\n{self.error}" + (f"\n{hint}" if hint else ""))
         return self.fn(ctx)
 
 
@@ -148,6 +151,9 @@ def register_unavailable(name: str, module: str, error: str) -> Experiment:
         raise ExperimentUnavailable(error)
 
     first = error.strip().splitlines()[-1] if error.strip() else "import failed"
+    library = dependencies.missing_library(error)
+    if library is not None:
+        first += f"; install the '{dependencies.EXTRA}' extra"
     exp = Experiment(name, f"[unavailable: {first}]", _unavailable, module, None, error)
     _REGISTRY[name] = exp
     return exp

@@ -22,10 +22,8 @@ from __future__ import annotations
 
 from minigrad import nn
 from minigrad.functional import softmax
-from minigrad.ops import concatenate, matmul, tanh, transpose, where
+from minigrad.ops import concatenate, host_array, matmul, tanh, transpose, where
 from minigrad.tensor import Tensor
-
-from ._ops import host_array
 
 __all__ = ["LuongAttention"]
 

@@ -61,10 +61,10 @@ from minigrad.errors import GraphError, ShapeError
 from minigrad.function import Function
 from minigrad.grad_mode import state as _grad_state
 from minigrad.nn import init
-from minigrad.ops import matmul, sigmoid, split, tanh, transpose, where
+from minigrad.ops import host_array, matmul, on_device, sigmoid, split, stack_steps, tanh, transpose, unbind, where
 from minigrad.tensor import Tensor
 
-from ._ops import host_array, on_device, sigmoid_, stack_steps, unbind
+from ._ops import sigmoid_
 
 __all__ = ["lstm_cell_composed", "lstm_cell_fused", "LSTMCellFunction", "LSTMCell", "LSTM",
            "CELLS"]

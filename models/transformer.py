@@ -45,10 +45,10 @@ import minigrad.functional as F
 from minigrad import backend, nn
 from minigrad.factories import empty
 from minigrad.nn import init
-from minigrad.ops import matmul, split, transpose, where
+from minigrad.ops import index_tensor, matmul, split, transpose, where
 from minigrad.tensor import Tensor
 
-from ._ops import index_tensor, inference
+from ._ops import inference
 from .decoding import beam_search, greedy_search
 
 __all__ = ["MultiheadAttention", "TransformerEncoderLayer", "TransformerDecoderLayer",

@@ -37,9 +37,9 @@ from __future__ import annotations
 
 import minigrad.functional as F
 from minigrad import nn
-from minigrad.ops import getitem
+from minigrad.ops import constant, getitem, index_tensor, on_device
 
-from ._ops import constant, index_tensor, inference, on_device
+from ._ops import inference
 from .attention import LuongAttention
 from .decoding import beam_search, greedy_search
 from .lstm import LSTM

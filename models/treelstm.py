@@ -74,10 +74,22 @@ from minigrad.errors import GraphError
 from minigrad.function import Function
 from minigrad.grad_mode import state as _grad_state
 from minigrad.nn import init
-from minigrad.ops import concatenate, getitem, matmul, segment_sum, sigmoid, split, tanh, transpose
+from minigrad.ops import (
+    concatenate,
+    getitem,
+    host_array,
+    matmul,
+    on_device,
+    segment_sum,
+    sigmoid,
+    split,
+    take_rows,
+    tanh,
+    transpose,
+)
 from minigrad.tensor import Tensor
 
-from ._ops import host_array, on_device, sigmoid_, take_rows
+from ._ops import sigmoid_
 
 __all__ = ["TreeSchedule", "ChildSumTreeLSTM", "tree_heights", "batch_trees",
            "ForgetFunction", "NodeCellFunction"]

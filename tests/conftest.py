@@ -1,8 +1,20 @@
-"""Shared pytest configuration: the GPU skip hook and the hypothesis profiles."""
+"""Shared pytest configuration: ``tests/`` on ``sys.path``, the GPU skip hook and the
+hypothesis profiles.
+
+The tests live in folders by area (``engine/``, ``optim/``, ``models/``,
+``experiments/``, ``grading/``) without ``__init__.py``; their shared helpers
+(``torch_utils``) stay here in ``tests/``, so this folder goes on ``sys.path``
+for ``import torch_utils`` to work from every area folder.
+"""
 import os
+import sys
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+_TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+if _TESTS_DIR not in sys.path:
+    sys.path.insert(0, _TESTS_DIR)
 
 # "ci" keeps runs short and reproducible; "dev" searches harder. Pick one with
 # HYPOTHESIS_PROFILE=dev python -m pytest ...

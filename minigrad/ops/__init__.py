@@ -3,7 +3,9 @@
 One module per family: ``arithmetic`` (+ - * / **), ``elementwise`` (exp, log,
 activations, where, clip, comparisons), ``reduction`` (sum, mean, var, max,
 logsumexp), ``shape`` (reshape, transpose, broadcast, indexing, scatter-add,
-concatenate, split), ``linalg`` (matmul).
+concatenate, split), ``linalg`` (matmul), ``rows`` (one-node unbind/stack along
+axis 0 and gather/place of distinct rows, for recurrent and tree models), ``host``
+(host masks, indices and constants on a tensor's device).
 """
 from .arithmetic import add, div, mul, neg, pow, square, sub
 from .elementwise import (
@@ -33,8 +35,10 @@ from .elementwise import (
     to_device,
     where,
 )
+from .host import constant, host_array, index_tensor, on_device
 from .linalg import matmul
 from .reduction import argmax, argmin, logsumexp, max, mean, min, std, sum, var
+from .rows import put_rows, stack_steps, take_rows, unbind
 from .shape import (
     T,
     broadcast_to,

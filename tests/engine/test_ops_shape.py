@@ -320,7 +320,7 @@ def test_getitem_mixed(shape, seed):
         (0, m1),
     ]
     for key in keys:
-        check_parity(lambda x: x[key], torch_indexer(key, shape), [x], seed=seed)
+        check_parity(lambda x, key=key: x[key], torch_indexer(key, shape), [x], seed=seed)
     check_parity(lambda x: x[::-1][i0][..., :1],
                  lambda x: torch.flip(x, [0])[torch.from_numpy(i0)][..., :1], [x], seed=seed)
 

@@ -174,7 +174,7 @@ def test_registration_rules():
     with pytest.raises(KeyError):
         m.register_parameter("in_features", nn.Parameter(mg.ones(1)))
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
-        m.nothing
+        _ = m.nothing
     with pytest.raises(NotImplementedError, match="forward"):
         nn.Module()(1)
 

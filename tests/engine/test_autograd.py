@@ -299,7 +299,7 @@ def test_grad_mode_decorators():
 def test_grad_mode_restored_after_exception():
     with pytest.raises(ZeroDivisionError):
         with mg.no_grad():
-            1 / 0
+            _ = 1 / 0
     assert mg.is_grad_enabled()
 
 
