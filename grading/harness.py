@@ -1,0 +1,202 @@
+"""The child's side of grading: import the submission, call one function on the cases, save plain numbers.
+
+This file is copied into the sandbox's scratch directory and run there by a
+fresh interpreter (``python -I -S harness.py``), which drops to the unprivileged
+user before it imports the submission (:func:`main`). It
+imports nothing but the standard library and NumPy, and it holds no reference
+code and no expected values: the case *inputs* arrive in ``inputs.npz`` and
+``job.json``; the outputs leave as float64 arrays in ``outputs.npz`` (no pickle)
+and the per-case status in ``status.json``. The parent reads both only after
+this process has exited, and trusts neither: it checks every array again.
+
+The grader also imports :func:`run_cases` to run its own trusted functions (the
+reference and the catalogued mistakes) exactly the way a submission is run.
+"""
+import json
+import os
+import sys
+import traceback
+
+STATUS_FILE = "status.json"
+OUTPUTS_FILE = "outputs.npz"
+MESSAGE_CHARS = 400
+
+
+def output_key(case, step, index):
+    """The ``outputs.npz`` key of output ``index`` of step ``step`` of case ``case``."""
+    return f"c{case}s{step}o{index}"
+
+
+def _short(text):
+    text = str(text)
+    return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS] + "..."
+
+
+def describe_exception(exc, source_dir=None):
+    """Type, message and the submission's line where it was raised (the last frame in ``source_dir``)."""
+    info = {"type": type(exc).__name__, "message": _short(exc), "file": None, "line": None}
+    if isinstance(exc, SyntaxError):
+        info["file"] = os.path.basename(exc.filename or "") or None
+        info["line"] = exc.lineno
+        info["message"] = _short(exc.msg)
+        return info
+    frames = traceback.extract_tb(exc.__traceback__)
+    for frame in reversed(frames):
+        if source_dir is None or os.path.dirname(os.path.abspath(frame.filename)) == source_dir:
+            info["file"] = os.path.basename(frame.filename)
+            info["line"] = frame.lineno
+            break
+    return info
+
+
+def _make_grad_fn(np, a, b):
+    a = np.array(a, dtype=np.float64)
+    b = np.array(b, dtype=np.float64)
+
+    def grad_fn(theta):
+        return a * np.asarray(theta, dtype=np.float64) - b
+
+    return grad_fn
+
+
+def _to_float64(np, value, name):
+    """A returned quantity as a fresh float64 array; anything else is an error naming the quantity."""
+    if isinstance(value, np.ndarray) and value.dtype == object:
+        raise TypeError(f"{name} is an array of Python objects, not of numbers")
+    try:
+        out = np.array(value, dtype=np.float64)
+    except Exception as exc:  # the message names what came back
+        raise TypeError(f"{name} is not a number or an array of numbers "
+                        f"(got {type(value).__name__}: {_short(exc)})") from None
+    if out.dtype != np.float64:
+        raise TypeError(f"{name} could not be read as float64 numbers")
+    return out
+
+
+def run_cases(fn, job, arrays, np, source_dir=None):
+    """Call ``fn`` on every case of ``job`` (steps chained); return ``(outputs, statuses)``.
+
+    ``outputs`` maps :func:`output_key` to float64 arrays; ``statuses`` has one
+    ``{"steps_done": n, "error": None | {...}}`` per case. A case stops at its
+    first exception or malformed return value; the other cases still run.
+    """
+    names = job["outputs"]
+    n_out = len(names)
+    outputs = {}
+    statuses = []
+    for ci, case in enumerate(job["cases"]):
+        previous = None
+        done = 0
+        error = None
+        for si, step in enumerate(case["steps"]):
+            try:
+                args = []
+                for arg in job["args"]:
+                    name, kind = arg["name"], arg["kind"]
+                    if name in step["feed"]:
+                        args.append(np.array(previous[step["feed"][name]]))
+                    elif kind == "array":
+                        args.append(np.array(arrays[step["arrays"][name]]))
+                    elif kind == "grad_fn":
+                        ka, kb = step["arrays"][name]
+                        args.append(_make_grad_fn(np, arrays[ka], arrays[kb]))
+                    else:
+                        args.append(step["scalars"][name])
+                result = fn(*args)
+                if n_out == 1:
+                    result = (result,)
+                elif not isinstance(result, (tuple, list)) or len(result) != n_out:
+                    got = (f"{len(result)} values" if isinstance(result, (tuple, list))
+                           else f"one {type(result).__name__}")
+                    raise TypeError(f"expected {n_out} return values ({', '.join(names)}), got {got}")
+                converted = [_to_float64(np, value, names[k]) for k, value in enumerate(result)]
+            except BaseException as exc:  # SystemExit and KeyboardInterrupt too: the case failed
+                if isinstance(exc, (MemoryError, RecursionError)):
+                    info = {"type": type(exc).__name__, "message": _short(exc), "file": None, "line": None}
+                else:
+                    info = describe_exception(exc, source_dir)
+                info["step"] = si
+                error = info
+                break
+            for k, value in enumerate(converted):
+                outputs[output_key(ci, si, k)] = value
+            previous = converted
+            done = si + 1
+        statuses.append({"steps_done": done, "error": error})
+    return outputs, statuses
+
+
+def _write_json(path, obj):
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(obj, f)
+
+
+def drop_privileges(uid):
+    """Become ``uid`` for good (real, effective and saved ids; no supplementary groups)."""
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+    if os.getuid() != uid or os.geteuid() != uid or os.getgid() != uid:
+        raise SystemExit("could not drop privileges")
+
+
+def main(argv):
+    """Run the job of a scratch directory: ``harness.py WORKDIR UID|- [RUNTIME...]``.
+
+    NumPy is imported (and the job read) before the privileges are dropped, so
+    the unprivileged user need not be able to read the installed NumPy; the
+    submission is imported only after, as that user.
+    """
+    workdir = argv[1] if argv[1] == "--probe" else os.path.abspath(argv[1])
+    uid = None if argv[2] == "-" else int(argv[2])
+    sys.path[:0] = argv[3:]
+    import importlib.util
+
+    import numpy as np
+    import numpy.fft  # noqa: F401  (loaded now: after the drop the installed files may be unreadable)
+    import numpy.linalg  # noqa: F401
+    import numpy.random  # noqa: F401
+
+    if workdir == "--probe":
+        if uid is not None:
+            drop_privileges(uid)
+        np.zeros(3).sum()
+        return 0
+    os.chdir(workdir)
+    with open("job.json", encoding="utf-8") as f:
+        job = json.load(f)
+    with np.load("inputs.npz", allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    for name in job.get("preload", []):
+        importlib.import_module(name)
+    if uid is not None:
+        drop_privileges(uid)
+    sys.path.insert(0, workdir)
+    status = {"imported": False, "import_error": None, "function_error": None, "cases": []}
+    _write_json(STATUS_FILE, status)
+    module_path = os.path.join(workdir, job["module"] + ".py")
+    try:
+        spec = importlib.util.spec_from_file_location(job["module"], module_path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[job["module"]] = module
+        spec.loader.exec_module(module)
+    except BaseException as exc:
+        status["import_error"] = describe_exception(exc, workdir)
+        _write_json(STATUS_FILE, status)
+        return 0
+    status["imported"] = True
+    _write_json(STATUS_FILE, status)
+    fn = getattr(module, job["function"], None)
+    if not callable(fn):
+        status["function_error"] = f"{job['module']}.py defines no function {job['function']}"
+        _write_json(STATUS_FILE, status)
+        return 0
+    outputs, statuses = run_cases(fn, job, arrays, np, source_dir=workdir)
+    np.savez(OUTPUTS_FILE, **outputs)
+    status["cases"] = statuses
+    _write_json(STATUS_FILE, status)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
