@@ -157,6 +157,6 @@ def evaluate_function(assignment: Assignment, gfunc: GradedFunction, cases: list
         for m in mistakes:
             lines.append(f"Known mistake `{m.id}`: {m.explanation}")
     else:
-        lines.append("No known mistake matches your answers. The first problem found:")
-    lines.append(sentence[0].upper() + sentence[1:] + ".")
+        lines.append("No known mistake matches your answers.")
+    lines.append(f"First problem: {sentence}.")
     return FunctionResult(gfunc.name, score, gfunc.max_score, n, passed, [m.id for m in mistakes], quantity, lines)
