@@ -12,6 +12,7 @@ this process has exited, and trusts neither: it checks every array again.
 The grader also imports :func:`run_cases` to run its own trusted functions (the
 reference and the catalogued mistakes) exactly the way a submission is run.
 """
+import errno
 import json
 import os
 import sys
@@ -35,6 +36,8 @@ def _short(text):
 def describe_exception(exc, source_dir=None):
     """Type, message and the submission's line where it was raised (the last frame in ``source_dir``)."""
     info = {"type": type(exc).__name__, "message": _short(exc), "file": None, "line": None}
+    if isinstance(exc, OSError) and exc.errno == errno.EFBIG:
+        info["message"] = "wrote more output than allowed (file size limit)"
     if isinstance(exc, SyntaxError):
         info["file"] = os.path.basename(exc.filename or "") or None
         info["line"] = exc.lineno
@@ -131,6 +134,36 @@ def _write_json(path, obj):
         json.dump(obj, f)
 
 
+def _readable(directory, entry=None):
+    """Whether this process can list ``directory`` (and read ``entry`` in it)."""
+    try:
+        os.listdir(directory)
+        if entry is not None:
+            path = os.path.join(directory, entry)
+            if os.path.isdir(path):
+                os.listdir(path)
+            else:
+                with open(path, "rb"):
+                    pass
+        return True
+    except OSError:
+        return False
+
+
+def _extend_package_paths(fallbacks):
+    """Let packages already imported from the standard library find submodules in its readable copy too."""
+    if not fallbacks:
+        return
+    stdlib, copy = os.path.dirname(os.__file__), fallbacks[0]
+    for module in list(sys.modules.values()):
+        paths = getattr(module, "__path__", None)
+        if not isinstance(paths, list):
+            continue
+        for p in list(paths):
+            if p.startswith(stdlib + os.sep):
+                paths.append(copy + p[len(stdlib):])
+
+
 def drop_privileges(uid):
     """Become ``uid`` for good (real, effective and saved ids; no supplementary groups)."""
     os.setgroups([])
@@ -147,9 +180,12 @@ def main(argv):
     the unprivileged user need not be able to read the installed NumPy; the
     submission is imported only after, as that user.
     """
+    sys.dont_write_bytecode = True  # nothing of the submission's is cached on disk
     workdir = argv[1] if argv[1] == "--probe" else os.path.abspath(argv[1])
     uid = None if argv[2] == "-" else int(argv[2])
-    sys.path[:0] = argv[3:]
+    sys.path[:0] = [p for p in argv[3:] if not p.startswith("+")]
+    fallbacks = [p[1:] for p in argv[3:] if p.startswith("+")]
+    sys.path.extend(fallbacks)  # tried last: a readable copy of the standard library, where needed
     import importlib.util
 
     import numpy as np
@@ -158,9 +194,15 @@ def main(argv):
     import numpy.random  # noqa: F401
 
     if workdir == "--probe":
+        stdlib = os.path.dirname(os.__file__)
+        dynload = [p for p in sys.path if p.endswith("lib-dynload")]
+        numpy_dir = os.path.realpath(os.path.dirname(np.__file__))
         if uid is not None:
             drop_privileges(uid)
         np.zeros(3).sum()
+        print(json.dumps({"stdlib": _readable(stdlib, "fractions.py"),
+                          "dynload": all(_readable(d) for d in dynload),
+                          "numpy": _readable(numpy_dir, "testing")}))
         return 0
     os.chdir(workdir)
     with open("job.json", encoding="utf-8") as f:
@@ -169,6 +211,7 @@ def main(argv):
         arrays = {k: data[k] for k in data.files}
     for name in job.get("preload", []):
         importlib.import_module(name)
+    _extend_package_paths(fallbacks)
     if uid is not None:
         drop_privileges(uid)
     sys.path.insert(0, workdir)

@@ -42,6 +42,8 @@ from grading import harness
 __all__ = ["ChildResult", "Limits", "Sandbox", "SandboxError"]
 
 CLONE_NEWNET = 0x40000000
+CLONE_NEWNS = 0x00020000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 1, 2, 4, 16384, 1 << 18
 NOBODY_UID = 65534
 UID_RANGE = (61000, 64999)  # private uids handed out one per sandbox when running as root
 MAX_SUBMISSION_BYTES = 5 * 1024 * 1024
@@ -107,10 +109,33 @@ def _libc():
     return ctypes.CDLL(None, use_errno=True)
 
 
-def _unshare_net():
-    if _libc().unshare(CLONE_NEWNET) != 0:
+def _check(libc, result, what):
+    if result != 0:
         err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err))
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _isolator(netns: bool, hide: tuple):
+    """The part of the child's set-up that needs root: a new network namespace, reference code hidden.
+
+    ``hide`` lists directories covered by an empty read-only tmpfs in a private
+    mount namespace (the ``grading`` package: no reference code is visible, even by
+    its absolute path). Returns a function for ``preexec_fn``.
+    """
+    libc = _libc()
+    flags = (CLONE_NEWNET if netns else 0) | (CLONE_NEWNS if hide else 0)
+    targets = [d.encode() for d in hide]
+
+    def isolate():
+        if flags:
+            _check(libc, libc.unshare(flags), "unshare")
+        if targets:
+            _check(libc, libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+            for target in targets:
+                _check(libc, libc.mount(b"tmpfs", target, b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV,
+                                        b"size=4k,mode=0755"), "mount tmpfs")
+
+    return isolate
 
 
 def _read_capped(path: str, cap: int) -> bytes | None:
@@ -261,24 +286,35 @@ class Sandbox:
             self.uid = self._lease.uid
         else:
             self.uid = None if uid is None else int(uid)
+        self.fallbacks: list[str] = []  # sys.path entries the child tries last (readable stdlib copy)
         self.base = tempfile.mkdtemp(prefix="minigrad-grade-")
         os.chmod(self.base, 0o711)  # the child may enter its scratch directory, list nothing else
         self.private = tempfile.mkdtemp(prefix="private-", dir=self.base)  # 0700: stdout/stderr files
         self.netns = False
+        self.hide: tuple = ()
         if self.root:
             key = ("netns", self.python)
             if key not in _PROBED:
-                _PROBED[key] = self._probe_netns()
+                _PROBED[key] = self._probe_isolation(netns=True, hide=())
             self.netns = _PROBED[key]
             if not self.netns:
                 self.notes.append("network: not isolated (this machine does not allow a new network "
                                   "namespace); the other measures hold")
+            key = ("mountns", self.python)
+            if key not in _PROBED:
+                _PROBED[key] = self._probe_isolation(netns=False, hide=(self.private,))
+            if _PROBED[key]:
+                self.hide = (os.path.dirname(os.path.abspath(harness.__file__)),)
+            else:
+                self.notes.append("reference code: not hidden from the child by a mount namespace (not "
+                                  "allowed here); it is still not on its path and no expected values leave "
+                                  "the grader")
         self.runtime = self._prepare_runtime()
 
     # -- set-up -----------------------------------------------------------------------------
-    def _probe_netns(self) -> bool:
+    def _probe_isolation(self, netns: bool, hide: tuple) -> bool:
         try:
-            r = subprocess.run([self.python, "-I", "-S", "-c", "pass"], preexec_fn=_unshare_net,
+            r = subprocess.run([self.python, "-I", "-S", "-c", "pass"], preexec_fn=_isolator(netns, hide),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
         except (OSError, subprocess.SubprocessError):
             return False
@@ -302,26 +338,71 @@ class Sandbox:
             os.symlink(numpy_libs, os.path.join(runtime, "numpy.libs"))
         _chmod_tree(runtime)
         key = ("harness", self.python, self.root)
-        if not _PROBED.get(key):
-            self._probe(runtime)
-            _PROBED[key] = True
+        if key not in _PROBED:
+            _PROBED[key] = self._readable_copies(runtime, numpy_dir, numpy_libs)
+        copies = _PROBED[key]
+        for name in ("numpy", "numpy.libs"):
+            if name in copies:
+                os.unlink(os.path.join(runtime, name))
+                os.symlink(copies[name], os.path.join(runtime, name))
+        if "stdlib" in copies:
+            self.fallbacks = ["+" + copies["stdlib"], "+" + os.path.join(copies["stdlib"], "lib-dynload")]
         return runtime
 
-    def _probe(self, runtime: str) -> None:
-        """Start the harness once without a job: NumPy loads and the privileges drop, or a clear error."""
-        cmd = [self.python, "-I", "-S", harness.__file__, "--probe", self._uid_arg(), runtime]
+    def _readable_copies(self, runtime: str, numpy_dir: str, numpy_libs: str) -> dict:
+        """Readable copies of what the unprivileged user cannot read (NumPy, the standard library), made once.
+
+        The harness imports NumPy before it drops its privileges, but modules
+        imported later (``numpy.testing``, ``fractions``, ...) are read as the
+        unprivileged user: where the installation is not readable to it (a Python
+        under ``/root``), the child gets world-readable copies instead.
+        """
+        copies = {}
+        seen = self._probe(runtime)
+        if not seen.get("numpy"):
+            copies["numpy"] = _readable_copy(numpy_dir, "numpy", ("tests", "__pycache__"))
+            if os.path.isdir(numpy_libs):
+                copies["numpy.libs"] = _readable_copy(numpy_libs, "numpy.libs", ())
+        if not (seen.get("stdlib") and seen.get("dynload")):
+            stdlib = os.path.dirname(os.__file__)
+            copies["stdlib"] = _readable_copy(stdlib, "stdlib", _STDLIB_SKIP)
+            self.fallbacks = ["+" + copies["stdlib"], "+" + os.path.join(copies["stdlib"], "lib-dynload")]
+        if copies:
+            for name in ("numpy", "numpy.libs"):
+                if name in copies:
+                    os.unlink(os.path.join(runtime, name))
+                    os.symlink(copies[name], os.path.join(runtime, name))
+            seen = self._probe(runtime)
+            if not seen.get("numpy"):
+                raise SandboxError(f"the sandbox user (uid {self.uid}) cannot read NumPy or the standard "
+                                   f"library even from copies: {seen}")
+        return copies
+
+    def _probe(self, runtime: str) -> dict:
+        """Start the harness without a job: NumPy loads and the privileges drop, or a clear error.
+
+        Returns what the unprivileged user can read: ``{"stdlib", "dynload", "numpy"}``.
+        """
+        probe = os.path.join(self.base, "_grading_harness.py")
+        shutil.copyfile(harness.__file__, probe)
+        os.chmod(probe, 0o644)
+        cmd = [self.python, "-I", "-S", probe, "--probe", self._uid_arg(), runtime] + self.fallbacks
         try:
             r = subprocess.run(cmd, cwd=self.base, env=self._env(self.base), preexec_fn=self._preexec(60),
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120,
                                start_new_session=True)
         except (OSError, subprocess.SubprocessError) as exc:
             raise SandboxError(f"cannot start the sandboxed interpreter {self.python}: {exc}") from exc
         finally:
             self._cleanup_processes(None)
-        if r.returncode != 0:
-            tail = r.stdout.decode("utf-8", "replace")[-800:]
+        try:
+            if r.returncode != 0:
+                raise ValueError
+            return json.loads(r.stdout.decode("utf-8").strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            tail = (r.stdout + r.stderr).decode("utf-8", "replace")[-800:]
             raise SandboxError(f"the sandboxed interpreter {self.python} cannot load NumPy and drop to uid "
-                               f"{self.uid}: {tail}")
+                               f"{self.uid}: {tail}") from None
 
     def _uid_arg(self) -> str:
         return "-" if self.uid is None else str(self.uid)
@@ -341,11 +422,10 @@ class Sandbox:
     def _preexec(self, timeout: float):
         limits = self.limits
         cpu = int(limits.cpu_seconds or (int(timeout) + 1))
-        netns = self.netns
+        isolate = _isolator(self.netns, self.hide)
 
         def preexec():
-            if netns:
-                _unshare_net()
+            isolate()
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
             resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
@@ -386,7 +466,7 @@ class Sandbox:
                 os.chmod(os.path.join(scratch, name), 0o600)
             self._own(scratch)
             cmd = [self.python, "-I", "-S", os.path.join(scratch, "_grading_harness.py"), scratch, self._uid_arg(),
-                   self.runtime]
+                   self.runtime] + self.fallbacks
             start = time.monotonic()
             timed_out = False
             with open(out_path, "wb") as out, open(err_path, "wb") as err:
@@ -442,3 +522,37 @@ def _chmod_tree(path: str) -> None:
         os.chmod(root, 0o755)
         for f in files:
             os.chmod(os.path.join(root, f), 0o644)
+
+
+_STDLIB_SKIP = ("test", "tests", "idle_test", "site-packages", "dist-packages", "__pycache__", "idlelib", "tkinter",
+                "turtledemo", "ensurepip", "lib2to3", "config-*", "pydoc_data")
+
+
+def _readable_copy(src: str, name: str, skip) -> str:
+    """A world-readable copy of directory ``src`` in the temp directory, made once per source and reused."""
+    import hashlib
+
+    st = os.stat(src)
+    tag = hashlib.sha256(f"{src}:{st.st_mtime_ns}".encode()).hexdigest()[:16]
+    cache = os.path.join(tempfile.gettempdir(), "minigrad-grading-cache")
+    os.makedirs(cache, mode=0o755, exist_ok=True)
+    os.chmod(cache, 0o755)
+    target = os.path.join(cache, f"{name}-{tag}")
+    if os.path.isdir(target):
+        return target
+    tmp = tempfile.mkdtemp(prefix=f".{name}-", dir=cache)
+    shutil.copytree(src, os.path.join(tmp, name), symlinks=True, ignore=shutil.ignore_patterns(*skip))
+    os.chmod(tmp, 0o755)
+    for root, _dirs, files in os.walk(tmp):
+        os.chmod(root, 0o755)
+        for f in files:
+            p = os.path.join(root, f)
+            if not os.path.islink(p):
+                os.chmod(p, 0o755 if os.access(p, os.X_OK) else 0o644)
+    try:
+        os.rename(os.path.join(tmp, name), target)
+    except OSError:
+        if not os.path.isdir(target):
+            raise
+    shutil.rmtree(tmp, ignore_errors=True)
+    return target
