@@ -45,7 +45,7 @@ class Arg:
     """One positional argument of a graded function: its name and whether it is an array."""
 
     name: str
-    kind: str = "array"  # "array", "scalar" (float or int, sent as JSON) or "grad_fn"
+    kind: str = "array"  # "array" (float64), "index" (int64 array), "scalar" (a JSON number or null) or "grad_fn"
 
 
 @dataclasses.dataclass
@@ -91,7 +91,10 @@ class GradedFunction:
     ``make_cases(rng)`` returns the list of :class:`Case` for a
     ``numpy.random.Generator``; ``outputs`` names the returned quantities in
     order (one name: a single return value); ``scalar_output`` marks a function
-    that returns one number.
+    that returns one number. For a backward rule, ``forward`` is the function it
+    differentiates and ``wrt`` names the arguments whose gradients it returns (in
+    the order of ``outputs``; the upstream gradient is the argument ``grad_out``):
+    ``check`` then compares the reference with finite differences.
     """
 
     name: str
@@ -104,6 +107,8 @@ class GradedFunction:
     doc: str = ""
     max_score: float = 1.0
     scalar_output: bool = False
+    forward: Callable | None = None
+    wrt: Sequence[str] = ()
 
     @property
     def arg_names(self):

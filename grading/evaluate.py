@@ -68,11 +68,30 @@ def _expected(fn, gfunc, case, si, previous):
         return None
 
 
-def _matches(fn, gfunc, cases, answers, rtol, atol) -> bool:
-    """Whether ``fn`` agrees with the answers on every step of every case (all cases complete)."""
-    for case, steps in zip(cases, answers):
+def _raises(fn, gfunc, case, si, previous):
+    """The name of the exception ``fn`` raises on step ``si``, or ``None`` if it returns."""
+    try:
+        with np.errstate(all="ignore"):
+            as_outputs(gfunc, fn(*step_inputs(gfunc, case, si, previous)))
+    except Exception as exc:
+        return type(exc).__name__
+    return None
+
+
+def _matches(fn, gfunc, cases, answers, rtol, atol, errors=None) -> bool:
+    """Whether ``fn`` behaves like the answers on every step of every case.
+
+    Behaving alike means equal outputs on every step the student's code completed
+    and, where it raised, ``fn`` raising the same type of exception on the same
+    inputs (a mistake that breaks some shapes breaks them for both).
+    """
+    for ci, (case, steps) in enumerate(zip(cases, answers)):
         if len(steps) != len(case.steps):
-            return False
+            err = errors[ci] if errors and ci < len(errors) else None
+            if not err or err.get("step") != len(steps):
+                return False
+            if _raises(fn, gfunc, case, len(steps), steps[-1] if steps else None) != err.get("type"):
+                return False
         for si, outs in enumerate(steps):
             expected = _expected(fn, gfunc, case, si, steps[si - 1] if si else None)
             if expected is None or not all(_close(o, e, rtol, atol) for o, e in zip(outs, expected)):
@@ -150,7 +169,7 @@ def evaluate_function(assignment: Assignment, gfunc: GradedFunction, cases: list
         return FunctionResult(gfunc.name, score, gfunc.max_score, n, n, [], None,
                               [f"All {n} cases pass ({gfunc.formula})."])
     mistakes = [m for m in gfunc.mistakes
-                if any(_matches(v, gfunc, cases, answers, rtol, atol) for v in m.variants)]
+                if any(_matches(v, gfunc, cases, answers, rtol, atol, errors) for v in m.variants)]
     quantity, sentence = _first_problem(gfunc, cases, answers, errors, rtol, atol)
     lines = [f"{passed} of {n} cases pass."]
     if mistakes:

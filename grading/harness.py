@@ -98,7 +98,7 @@ def run_cases(fn, job, arrays, np, source_dir=None):
                     name, kind = arg["name"], arg["kind"]
                     if name in step["feed"]:
                         args.append(np.array(previous[step["feed"][name]]))
-                    elif kind == "array":
+                    elif kind in ("array", "index"):
                         args.append(np.array(arrays[step["arrays"][name]]))
                     elif kind == "grad_fn":
                         ka, kb = step["arrays"][name]

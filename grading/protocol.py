@@ -32,8 +32,8 @@ def encode_job(assignment, gfunc: GradedFunction, cases: list[Case]):
                     continue
                 value = step.args[name]
                 key = f"c{ci}s{si}{name}"
-                if arg.kind == "array":
-                    arrays[key] = np.asarray(value, dtype=np.float64)
+                if arg.kind in ("array", "index"):
+                    arrays[key] = np.asarray(value, dtype=np.float64 if arg.kind == "array" else np.int64)
                     entry["arrays"][name] = key
                 elif arg.kind == "grad_fn":
                     arrays[key + "_a"] = np.asarray(value.a, dtype=np.float64)
@@ -98,6 +98,8 @@ def step_inputs(gfunc: GradedFunction, case: Case, step_index: int, previous_out
             args.append(np.array(previous_outputs[list(gfunc.outputs).index(step.feed[arg.name])]))
         elif arg.kind == "array":
             args.append(np.array(step.args[arg.name], dtype=np.float64))
+        elif arg.kind == "index":
+            args.append(np.array(step.args[arg.name], dtype=np.int64))
         elif arg.kind == "grad_fn":
             value = step.args[arg.name]
             args.append(QuadraticGrad(np.array(value.a), np.array(value.b)))

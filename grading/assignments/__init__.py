@@ -5,6 +5,7 @@ __all__ = ["NAMES", "get", "all_assignments"]
 
 _MODULES = {
     "optimizers": "grading.assignments.optimizers",
+    "autodiff": "grading.assignments.autodiff",
 }
 NAMES = tuple(_MODULES)
 
