@@ -45,7 +45,7 @@ class Arg:
     """One positional argument of a graded function: its name and whether it is an array."""
 
     name: str
-    kind: str = "array"  # "array" (float64), "index" (int64 array), "scalar" (a JSON number or null) or "grad_fn"
+    kind: str = "array"  # "array" (float64), "index" (int64), "arrays" (a dict of them), "scalar" (JSON), "grad_fn"
 
 
 @dataclasses.dataclass
@@ -94,7 +94,9 @@ class GradedFunction:
     that returns one number. For a backward rule, ``forward`` is the function it
     differentiates and ``wrt`` names the arguments whose gradients it returns (in
     the order of ``outputs``; the upstream gradient is the argument ``grad_out``):
-    ``check`` then compares the reference with finite differences.
+    ``check`` then compares the reference with finite differences. ``driver``
+    names a function of :mod:`grading.harness` (``DRIVERS``) that the graded name
+    -- then a class -- is passed to: ``driver(cls, *args)`` is what gets graded.
     """
 
     name: str
@@ -109,6 +111,7 @@ class GradedFunction:
     scalar_output: bool = False
     forward: Callable | None = None
     wrt: Sequence[str] = ()
+    driver: str | None = None
 
     @property
     def arg_names(self):

@@ -76,6 +76,102 @@ def _to_float64(np, value, name):
     return out
 
 
+def _bind(driver, cls):
+    def run(*args):
+        return driver(cls, *args)
+
+    return run
+
+
+def optimizer_scenario(cls, plan, arrays):
+    """Drive an optimizer class through a plan; return ``(theta_trajectory, state, losses)``.
+
+    The plan (plain JSON) builds minigrad Parameters from ``arrays``, the
+    optimizer from ``plan["groups"]`` (param groups with their own
+    hyperparameters) and ``plan["kwargs"]``, then runs ``plan["ops"]``:
+    ``["grad", k]`` (set every gradient to ``g{k}_<param>``, ``step()``),
+    ``["closure", k]`` (``step(closure)``, the closure setting the gradients of
+    ½ a θ² − b θ and returning that loss), ``["skip"]`` (``zero_grad()``,
+    ``step()``: nothing may change), ``["set_lr", group, lr]`` and
+    ``["roundtrip"]`` (``state_dict()`` into a new optimizer on the same
+    parameters through ``load_state_dict``). Returns the parameters after each op
+    (one row per op), the state buffers named in ``plan["state_keys"]`` after the
+    last op, and the closures' returned losses. Used by the child for the
+    submission's class and by the grader for its reference classes.
+    """
+    import copy
+
+    import numpy as np
+
+    import minigrad as mg
+
+    names = plan["params"]
+    params = {n: mg.nn.Parameter(np.array(arrays[n], dtype=np.float64)) for n in names}
+    kwargs = dict(plan["kwargs"])
+    if "betas" in kwargs:
+        kwargs["betas"] = tuple(kwargs["betas"])
+
+    def groups():
+        out = []
+        for g in plan["groups"]:
+            group = {"params": [params[n] for n in g["params"]]}
+            group.update({k: tuple(v) if k == "betas" else v for k, v in g.get("hyper", {}).items()})
+            out.append(group)
+        return out
+
+    def flat():
+        return np.concatenate([np.ravel(params[n].data) for n in names])
+
+    opt = cls(groups(), **kwargs)
+    rows, losses = [], []
+    for op in plan["ops"]:
+        kind = op[0]
+        if kind == "grad":
+            for n in names:
+                params[n].grad = mg.Tensor(np.array(arrays[f"g{op[1]}_{n}"], dtype=np.float64))
+            opt.step()
+        elif kind == "closure":
+            def closure(k=op[1], opt=opt):
+                opt.zero_grad()
+                total = 0.0
+                for n in names:
+                    a, b = arrays[f"a{k}_{n}"], arrays[f"b{k}_{n}"]
+                    theta = np.array(params[n].data, dtype=np.float64)
+                    params[n].grad = mg.Tensor(a * theta - b)
+                    total += float(np.sum(0.5 * a * theta * theta - b * theta))
+                return total
+            loss = opt.step(closure)
+            losses.append(np.nan if loss is None else float(loss))
+        elif kind == "skip":
+            opt.zero_grad()
+            opt.step()
+        elif kind == "set_lr":
+            opt.param_groups[op[1]]["lr"] = op[2]
+        elif kind == "roundtrip":
+            saved = copy.deepcopy(opt.state_dict())
+            opt = cls(groups(), **kwargs)
+            opt.load_state_dict(saved)
+        else:
+            raise ValueError(f"unknown plan step {kind!r}")
+        rows.append(flat())
+    final = opt.state_dict()["state"]
+    state = []
+    for index in range(len(names)):
+        entry = final.get(index)
+        if entry is None:
+            raise KeyError(f"state_dict()['state'] has no entry for parameter {index}")
+        for key in plan["state_keys"]:
+            if key not in entry:
+                raise KeyError(f"state_dict()['state'][{index}] has no {key!r}")
+            value = entry[key]
+            value = getattr(value, "data", value)
+            state.append(np.ravel(np.array(value, dtype=np.float64)))
+    return np.stack(rows), np.concatenate(state) if state else np.zeros(0), np.array(losses, dtype=np.float64)
+
+
+DRIVERS = {"optimizer_scenario": optimizer_scenario}
+
+
 def run_cases(fn, job, arrays, np, source_dir=None):
     """Call ``fn`` on every case of ``job`` (steps chained); return ``(outputs, statuses)``.
 
@@ -103,6 +199,8 @@ def run_cases(fn, job, arrays, np, source_dir=None):
                     elif kind == "grad_fn":
                         ka, kb = step["arrays"][name]
                         args.append(_make_grad_fn(np, arrays[ka], arrays[kb]))
+                    elif kind == "arrays":
+                        args.append({k: np.array(arrays[v]) for k, v in step["arrays"][name].items()})
                     else:
                         args.append(step["scalars"][name])
                 result = fn(*args)
@@ -231,9 +329,12 @@ def main(argv):
     _write_json(STATUS_FILE, status)
     fn = getattr(module, job["function"], None)
     if not callable(fn):
-        status["function_error"] = f"{job['module']}.py defines no function {job['function']}"
+        what = "class" if job.get("driver") else "function"
+        status["function_error"] = f"{job['module']}.py defines no {what} {job['function']}"
         _write_json(STATUS_FILE, status)
         return 0
+    if job.get("driver"):
+        fn = _bind(DRIVERS[job["driver"]], fn)
     outputs, statuses = run_cases(fn, job, arrays, np, source_dir=workdir)
     np.savez(OUTPUTS_FILE, **outputs)
     status["cases"] = statuses

@@ -35,6 +35,11 @@ def encode_job(assignment, gfunc: GradedFunction, cases: list[Case]):
                 if arg.kind in ("array", "index"):
                     arrays[key] = np.asarray(value, dtype=np.float64 if arg.kind == "array" else np.int64)
                     entry["arrays"][name] = key
+                elif arg.kind == "arrays":
+                    entry["arrays"][name] = {}
+                    for sub, arr in value.items():
+                        arrays[f"{key}_{sub}"] = np.asarray(arr, dtype=np.float64)
+                        entry["arrays"][name][sub] = f"{key}_{sub}"
                 elif arg.kind == "grad_fn":
                     arrays[key + "_a"] = np.asarray(value.a, dtype=np.float64)
                     arrays[key + "_b"] = np.asarray(value.b, dtype=np.float64)
@@ -46,6 +51,8 @@ def encode_job(assignment, gfunc: GradedFunction, cases: list[Case]):
     job = {
         "module": assignment.module,
         "function": gfunc.name,
+        "driver": gfunc.driver,
+        "preload": ["minigrad"] if gfunc.driver else [],
         "args": [{"name": a.name, "kind": a.kind} for a in gfunc.args],
         "outputs": list(gfunc.outputs),
         "cases": job_cases,
@@ -103,6 +110,8 @@ def step_inputs(gfunc: GradedFunction, case: Case, step_index: int, previous_out
         elif arg.kind == "grad_fn":
             value = step.args[arg.name]
             args.append(QuadraticGrad(np.array(value.a), np.array(value.b)))
+        elif arg.kind == "arrays":
+            args.append({k: np.array(v, dtype=np.float64) for k, v in step.args[arg.name].items()})
         else:
             args.append(step.args[arg.name])
     return args

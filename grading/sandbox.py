@@ -4,8 +4,9 @@ What the child gets, and why:
 
 * a fresh interpreter, ``python -I -S``: no site-packages, no ``PYTHONPATH``, no
   user site; its ``sys.path`` is the scratch directory plus a *runtime* directory
-  that holds only NumPy (links) and a copy of ``minigrad`` -- never the ``grading``
-  package; the harness loads NumPy, then drops to the unprivileged uid, then
+  that holds only NumPy (links), a copy of ``minigrad`` and an ``optim`` with only
+  the base class ``Optimizer`` -- never the ``grading`` package nor the project's
+  optimizer classes; the harness loads NumPy, then drops to the unprivileged uid, then
   imports the submission (so that uid need not read the installed interpreter);
 * a scratch directory with the submission's ``.py`` files, the harness, the job
   and the case inputs, and nothing else (no reference code, no expected values);
@@ -119,8 +120,8 @@ def _isolator(netns: bool, hide: tuple):
     """The part of the child's set-up that needs root: a new network namespace, reference code hidden.
 
     ``hide`` lists directories covered by an empty read-only tmpfs in a private
-    mount namespace (the ``grading`` package: no reference code is visible, even by
-    its absolute path). Returns a function for ``preexec_fn``.
+    mount namespace (the ``grading`` and ``optim`` packages: no reference code is
+    visible, even by its absolute path). Returns a function for ``preexec_fn``.
     """
     libc = _libc()
     flags = (CLONE_NEWNET if netns else 0) | (CLONE_NEWNS if hide else 0)
@@ -304,7 +305,10 @@ class Sandbox:
             if key not in _PROBED:
                 _PROBED[key] = self._probe_isolation(netns=False, hide=(self.private,))
             if _PROBED[key]:
-                self.hide = (os.path.dirname(os.path.abspath(harness.__file__)),)
+                import optim
+
+                self.hide = (os.path.dirname(os.path.abspath(harness.__file__)),
+                             os.path.dirname(os.path.abspath(optim.__file__)))
             else:
                 self.notes.append("reference code: not hidden from the child by a mount namespace (not "
                                   "allowed here); it is still not on its path and no expected values leave "
@@ -333,6 +337,7 @@ class Sandbox:
         minigrad_dir = os.path.dirname(os.path.abspath(minigrad.__file__))
         shutil.copytree(minigrad_dir, os.path.join(runtime, "minigrad"),
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        _base_optim(os.path.join(runtime, "optim"))
         os.symlink(numpy_dir, os.path.join(runtime, "numpy"))
         if os.path.isdir(numpy_libs):
             os.symlink(numpy_libs, os.path.join(runtime, "numpy.libs"))
@@ -515,6 +520,29 @@ class Sandbox:
 
     def __exit__(self, *exc):
         self.close()
+
+
+_BASE_OPTIM_INIT = '''"""minigrad's optimizer base class, alone: what a student's optimizer classes build on."""
+from .optimizer import Optimizer, check_betas, check_lr, check_nonnegative, required
+
+__all__ = ["Optimizer", "check_betas", "check_lr", "check_nonnegative", "required"]
+'''
+
+
+def _base_optim(target: str) -> None:
+    """An ``optim`` package holding only the base class (``optimizer.py`` and ``flat.py``), no optimizers.
+
+    The child may build on ``optim.Optimizer``; the project's own optimizer
+    classes (the reference of the ``optimizer-class`` assignment) stay out.
+    """
+    import optim
+
+    source = os.path.dirname(os.path.abspath(optim.__file__))
+    os.mkdir(target, 0o755)
+    for name in ("optimizer.py", "flat.py"):
+        shutil.copyfile(os.path.join(source, name), os.path.join(target, name))
+    with open(os.path.join(target, "__init__.py"), "w", encoding="utf-8") as f:
+        f.write(_BASE_OPTIM_INIT)
 
 
 def _chmod_tree(path: str) -> None:

@@ -6,6 +6,7 @@ __all__ = ["NAMES", "get", "all_assignments"]
 _MODULES = {
     "optimizers": "grading.assignments.optimizers",
     "autodiff": "grading.assignments.autodiff",
+    "optimizer-class": "grading.assignments.optimizer_class",
 }
 NAMES = tuple(_MODULES)
 
