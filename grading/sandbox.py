@@ -12,7 +12,9 @@ What the child gets, and why:
   and the case inputs, and nothing else (no reference code, no expected values);
 * when the grader runs as root: a private unprivileged uid (one per sandbox, from
   a range nobody else uses, or ``nobody``), so every process the submission
-  leaves behind can be found and killed, and a new network namespace (no network)
+  leaves behind can be found and killed; a new network namespace (no network) and
+  a private mount namespace in which the ``grading`` and ``optim`` packages are
+  covered by an empty tmpfs (no reference code, even by absolute path), each
   where the kernel allows it; where it does not, grading goes on and
   :attr:`Sandbox.notes` says so;
 * resource limits: CPU seconds, address space, file size (which also caps its
