@@ -367,12 +367,14 @@ class Sandbox:
         copies = {}
         seen = self._probe(runtime)
         if not seen.get("numpy"):
-            copies["numpy"] = _readable_copy(numpy_dir, "numpy", ("tests", "__pycache__"))
+            sources = {"numpy": numpy_dir}
             if os.path.isdir(numpy_libs):
-                copies["numpy.libs"] = _readable_copy(numpy_libs, "numpy.libs", ())
+                sources["numpy.libs"] = numpy_libs
+            target = _readable_copy(sources, "numpy", ("tests", "__pycache__"))
+            copies.update({k: os.path.join(target, k) for k in sources})
         if not (seen.get("stdlib") and seen.get("dynload")):
             stdlib = os.path.dirname(os.__file__)
-            copies["stdlib"] = _readable_copy(stdlib, "stdlib", _STDLIB_SKIP)
+            copies["stdlib"] = os.path.join(_readable_copy({"stdlib": stdlib}, "stdlib", _STDLIB_SKIP), "stdlib")
             self.fallbacks = ["+" + copies["stdlib"], "+" + os.path.join(copies["stdlib"], "lib-dynload")]
         if copies:
             for name in ("numpy", "numpy.libs"):
@@ -558,12 +560,17 @@ _STDLIB_SKIP = ("test", "tests", "idle_test", "site-packages", "dist-packages", 
                 "turtledemo", "ensurepip", "lib2to3", "config-*", "pydoc_data")
 
 
-def _readable_copy(src: str, name: str, skip) -> str:
-    """A world-readable copy of directory ``src`` in the temp directory, made once per source and reused."""
+def _readable_copy(sources: dict, name: str, skip) -> str:
+    """World-readable copies of directories (name -> source) side by side in one cached directory.
+
+    Made once per set of sources (keyed by their paths and modification times) and
+    reused; NumPy and ``numpy.libs`` go together so that the libraries' relative
+    run paths (``$ORIGIN/../../numpy.libs``) still hold.
+    """
     import hashlib
 
-    st = os.stat(src)
-    tag = hashlib.sha256(f"{src}:{st.st_mtime_ns}".encode()).hexdigest()[:16]
+    key = ";".join(f"{k}={v}:{os.stat(v).st_mtime_ns}" for k, v in sorted(sources.items()))
+    tag = hashlib.sha256(key.encode()).hexdigest()[:16]
     cache = os.path.join(tempfile.gettempdir(), "minigrad-grading-cache")
     os.makedirs(cache, mode=0o755, exist_ok=True)
     os.chmod(cache, 0o755)
@@ -571,8 +578,8 @@ def _readable_copy(src: str, name: str, skip) -> str:
     if os.path.isdir(target):
         return target
     tmp = tempfile.mkdtemp(prefix=f".{name}-", dir=cache)
-    shutil.copytree(src, os.path.join(tmp, name), symlinks=True, ignore=shutil.ignore_patterns(*skip))
-    os.chmod(tmp, 0o755)
+    for sub, src in sources.items():
+        shutil.copytree(src, os.path.join(tmp, sub), symlinks=True, ignore=shutil.ignore_patterns(*skip))
     for root, _dirs, files in os.walk(tmp):
         os.chmod(root, 0o755)
         for f in files:
@@ -580,9 +587,9 @@ def _readable_copy(src: str, name: str, skip) -> str:
             if not os.path.islink(p):
                 os.chmod(p, 0o755 if os.access(p, os.X_OK) else 0o644)
     try:
-        os.rename(os.path.join(tmp, name), target)
+        os.rename(tmp, target)
     except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
         if not os.path.isdir(target):
             raise
-    shutil.rmtree(tmp, ignore_errors=True)
     return target
