@@ -163,3 +163,11 @@ def sgd_step(theta, grad, lr):
     assert "uid=0" not in message and "euid=0" not in message
     if not any("network" in note for note in report.notes):
         assert "net=no" in message
+
+
+def test_infinite_loop_at_import_is_reported_once(tmp_path):
+    (tmp_path / "optimizers.py").write_text("while True:\n    pass\n")
+    start = time.monotonic()
+    report = grade(ASSIGNMENT, str(tmp_path), limits=Limits(timeout=1.5))
+    assert time.monotonic() - start < 30  # one child, not one per function
+    assert report.score == 0 and "time limit" in report.general

@@ -1,6 +1,7 @@
 """The optimizers assignment end to end: check, the correct submission, each student-style mistake, the CLI."""
 import json
 import os
+import re
 
 import pytest
 from grading_utils import SUBMISSIONS, submission, validate_gradescope
@@ -103,3 +104,26 @@ def test_cli_list_starter_check(tmp_path, capsys):
     assert result.score == 0 and "NotImplementedError" in "\n".join(result.lines)
     with pytest.raises(SystemExit):
         main(["grade", "no-such-assignment", str(tmp_path)])
+
+
+def test_hidden_case_failure_reveals_no_values(tmp_path):
+    (tmp_path / "optimizers.py").write_text('''import numpy as np
+
+
+def sgd_step(theta, grad, lr):
+    if np.size(theta) > 1000:  # wrong on large inputs only: the hidden case
+        return theta + lr * grad
+    return theta - lr * grad
+''')
+    doc = to_gradescope(grade(ASSIGNMENT, str(tmp_path), functions=["sgd_step"]))
+    (test,) = doc["tests"]
+    assert test["status"] == "failed" and test["extra_data"]["first_mismatch"] == "theta_new"
+    assert "hidden case" in test["output"]
+    assert not re.search(r"yours|expected -?[0-9]|index \(|difference", test["output"])
+
+
+def test_a_single_file_under_another_name_is_graded(tmp_path):
+    src = open(os.path.join(submission("optimizers", "correct"), "optimizers.py")).read()
+    (tmp_path / "hw3_final.py").write_text(src)
+    (result,) = grade(ASSIGNMENT, str(tmp_path / "hw3_final.py"), functions=["sgd_step"]).results
+    assert result.passed
