@@ -60,3 +60,24 @@ def test_gradescope_zip_has_the_scripts_and_a_runnable_package(tmp_path, capsys)
     listed = subprocess.run([sys.executable, "-m", "grading", "list"], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=120)
     assert listed.returncode == 0 and listed.stdout.startswith("optimizers")
+
+
+def test_run_autograder_writes_results_where_gradescope_reads_them(tmp_path):
+    out = tmp_path / "autograder.zip"
+    assert main(["gradescope", "optimizers", str(out)]) == 0
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(out) as zf:
+        zf.extractall(root / "source")
+    shutil.copytree(submission("optimizers", "adam.no_sqrt"), root / "submission")
+    script = (root / "source" / "run_autograder").read_text().replace("/autograder", str(root))
+    (root / "run_autograder").write_text(script)
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    os.symlink(sys.executable, bindir / "python3")
+    env = {"PATH": f"{bindir}:/usr/bin:/bin", "PYTHONPATH": str(root / "source")}
+    run = subprocess.run(["bash", str(root / "run_autograder")], env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    doc = json.loads((root / "results" / "results.json").read_text())
+    validate_gradescope(doc)
+    adam = next(t for t in doc["tests"] if t["name"] == "adam_step")
+    assert adam["extra_data"]["mistakes"] == ["adam.no_sqrt"]
