@@ -57,7 +57,7 @@ from _common import (
 
 import minigrad as mg
 import optim
-from optim import flat
+from optim.fast import flat
 
 OPTIMIZERS = {
     "Adam": ({}, {}),

@@ -13,7 +13,8 @@ and nothing is printed.
 from __future__ import annotations
 
 from . import functional as F
-from .optimizer import Optimizer, check_betas, check_lr, check_nonnegative
+from .checks import check_betas, check_lr, check_nonnegative
+from .optimizer import Optimizer
 
 __all__ = ["AdaBelief"]
 

@@ -8,7 +8,8 @@ The paper (Zeiler 2012) has no learning rate (``lr=1.0``) and uses
 from __future__ import annotations
 
 from . import functional as F
-from .optimizer import Optimizer, check_lr, check_nonnegative, check_range
+from .checks import check_lr, check_nonnegative, check_range
+from .optimizer import Optimizer
 
 __all__ = ["Adadelta"]
 

@@ -8,8 +8,9 @@ optimizers': ``"Learning rate should be >= 0 but is: -1"``).
 from __future__ import annotations
 
 from . import functional as F
+from .checks import _scalar, check_choice
 from .functional.adafactor import EPS1_FORMS
-from .optimizer import Optimizer, _scalar, check_choice
+from .optimizer import Optimizer
 
 __all__ = ["Adafactor"]
 

@@ -13,13 +13,16 @@ hyperparameters).
 from __future__ import annotations
 
 from . import functional as F
-from .functional.adam import BIAS_CORRECTIONS, adam_
-from .optimizer import Optimizer, check_betas, check_choice, check_lr, check_nonnegative
+from .checks import check_betas, check_choice, check_lr, check_nonnegative
+from .fast.inplace import adam_
+from .fast.mixin import FlatPath
+from .functional.adam import BIAS_CORRECTIONS
+from .optimizer import Optimizer
 
 __all__ = ["Adam", "AdamW"]
 
 
-class Adam(Optimizer):
+class Adam(FlatPath, Optimizer):
     r"""Adam (Kingma & Ba 2015), with AMSGrad and decoupled weight decay; PyTorch's API.
 
     Args:
@@ -40,13 +43,11 @@ class Adam(Optimizer):
         trace: record the formula's intermediates (see :class:`Optimizer`).
         impl: ``"teaching"`` (default) or ``"flat"``: the same formula over one
             flat buffer per param group, in cache-sized chunks, bitwise equal
-            to the teaching path (see :mod:`optim.flat`).
+            to the teaching path (see :mod:`optim.fast`).
 
     State per parameter: ``step``, ``exp_avg`` (:math:`m`), ``exp_avg_sq``
     (:math:`v`), and ``max_exp_avg_sq`` with amsgrad.
     """
-
-    _flat = True
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, maximize=False, decoupled_weight_decay=False,

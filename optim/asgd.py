@@ -13,7 +13,8 @@ evaluate the averaged model, copy it in (and back out to continue training)::
 from __future__ import annotations
 
 from . import functional as F
-from .optimizer import Optimizer, check_lr, check_nonnegative
+from .checks import check_lr, check_nonnegative
+from .optimizer import Optimizer
 
 __all__ = ["ASGD"]
 

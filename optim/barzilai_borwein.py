@@ -31,8 +31,9 @@ recomputes the step size from the last two snapshots and full gradients.
 from __future__ import annotations
 
 from . import functional as F
+from .checks import check_choice, check_lr, check_nonnegative
 from .functional.barzilai_borwein import BB_FALLBACKS, BB_VARIANTS, dot
-from .optimizer import Optimizer, OptimizerStateMixin, check_choice, check_lr, check_nonnegative
+from .optimizer import Optimizer, OptimizerStateMixin
 from .svrg import SVRG
 
 __all__ = ["BarzilaiBorwein", "SGDBB", "SVRGBB"]

@@ -20,7 +20,8 @@ An excluded tensor takes the plain momentum step
 from __future__ import annotations
 
 from . import functional as F
-from .optimizer import Optimizer, check_lr, check_nonnegative
+from .checks import check_lr, check_nonnegative
+from .optimizer import Optimizer
 
 __all__ = ["LARS"]
 

@@ -58,8 +58,9 @@ from numbers import Integral
 from minigrad.grad_mode import no_grad
 
 from . import functional as F
+from .checks import check_choice, check_range
 from .functional.lookahead import PULLBACK_MODES
-from .optimizer import Optimizer, _cast_state, _clone, check_choice, check_range
+from .optimizer import Optimizer, _cast_state, _clone
 
 __all__ = ["Lookahead", "Ranger", "MOMENTUM_KEYS"]
 

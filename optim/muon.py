@@ -27,8 +27,9 @@ from minigrad.nn.embedding import Embedding
 from minigrad.nn.linear import Linear
 
 from . import functional as F
+from .checks import _scalar
 from .functional.muon import ADJUST_LR_FNS, NS_COEFFICIENTS, NS_EPS, NS_STEPS
-from .optimizer import Optimizer, _scalar
+from .optimizer import Optimizer
 
 __all__ = ["Muon", "split_params_for_muon", "MuonParamSplit"]
 

@@ -7,8 +7,9 @@ checks.
 from __future__ import annotations
 
 from . import functional as F
+from .checks import check_betas, check_choice, check_lr, check_nonnegative
 from .functional.nadam import MU_SCHEDULES
-from .optimizer import Optimizer, check_betas, check_choice, check_lr, check_nonnegative
+from .optimizer import Optimizer
 
 __all__ = ["NAdam"]
 

@@ -7,7 +7,8 @@ checks, plus the paper's and the authors' repository's options.
 from __future__ import annotations
 
 from . import functional as F
-from .optimizer import Optimizer, check_betas, check_lr, check_nonnegative
+from .checks import check_betas, check_lr, check_nonnegative
+from .optimizer import Optimizer
 
 __all__ = ["RAdam"]
 

@@ -27,7 +27,8 @@ from __future__ import annotations
 from minigrad.grad_mode import no_grad
 
 from . import functional as F
-from .optimizer import Optimizer, check_betas, check_lr, check_nonnegative, check_range
+from .checks import check_betas, check_lr, check_nonnegative, check_range
+from .optimizer import Optimizer
 
 __all__ = ["Ranger21"]
 

@@ -8,7 +8,8 @@ flip by noise and the step sizes collapse.
 from __future__ import annotations
 
 from . import functional as F
-from .optimizer import Optimizer, check_lr
+from .checks import check_lr
+from .optimizer import Optimizer
 
 __all__ = ["Rprop"]
 

@@ -45,7 +45,8 @@ from collections import defaultdict
 from minigrad.grad_mode import no_grad
 
 from . import functional as F
-from .optimizer import Optimizer, check_nonnegative
+from .checks import check_nonnegative
+from .optimizer import Optimizer
 
 __all__ = ["SAM"]
 

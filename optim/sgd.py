@@ -49,13 +49,16 @@ from __future__ import annotations
 from minigrad.grad_mode import no_grad
 
 from . import functional as F
-from .functional.sgd import MOMENTUM_FORMS, sgd_
-from .optimizer import Optimizer, check_choice, check_lr, check_nonnegative
+from .checks import check_choice, check_lr, check_nonnegative
+from .fast.inplace import sgd_
+from .fast.mixin import FlatPath
+from .functional.sgd import MOMENTUM_FORMS
+from .optimizer import Optimizer
 
 __all__ = ["SGD"]
 
 
-class SGD(Optimizer):
+class SGD(FlatPath, Optimizer):
     r"""Stochastic gradient descent (optionally with momentum), PyTorch's API.
 
     Args:
@@ -75,13 +78,11 @@ class SGD(Optimizer):
         trace: record the formula's intermediates (see :class:`Optimizer`).
         impl: ``"teaching"`` (default) or ``"flat"``: the same formula over one
             flat buffer per param group, in cache-sized chunks, bitwise equal
-            to the teaching path (see :mod:`optim.flat`).
+            to the teaching path (see :mod:`optim.fast`).
 
     State per parameter (with momentum): ``momentum_buffer`` (torch form) or
     ``velocity`` (lecture form).
     """
-
-    _flat = True
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
                  nesterov=False, *, maximize=False, momentum_form="torch", trace=False,

@@ -12,8 +12,9 @@ which ``update_freq`` amortises.
 from __future__ import annotations
 
 from . import functional as F
+from .checks import check_choice, check_lr, check_nonnegative, check_range
 from .functional.shampoo import VECTOR_STATISTICS
-from .optimizer import Optimizer, check_choice, check_lr, check_nonnegative, check_range
+from .optimizer import Optimizer
 
 __all__ = ["Shampoo"]
 

@@ -51,8 +51,9 @@ from minigrad.ops import reshape
 from minigrad.tensor import Tensor
 
 from . import functional as F
+from .checks import check_betas, check_choice, check_lr, check_nonnegative
 from .functional.sophia import SOPHIA_ESTIMATORS
-from .optimizer import Optimizer, OptimizerStateMixin, check_betas, check_choice, check_lr, check_nonnegative
+from .optimizer import Optimizer, OptimizerStateMixin
 
 __all__ = ["Sophia"]
 

@@ -71,8 +71,9 @@ import numpy as np
 from minigrad.grad_mode import no_grad
 
 from . import functional as F
+from .checks import check_choice, check_lr, check_nonnegative
 from .functional.svrg import SVRG_OPTIONS
-from .optimizer import Optimizer, OptimizerStateMixin, check_choice, check_lr, check_nonnegative
+from .optimizer import Optimizer, OptimizerStateMixin
 
 __all__ = ["SVRG"]
 

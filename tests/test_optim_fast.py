@@ -21,11 +21,12 @@ from optim_utils import case_id
 
 import minigrad as mg
 import optim
-from optim import flat
-from optim.functional.adagrad import adagrad, adagrad_, adagrad_init
-from optim.functional.adam import adam, adam_, adam_init
-from optim.functional.rmsprop import rmsprop, rmsprop_, rmsprop_init
-from optim.functional.sgd import sgd, sgd_, sgd_init
+from optim.fast import flat
+from optim.fast.inplace import adagrad_, adam_, rmsprop_, sgd_
+from optim.functional.adagrad import adagrad, adagrad_init
+from optim.functional.adam import adam, adam_init
+from optim.functional.rmsprop import rmsprop, rmsprop_init
+from optim.functional.sgd import sgd, sgd_init
 
 # A 0-d scalar, tiny tensors (several per chunk), one spanning many chunks.
 SHAPES = [(), (5,), (4, 3), (2, 3, 2), (1,), (37,), (3, 1)]

@@ -33,15 +33,13 @@ become
 It equals the standard form with :math:`\epsilon = \hat\epsilon\sqrt{1-\beta_2^t}`,
 so the two differ in the first steps, while :math:`1-\beta_2^t` is small.
 
-:func:`adam_` is the same formula in place (each line with ``out=``, the same
-operations in the same order, so bitwise equal), for the flat fast path
-(``impl="flat"``, :mod:`optim.flat`).
+Its in-place twin for the fast path is :func:`optim.fast.inplace.adam_`.
 """
 from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
-__all__ = ["adam", "adam_", "adamw", "adam_init", "BIAS_CORRECTIONS"]
+__all__ = ["adam", "adamw", "adam_init", "BIAS_CORRECTIONS"]
 
 BIAS_CORRECTIONS = ("standard", "efficient")
 
@@ -106,68 +104,6 @@ def adam(theta, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
         theta = theta - alpha_t * m / (xp.sqrt(v_used) + eps)       # theta_t
         intermediates["alpha_t"] = alpha_t
     return theta, new_state, intermediates
-
-
-def adam_(theta, grad, state, out, work, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
-          weight_decay=0.0, amsgrad=False, maximize=False, decoupled_weight_decay=False,
-          bias_correction="standard"):
-    r""":func:`adam` in place, for the flat fast path: the same operations in the same order.
-
-    Each line below is the line of :func:`adam` with the same comment, written
-    with ``out=`` so that no array is allocated; the results are bitwise
-    equal to :func:`adam`'s (tested in ``tests/test_optim_fast.py``).
-
-    Args:
-        theta: :math:`\theta_{t-1}`, overwritten with :math:`\theta_t`.
-        grad: the gradient (read only).
-        state: as for :func:`adam` (read only, but its arrays may be ``out``'s).
-        out: where the new state's arrays go: ``out["exp_avg"]``,
-            ``out["exp_avg_sq"]`` (and ``out["max_exp_avg_sq"]``); each may
-            be the array of the same name in ``state`` (the fast path passes
-            the same arrays, so the state is updated in place).
-        work: three scratch arrays shaped like ``theta``.
-
-    Returns:
-        The new state (its arrays are ``out``'s). No intermediates: a traced
-        optimizer runs :func:`adam`.
-    """
-    if bias_correction not in BIAS_CORRECTIONS:
-        raise ValueError(f"Invalid bias_correction: {bias_correction!r}")
-    xp = get_array_module(theta)
-    t = state["step"] + 1                                        # t <- t + 1
-    g = xp.negative(grad, out=work[0]) if maximize else grad     # g_t (negated to maximize)
-    if weight_decay != 0:
-        if decoupled_weight_decay:                                # theta <- theta (1 - gamma lambda)
-            xp.multiply(theta, 1 - lr * weight_decay, out=theta)
-        else:                                                     # g_t <- g_t + lambda theta_{t-1}
-            g = xp.add(g, xp.multiply(weight_decay, theta, out=work[1]), out=work[0])
-    m = xp.multiply(beta1, state["exp_avg"], out=out["exp_avg"])      # m_t <- beta1 m_{t-1}
-    m += xp.multiply(1 - beta1, g, out=work[1])                       #        + (1 - beta1) g_t
-    v = xp.multiply(beta2, state["exp_avg_sq"], out=out["exp_avg_sq"])  # v_t <- beta2 v_{t-1}
-    g2 = xp.multiply(1 - beta2, g, out=work[1])
-    g2 *= g
-    v += g2                                                           #        + (1 - beta2) g_t g_t
-    new_state = {"step": t, "exp_avg": m, "exp_avg_sq": v}
-    if amsgrad:
-        v_max = xp.maximum(state["max_exp_avg_sq"], v, out=out["max_exp_avg_sq"])  # v_max_t
-        new_state["max_exp_avg_sq"] = v_max
-        v_used = v_max
-    else:
-        v_used = v
-    if bias_correction == "standard":
-        m_hat = xp.divide(m, 1 - beta1 ** t, out=work[1])           # m_hat_t <- m_t / (1 - beta1^t)
-        v_hat = xp.divide(v_used, 1 - beta2 ** t, out=work[2])      # v_hat_t <- v_t / (1 - beta2^t)
-        step = xp.multiply(lr, m_hat, out=work[1])                  # gamma m_hat_t
-        denom = xp.sqrt(v_hat, out=work[2])
-        denom += eps                                                # sqrt(v_hat_t) + eps
-    else:
-        alpha_t = lr * (1 - beta2 ** t) ** 0.5 / (1 - beta1 ** t)   # alpha_t
-        step = xp.multiply(alpha_t, m, out=work[1])                 # alpha_t m_t
-        denom = xp.sqrt(v_used, out=work[2])
-        denom += eps                                                # sqrt(v_t) + eps
-    step /= denom
-    theta -= step                                                   # theta_t
-    return new_state
 
 
 def adamw(theta, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,

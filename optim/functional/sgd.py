@@ -50,15 +50,13 @@ is the same algorithm written in the variable :math:`\theta' = \tilde\theta`
 
 Dampening :math:`\tau` belongs to PyTorch's form only.
 
-:func:`sgd_` is the same formulas in place (each line with ``out=``, the same
-operations in the same order, so bitwise equal), for the flat fast path
-(``impl="flat"``, :mod:`optim.flat`).
+Its in-place twin for the fast path is :func:`optim.fast.inplace.sgd_`.
 """
 from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
-__all__ = ["sgd", "sgd_", "sgd_init", "sgd_lookahead", "MOMENTUM_FORMS"]
+__all__ = ["sgd", "sgd_init", "sgd_lookahead", "MOMENTUM_FORMS"]
 
 MOMENTUM_FORMS = ("torch", "lecture")
 
@@ -156,76 +154,3 @@ def _sgd_lecture(theta, grad, state, *, lr, momentum, weight_decay, nesterov, ma
     return theta, {"velocity": v}, intermediates
 
 
-def sgd_(theta, grad, state, out, work, *, lr=1e-3, momentum=0.0, dampening=0.0,
-         weight_decay=0.0, nesterov=False, maximize=False, momentum_form="torch"):
-    r""":func:`sgd` in place, for the flat fast path: the same operations in the same order.
-
-    Each line is the line of :func:`sgd` with the same comment, written with
-    ``out=``; the results are bitwise equal to :func:`sgd`'s (tested in
-    ``tests/test_optim_fast.py``). One multiplication is left out where it
-    is exact: :math:`(1-\tau) g_t` with :math:`\tau = 0` is :math:`g_t`.
-
-    Args:
-        theta: :math:`\theta_{t-1}`, overwritten with :math:`\theta_t`.
-        grad: the gradient (read only).
-        state: as for :func:`sgd` (read only, but its arrays may be ``out``'s).
-        out: where the new state's array goes: ``out["momentum_buffer"]``
-            (torch form) or ``out["velocity"]`` (lecture form); it may be the
-            array of the same name in ``state``.
-        work: two scratch arrays shaped like ``theta`` (three for the lecture
-            form with Nesterov).
-
-    Returns:
-        The new state (its array is ``out``'s).
-    """
-    if momentum_form not in MOMENTUM_FORMS:
-        raise ValueError(f"Invalid momentum_form: {momentum_form!r}")
-    xp = get_array_module(theta)
-    if momentum != 0 and momentum_form == "lecture":
-        return _sgd_lecture_(theta, grad, state, out, work, xp=xp, lr=lr, momentum=momentum,
-                             weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
-
-    # ---- PyTorch's form (also plain SGD without momentum)
-    g = xp.negative(grad, out=work[0]) if maximize else grad     # g_t (negated to maximize)
-    if weight_decay != 0:                                        # g_t <- g_t + lambda theta_{t-1}
-        g = xp.add(g, xp.multiply(weight_decay, theta, out=work[1]), out=work[0])
-    if momentum == 0:
-        theta -= xp.multiply(lr, g, out=work[1])                 # theta_t <- theta - gamma d_t
-        return {}
-    b = out["momentum_buffer"]
-    if "momentum_buffer" not in state:
-        xp.copyto(b, g)                                          # b_1 <- g_1
-    else:
-        xp.multiply(momentum, state["momentum_buffer"], out=b)   # b_t <- mu b_{t-1}
-        if dampening == 0:
-            b += g                                               #        + g_t   (1 * g_t is g_t)
-        else:
-            b += xp.multiply(1 - dampening, g, out=work[1])      #        + (1 - tau) g_t
-    if nesterov:
-        d = xp.add(g, xp.multiply(momentum, b, out=work[1]), out=work[1])  # d_t <- g_t + mu b_t
-    else:
-        d = b                                                    # d_t <- b_t
-    theta -= xp.multiply(lr, d, out=work[1])                     # theta_t <- theta - gamma d_t
-    return {"momentum_buffer": b}
-
-
-def _sgd_lecture_(theta, grad, state, out, work, *, xp, lr, momentum, weight_decay, nesterov,
-                  maximize):
-    """The lecture form in place (see :func:`_sgd_lecture`); called by :func:`sgd_`."""
-    v = out["velocity"]
-    if "velocity" in state:
-        v_prev = state["velocity"]
-    else:
-        v_prev = v
-        v_prev[...] = 0                                          # v_0 = 0
-    if nesterov:                                                 # look-ahead point theta - mu v
-        theta_tilde = xp.subtract(theta, xp.multiply(momentum, v_prev, out=work[2]), out=work[2])
-    else:
-        theta_tilde = theta
-    g = xp.negative(grad, out=work[0]) if maximize else grad     # grad f_t(theta~) (maximize: -)
-    if weight_decay != 0:                                        # g_t <- g_t + lambda theta~
-        g = xp.add(g, xp.multiply(weight_decay, theta_tilde, out=work[1]), out=work[0])
-    xp.multiply(momentum, v_prev, out=v)                         # v_t <- mu v_{t-1}
-    v += xp.multiply(lr, g, out=work[1])                         #        + eta g_t
-    theta -= v                                                   # theta_t <- theta_{t-1} - v_t
-    return {"velocity": v}
