@@ -53,12 +53,11 @@ from __future__ import annotations
 import copy
 from collections import defaultdict
 from itertools import chain
-from numbers import Integral
 
 from minigrad.grad_mode import no_grad
 
 from . import functional as F
-from .checks import check_choice, check_range
+from .checks import check_choice, check_count, check_range
 from .functional.lookahead import PULLBACK_MODES
 from .optimizer import Optimizer, _cast_state, _clone
 
@@ -92,8 +91,7 @@ class Lookahead(Optimizer):
         if not isinstance(base_optimizer, Optimizer):
             raise TypeError("Lookahead wraps an optimizer instance (e.g. optim.SGD(params, "
                             f"lr=0.1)), got {type(base_optimizer).__name__}")
-        if isinstance(k, bool) or not isinstance(k, Integral) or k < 1:
-            raise ValueError(f"Invalid k value: {k}")
+        check_count(k, "k", minimum=1)
         check_range(alpha, "alpha", 0.0, 1.0)
         check_choice(pullback_momentum, "pullback_momentum", PULLBACK_MODES)
         self.base_optimizer = base_optimizer
@@ -101,15 +99,9 @@ class Lookahead(Optimizer):
         self.alpha = float(alpha)
         self.pullback_momentum = pullback_momentum
         self.momentum_keys = tuple(momentum_keys)
-        self.impl = "teaching"             # the wrapper's own work; the base has its own impl
-        self.state = defaultdict(dict)
-        self._step_count = 0
-        self._trace_keys = None
-        self.trace = []
-        self.set_trace(trace)
-        for group in self.param_groups:
-            for p in group["params"]:
-                self.state[p] = F.lookahead_init(p.data)          # phi_0 = theta_0
+        # The base class adds the inner optimizer's groups again (the same dicts, into a
+        # new list of the inner optimizer) and starts their slow weights: add_param_group.
+        super().__init__(list(base_optimizer.param_groups), base_optimizer.defaults, trace=trace)
 
     # ------------------------------------------------------------ mirrored groups
     @property
@@ -126,11 +118,15 @@ class Lookahead(Optimizer):
         """The inner optimizer's defaults."""
         return self.base_optimizer.defaults
 
+    @defaults.setter
+    def defaults(self, defaults):
+        self.base_optimizer.defaults = defaults
+
     def add_param_group(self, param_group: dict) -> None:
         """Add a group to the inner optimizer and start its slow weights at its parameters."""
         self.base_optimizer.add_param_group(param_group)
         for p in self.param_groups[-1]["params"]:
-            self.state[p] = F.lookahead_init(p.data)
+            self.state[p] = F.lookahead_init(p.data)              # phi_0 = theta_0
 
     # ------------------------------------------------------------ stepping
     def step(self, closure=None):

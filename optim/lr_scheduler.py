@@ -50,6 +50,8 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Mapping
 
+from .functional import schedules as S
+
 __all__ = [
     "LRScheduler",
     "LambdaLR",
@@ -364,7 +366,7 @@ class StepLR(LRScheduler):
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list:
-        return [base * self.gamma ** (self.last_epoch // self.step_size)
+        return [S.step_decay(self.last_epoch, base, self.step_size, self.gamma)
                 for base in self.base_lrs]
 
 
@@ -403,8 +405,9 @@ class MultiStepLR(LRScheduler):
         return [group["lr"] * self.gamma ** hits for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list:
-        passed = bisect_right(sorted(self.milestones.elements()), self.last_epoch)
-        return [base * self.gamma ** passed for base in self.base_lrs]
+        milestones = sorted(self.milestones.elements())
+        return [S.multistep_decay(self.last_epoch, base, milestones, self.gamma)
+                for base in self.base_lrs]
 
 
 class ConstantLR(LRScheduler):
@@ -441,7 +444,7 @@ class ConstantLR(LRScheduler):
         return [group["lr"] * (1.0 / self.factor) for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list:
-        return [base * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
+        return [S.constant_warmup(self.last_epoch, base, self.factor, self.total_iters)
                 for base in self.base_lrs]
 
 
@@ -486,8 +489,8 @@ class LinearLR(LRScheduler):
         return [group["lr"] * ratio for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list:
-        s, e, T = self.start_factor, self.end_factor, self.total_iters
-        return [base * (s + (e - s) * min(T, self.last_epoch) / T) for base in self.base_lrs]
+        return [S.linear_ramp(self.last_epoch, base, self.start_factor, self.end_factor,
+                              self.total_iters) for base in self.base_lrs]
 
 
 class ExponentialLR(LRScheduler):
@@ -514,7 +517,7 @@ class ExponentialLR(LRScheduler):
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list:
-        return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
+        return [S.exponential_decay(self.last_epoch, base, self.gamma) for base in self.base_lrs]
 
 
 class PolynomialLR(LRScheduler):
@@ -549,8 +552,7 @@ class PolynomialLR(LRScheduler):
         return [group["lr"] * ratio for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list:
-        T = self.total_iters
-        return [base * (1.0 - min(T, self.last_epoch) / T) ** self.power
+        return [S.polynomial_decay(self.last_epoch, base, self.total_iters, self.power)
                 for base in self.base_lrs]
 
 
@@ -599,8 +601,7 @@ class CosineAnnealingLR(LRScheduler):
         if self._is_initial:
             return _group_values(self.optimizer, "lr")
         if self._step_count == 1 and t > 0:
-            return [lo + (base - lo) * (1 + math.cos(t * math.pi / T)) / 2
-                    for base in self.base_lrs]
+            return [S.cosine_annealing(t, T, lo, base) for base in self.base_lrs]
         if (t - 1 - T) % (2 * T) == 0:
             return [group["lr"] + (base - lo) * (1 - math.cos(math.pi / T)) / 2
                     for base, group in zip(self.base_lrs, groups)]
@@ -608,8 +609,8 @@ class CosineAnnealingLR(LRScheduler):
         return [ratio * (group["lr"] - lo) + lo for group in groups]
 
     def _get_closed_form_lr(self) -> list:
-        t, T, lo = self.last_epoch, self.T_max, self.eta_min
-        return [lo + (base - lo) * (1 + math.cos(math.pi * t / T)) / 2 for base in self.base_lrs]
+        return [S.cosine_annealing(self.last_epoch, self.T_max, self.eta_min, base)
+                for base in self.base_lrs]
 
 
 # ----------------------------------------------------------------------------------
@@ -986,12 +987,7 @@ class CyclicLR(LRScheduler):
 
     def get_lr(self) -> list:
         t = self.last_epoch
-        cycle = math.floor(1 + t / self.total_size)
-        x = 1.0 + t / self.total_size - cycle
-        if x <= self.step_ratio:
-            height = x / self.step_ratio
-        else:
-            height = (x - 1) / (self.step_ratio - 1)
+        cycle, height = S.cyclic_position(t, self.total_size, self.step_ratio)
         scale = self.scale_fn(cycle if self.scale_mode == "cycle" else t)
 
         lrs = [lo + (hi - lo) * height * scale for lo, hi in zip(self.base_lrs, self.max_lrs)]
@@ -1065,8 +1061,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
     def get_lr(self) -> list:
         lo = self.eta_min
-        return [lo + (base - lo) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
-                for base in self.base_lrs]
+        return [S.cosine_annealing(self.T_cur, self.T_i, lo, base) for base in self.base_lrs]
 
     def step(self, epoch=None) -> None:
         """One more epoch (``epoch=None``) or jump to a (fractional) ``epoch``."""
@@ -1214,8 +1209,8 @@ class OneCycleLR(LRScheduler):
 
     def _anneal(self, start: float, end: float, pct: float) -> float:
         if self._anneal_func_type == "cos":
-            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
-        return (end - start) * pct + start
+            return S.anneal_cos(start, end, pct)
+        return S.anneal_linear(start, end, pct)
 
     def get_lr(self) -> list:
         t = self.last_epoch
@@ -1272,7 +1267,7 @@ class HyperbolicLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
-        return [base / (1.0 + self.k * self.last_epoch) for base in self.base_lrs]
+        return [S.hyperbolic_decay(self.last_epoch, base, self.k) for base in self.base_lrs]
 
     _get_closed_form_lr = get_lr
 
@@ -1318,7 +1313,7 @@ class TransformerWarmupLR(LRScheduler):
 
     def get_lr(self) -> list:
         s = self.last_epoch + 1
-        rate = self.d_model ** -0.5 * min(s ** -0.5, s * self.warmup_steps ** -1.5)
+        rate = S.noam_rate(s, self.d_model, self.warmup_steps)
         if self.factor is None:
             return [base * rate for base in self.base_lrs]
         return [self.factor * rate for _ in self.base_lrs]
@@ -1327,25 +1322,6 @@ class TransformerWarmupLR(LRScheduler):
 
 
 NoamLR = TransformerWarmupLR
-
-
-def _exact_warmup_period(beta2: float) -> float:
-    """The paper's period :math:`2/(1-\\beta_2)` (not rounded)."""
-    if not 0.0 <= beta2 < 1.0:
-        raise ValueError(f"Expected 0 <= beta2 < 1, but got {beta2}")
-    return 2.0 / (1.0 - beta2)
-
-
-def _untuned_warmup_period(beta2: float) -> int:
-    r"""Ma & Yarats' rule of thumb :math:`\lceil 2/(1-\beta_2) \rceil`, exact for
-    :math:`\beta_2` such as 0.9 where ``2/(1-beta2)`` lands a hair above an integer."""
-    if not 0.0 <= beta2 < 1.0:
-        raise ValueError(f"Expected 0 <= beta2 < 1, but got {beta2}")
-    q = 2.0 / (1.0 - beta2)
-    nearest = round(q)
-    if abs(q - nearest) <= 1e-9 * q:
-        return max(1, int(nearest))
-    return max(1, math.ceil(q))
 
 
 class LinearWarmupLR(LRScheduler):
@@ -1406,13 +1382,13 @@ class LinearWarmupLR(LRScheduler):
                             f"param_groups[{i}] has no 'betas': pass beta2= or warmup_steps=")
                     b2 = group["betas"][1]
                 b2 = _to_float(b2)
-                periods.append(_untuned_warmup_period(b2) if round_up
-                               else _exact_warmup_period(b2))
+                periods.append(S.untuned_warmup_steps(b2) if round_up
+                               else S.untuned_warmup_period(b2))
         self.warmup_periods = periods
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
         t = self.last_epoch + 1
-        return [base * min(1.0, t / tau) for base, tau in zip(self.base_lrs, self.warmup_periods)]
+        return [base * S.linear_warmup(t, tau) for base, tau in zip(self.base_lrs, self.warmup_periods)]
 
     _get_closed_form_lr = get_lr

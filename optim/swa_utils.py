@@ -119,7 +119,10 @@ def get_swa_multi_avg_fn():
 
 
 def get_ema_avg_fn(decay=0.999):
-    r"""The EMA of one tensor, for ``AveragedModel(avg_fn=...)``: returns :math:`\beta\,\theta_{EMA} + (1-\beta)\,\theta`."""
+    r"""The EMA of one tensor, for ``AveragedModel(avg_fn=...)``.
+
+    Returns :math:`\beta\,\theta_{EMA} + (1-\beta)\,\theta`.
+    """
     _check_decay(decay)
 
     def ema_update(ema_param, current_param, num_averaged):
@@ -433,7 +436,10 @@ class SWACyclicLR(LRScheduler):
         return self.last_epoch + 1
 
     def is_cycle_end(self) -> bool:
-        """Whether the current iteration is the last of a cycle (:math:`i \\equiv 0 \\bmod c`): average after its step."""
+        """Whether the current iteration is the last of a cycle (:math:`i \\equiv 0 \\bmod c`).
+
+        Average after its step.
+        """
         return self.iteration % self.cycle_length == 0
 
     def get_lr(self) -> list:

@@ -2,7 +2,9 @@ r"""Ranger21 as pure functions: AdamW with eight components, in the paper's orde
 
 Wright & Demeure (2021), "Ranger21: a synergistic deep learning optimizer",
 arXiv:2106.13731. Each component, its formula and its own source are in
-:mod:`optim.transforms`; this module composes them as the paper describes
+:mod:`optim.functional.transforms` (the schedule in
+:mod:`optim.functional.schedules`, Lookahead in
+:mod:`optim.functional.lookahead`); this module composes them as the paper describes
 (its intent, not the quirks of the authors' code: there the gradient is
 centralised and normalised twice, the PNM noise norm uses :math:`\beta_2`,
 and the decay and norm loss reach only the last parameter of each group).
@@ -44,15 +46,18 @@ of all groups), so the optimizer computes it between two halves of the step:
 runs both for one parameter on its own (a one-tensor model).
 
 The bias correction of :math:`\bar m_t` is :math:`1 - \beta_1^t`, as in
-AdaPNM. The warmup length defaults to :math:`\lceil 2/(1-\beta_2)\rceil`; as
-in the authors' code, when that is more than 45% of the run it becomes 22% of
-the run.
+AdaPNM. The warmup length defaults to Ma & Yarats' :math:`\lceil 2/(1-\beta_2)\rceil`
+(:func:`optim.functional.schedules.untuned_warmup_steps`, the length
+``LinearWarmupLR`` uses too); as in the authors' code, when that is more than
+45% of the run it becomes 22% of the run.
 """
 from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
-from .. import transforms as T
+from . import transforms as T
+from .lookahead import lookahead_sync
+from .schedules import linear_warmdown, linear_warmup, untuned_warmup_steps
 
 __all__ = ["ranger21", "ranger21_init", "ranger21_moments", "ranger21_update",
            "ranger21_lr", "ranger21_warmup_steps"]
@@ -74,7 +79,7 @@ def ranger21_warmup_steps(beta2, num_iterations=None, num_warmup_iterations=None
     r"""The warmup length :math:`\tau`: given, or :math:`\lceil 2/(1-\beta_2)\rceil` (22% of a short run)."""
     if num_warmup_iterations is not None:
         return int(num_warmup_iterations)
-    tau = T.default_warmup_steps(beta2)
+    tau = untuned_warmup_steps(beta2)
     if num_iterations is not None and tau > 0.45 * num_iterations:
         tau = int(0.22 * num_iterations)
     return tau
@@ -83,9 +88,9 @@ def ranger21_warmup_steps(beta2, num_iterations=None, num_warmup_iterations=None
 def ranger21_lr(t, *, lr, warmup, num_iterations=None, warmdown_start=0.72,
                 warmdown_min_lr=3e-5):
     r""":math:`\eta_t = \min(\eta\min(1, t/\tau), \eta^{warmdown}_t)`."""
-    return min(lr * T.linear_warmup(t, warmup),
-               T.linear_warmdown(t, lr=lr, num_iterations=num_iterations,
-                                 start=warmdown_start, min_lr=warmdown_min_lr))
+    return min(lr * linear_warmup(t, warmup),
+               linear_warmdown(t, lr=lr, num_iterations=num_iterations,
+                               start=warmdown_start, min_lr=warmdown_min_lr))
 
 
 def ranger21_moments(theta, grad, state, *, beta1=0.9, beta2=0.999, beta0=1.0,
@@ -166,7 +171,7 @@ def ranger21_update(theta, state, moments, *, v_bar, lr=1e-3, beta1=0.9, eps=1e-
     theta = theta - lr_t * update                                            # AdamW-style step
     synced = bool(lookahead_k) and t % lookahead_k == 0
     if synced:
-        theta, slow = T.lookahead(theta, state["slow_param"], alpha=lookahead_alpha)
+        theta, slow = lookahead_sync(theta, state["slow_param"], alpha=lookahead_alpha)
         new_state["slow_param"] = slow                                       # Lookahead
     return theta, new_state, {"lr_t": lr_t, "v_bar": v_bar, "denom": denom,
                               "update": update, "synced": synced}
