@@ -31,7 +31,7 @@ recomputes the step size from the last two snapshots and full gradients.
 from __future__ import annotations
 
 from . import functional as F
-from .checks import check_choice, check_lr, check_nonnegative
+from .checks import check_choice, check_count, check_lr, check_nonnegative
 from .functional.barzilai_borwein import BB_FALLBACKS, BB_VARIANTS, dot
 from .optimizer import Optimizer, OptimizerStateMixin
 from .svrg import SVRG
@@ -44,14 +44,6 @@ def _check_bounds(lo, hi, lo_name, hi_name):
         raise ValueError(f"Invalid {lo_name} value: {lo}")
     if not lo <= hi:
         raise ValueError(f"Invalid {hi_name} value: {hi} (must be >= {lo_name} = {lo})")
-
-
-def _check_steps(value, name, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"Invalid {name} value: {value!r} (expected a positive int)")
-    return value
 
 
 def _with_grad(group, first_index):
@@ -154,7 +146,7 @@ class SGDBB(OptimizerStateMixin, Optimizer):
     def __init__(self, params, lr=1e-3, *, inner_steps, beta=None, smoothing=True,
                  eta_min=1e-10, eta_max=1e10, curvature_eps=1e-10, trace=False):
         lr = check_lr(lr)
-        _check_steps(inner_steps, "inner_steps")
+        check_count(inner_steps, "inner_steps")
         if beta is not None and not 0.0 < beta <= 1.0:
             raise ValueError(f"Invalid beta value: {beta} (expected None or 0 < beta <= 1)")
         _check_bounds(eta_min, eta_max, "eta_min", "eta_max")
@@ -231,7 +223,7 @@ class SVRGBB(SVRG):
 
     def __init__(self, params, lr=1e-3, weight_decay=0, *, inner_steps=None, eta_min=1e-10,
                  eta_max=1e10, curvature_eps=1e-10, option="I", seed=None, trace=False):
-        _check_steps(inner_steps, "inner_steps", allow_none=True)
+        check_count(inner_steps, "inner_steps", allow_none=True)
         _check_bounds(eta_min, eta_max, "eta_min", "eta_max")
         check_nonnegative(curvature_eps, "curvature_eps")
         super().__init__(params, lr=lr, weight_decay=weight_decay, option=option,

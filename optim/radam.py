@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import functional as F
 from .checks import check_betas, check_lr, check_nonnegative
+from .functional.radam import check_threshold
 from .optimizer import Optimizer
 
 __all__ = ["RAdam"]
@@ -49,9 +50,7 @@ class RAdam(Optimizer):
         check_nonnegative(eps, "epsilon")
         betas = check_betas(betas)
         check_nonnegative(weight_decay, "weight_decay")
-        if not threshold >= 4:
-            raise ValueError(f"Invalid threshold value: {threshold} (the rectification term "
-                             "needs rho_t > 4, so the threshold must be >= 4)")
+        check_threshold(threshold)
         defaults = {
             "lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
             "decoupled_weight_decay": decoupled_weight_decay, "maximize": maximize,

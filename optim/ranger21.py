@@ -27,19 +27,10 @@ from __future__ import annotations
 from minigrad.grad_mode import no_grad
 
 from . import functional as F
-from .checks import check_betas, check_lr, check_nonnegative, check_range
+from .checks import check_betas, check_count, check_lr, check_nonnegative, check_range
 from .optimizer import Optimizer
 
 __all__ = ["Ranger21"]
-
-
-def _check_count(value, name, *, allow_none, minimum):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"Invalid {name} value: {value!r} (expected an int >= {minimum}"
-                         + (" or None)" if allow_none else ")"))
-    return value
 
 
 class Ranger21(Optimizer):
@@ -90,8 +81,8 @@ class Ranger21(Optimizer):
         betas = check_betas(betas)
         check_nonnegative(eps, "epsilon")
         check_nonnegative(weight_decay, "weight_decay")
-        _check_count(num_iterations, "num_iterations", allow_none=True, minimum=1)
-        _check_count(num_warmup_iterations, "num_warmup_iterations", allow_none=True,
+        check_count(num_iterations, "num_iterations", allow_none=True, minimum=1)
+        check_count(num_warmup_iterations, "num_warmup_iterations", allow_none=True,
                      minimum=0)
         check_range(warmdown_start, "warmdown_start", 0.0, 1.0)
         check_nonnegative(warmdown_min_lr, "warmdown_min_lr")
@@ -101,7 +92,7 @@ class Ranger21(Optimizer):
         check_range(agc_eps, "agc_eps", 0.0, float("inf"), include_low=False)
         check_nonnegative(normalize_eps, "normalize_eps")
         check_nonnegative(normloss_factor, "normloss_factor")
-        _check_count(lookahead_k, "lookahead_k", allow_none=False, minimum=0)
+        check_count(lookahead_k, "lookahead_k", allow_none=False, minimum=0)
         check_range(lookahead_alpha, "lookahead_alpha", 0.0, 1.0)
         defaults = {
             "lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,

@@ -12,7 +12,7 @@ which ``update_freq`` amortises.
 from __future__ import annotations
 
 from . import functional as F
-from .checks import check_choice, check_lr, check_nonnegative, check_range
+from .checks import check_choice, check_count, check_lr, check_nonnegative, check_range
 from .functional.shampoo import VECTOR_STATISTICS
 from .optimizer import Optimizer
 
@@ -51,9 +51,7 @@ class Shampoo(Optimizer):
             raise ValueError(f"Invalid epsilon value: {eps}")
         if beta is not None:
             check_range(beta, "beta", 0.0, 1.0, include_high=False)
-        if isinstance(update_freq, bool) or not isinstance(update_freq, int) or update_freq < 1:
-            raise ValueError(f"Invalid update_freq value: {update_freq!r} "
-                             "(expected a positive int)")
+        check_count(update_freq, "update_freq")
         check_nonnegative(weight_decay, "weight_decay")
         check_choice(vector_statistic, "vector_statistic", VECTOR_STATISTICS)
         defaults = {"lr": lr, "eps": eps, "beta": beta, "update_freq": update_freq,

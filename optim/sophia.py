@@ -51,7 +51,7 @@ from minigrad.ops import reshape
 from minigrad.tensor import Tensor
 
 from . import functional as F
-from .checks import check_betas, check_choice, check_lr, check_nonnegative
+from .checks import check_betas, check_choice, check_count, check_lr, check_nonnegative
 from .functional.sophia import SOPHIA_ESTIMATORS
 from .optimizer import Optimizer, OptimizerStateMixin
 
@@ -90,10 +90,7 @@ class Sophia(OptimizerStateMixin, Optimizer):
         check_nonnegative(weight_decay, "weight_decay")
         check_nonnegative(eps, "epsilon")
         check_choice(estimator, "estimator", SOPHIA_ESTIMATORS)
-        if (isinstance(update_period, bool) or not isinstance(update_period, int)
-                or update_period < 1):
-            raise ValueError(f"Invalid update_period value: {update_period!r} "
-                             "(expected a positive int)")
+        check_count(update_period, "update_period")
         defaults = {"lr": lr, "betas": betas, "rho": rho, "weight_decay": weight_decay,
                     "eps": eps, "maximize": maximize}
         super().__init__(params, defaults, trace=trace)

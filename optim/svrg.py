@@ -71,7 +71,7 @@ import numpy as np
 from minigrad.grad_mode import no_grad
 
 from . import functional as F
-from .checks import check_choice, check_lr, check_nonnegative
+from .checks import check_choice, check_count, check_lr, check_nonnegative
 from .functional.svrg import SVRG_OPTIONS
 from .optimizer import Optimizer, OptimizerStateMixin
 
@@ -107,10 +107,7 @@ class SVRG(OptimizerStateMixin, Optimizer):
         lr = check_lr(lr)
         check_nonnegative(weight_decay, "weight_decay")
         check_choice(option, "option", SVRG_OPTIONS)
-        if inner_steps is not None and (not isinstance(inner_steps, (int, np.integer))
-                                        or isinstance(inner_steps, bool) or inner_steps < 1):
-            raise ValueError(f"Invalid inner_steps value: {inner_steps!r} "
-                             "(expected a positive int or None)")
+        check_count(inner_steps, "inner_steps", allow_none=True)
         if option == "II" and inner_steps is None:
             raise ValueError("Invalid inner_steps value: None (option 'II' draws the snapshot "
                              "among the m iterates of an epoch, so it needs inner_steps=m)")

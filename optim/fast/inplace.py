@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
+from ..checks import check_choice
 from ..functional.adam import BIAS_CORRECTIONS
 from ..functional.sgd import MOMENTUM_FORMS
 
@@ -58,8 +59,7 @@ def sgd_(theta, grad, state, out, work, *, lr=1e-3, momentum=0.0, dampening=0.0,
     Returns:
         The new state (its array is ``out``'s).
     """
-    if momentum_form not in MOMENTUM_FORMS:
-        raise ValueError(f"Invalid momentum_form: {momentum_form!r}")
+    check_choice(momentum_form, "momentum_form", MOMENTUM_FORMS)
     xp = get_array_module(theta)
     if momentum != 0 and momentum_form == "lecture":
         return sgd_lecture_(theta, grad, state, out, work, lr=lr, momentum=momentum,
@@ -231,8 +231,7 @@ def adam_(theta, grad, state, out, work, *, lr=1e-3, beta1=0.9, beta2=0.999, eps
         The new state (its arrays are ``out``'s). No intermediates: a traced
         optimizer runs :func:`~optim.functional.adam`.
     """
-    if bias_correction not in BIAS_CORRECTIONS:
-        raise ValueError(f"Invalid bias_correction: {bias_correction!r}")
+    check_choice(bias_correction, "bias_correction", BIAS_CORRECTIONS)
     xp = get_array_module(theta)
     t = state["step"] + 1                                        # t <- t + 1
     g = xp.negative(grad, out=work[0]) if maximize else grad     # g_t (negated to maximize)

@@ -55,6 +55,8 @@ import math
 
 from minigrad.backend import get_array_module
 
+from .flags import l2_penalty
+
 __all__ = ["adabelief", "adabelief_init"]
 
 
@@ -95,8 +97,8 @@ def adabelief(theta, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-16,
         if weight_decay != 0:
             decay = weight_decay if fixed_decay else lr * weight_decay
             theta = theta * (1 - decay)                       # theta <- theta (1 - gamma lambda)
-    elif weight_decay != 0:
-        g = g + weight_decay * theta                          # g_t <- g_t + lambda theta
+    else:
+        g = l2_penalty(g, theta, weight_decay)                # g_t <- g_t + lambda theta
     m = beta1 * state["exp_avg"] + (1 - beta1) * g            # m_t
     s = beta2 * state["exp_avg_var"] + (1 - beta2) * (g - m) ** 2 + eps   # s_t (eps into s)
     bc1 = 1 - beta1 ** t

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
+from .flags import l2_penalty, signed_gradient
+
 __all__ = ["adadelta", "adadelta_init"]
 
 
@@ -50,9 +52,8 @@ def adadelta(theta, grad, state, *, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0,
     """
     xp = get_array_module(theta)
     t = state["step"] + 1                           # t <- t + 1
-    g = -grad if maximize else grad                 # g_t (negated to maximize)
-    if weight_decay != 0:
-        g = g + weight_decay * theta                # g_t <- g_t + lambda theta_{t-1}
+    g = signed_gradient(grad, maximize)           # g_t (negated to maximize)
+    g = l2_penalty(g, theta, weight_decay)        # g_t <- g_t + lambda theta_{t-1}
     u = state["acc_delta"]                          # u_{t-1}
     v = rho * state["square_avg"] + (1 - rho) * g * g        # v_t
     delta = xp.sqrt(u + eps) / xp.sqrt(v + eps) * g          # Delta_t

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
+from .flags import l2_penalty, signed_gradient
+
 __all__ = ["adagrad", "adagrad_init"]
 
 
@@ -52,9 +54,8 @@ def adagrad(theta, grad, state, *, lr=1e-2, lr_decay=0.0, weight_decay=0.0, eps=
     """
     xp = get_array_module(theta)
     t = state["step"] + 1                           # t <- t + 1
-    g = -grad if maximize else grad                 # g_t (negated to maximize)
-    if weight_decay != 0:
-        g = g + weight_decay * theta                # g_t <- g_t + lambda theta_{t-1}
+    g = signed_gradient(grad, maximize)           # g_t (negated to maximize)
+    g = l2_penalty(g, theta, weight_decay)        # g_t <- g_t + lambda theta_{t-1}
     lr_t = lr / (1 + (t - 1) * lr_decay)            # gamma_t <- gamma / (1 + (t-1) eta)
     s = state["sum"] + g * g                        # s_t <- s_{t-1} + g_t^2
     if eps_inside_sqrt:

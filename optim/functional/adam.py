@@ -30,14 +30,22 @@ become
     \alpha_t &\leftarrow \gamma\, \sqrt{1 - \beta_2^t} / (1 - \beta_1^t) \\
     \theta_t &\leftarrow \theta_{t-1} - \alpha_t\, m_t / (\sqrt{v_t} + \hat\epsilon)
 
-It equals the standard form with :math:`\epsilon = \hat\epsilon\sqrt{1-\beta_2^t}`,
-so the two differ in the first steps, while :math:`1-\beta_2^t` is small.
+It equals the standard form with :math:`\epsilon = \hat\epsilon / \sqrt{1-\beta_2^t}`
+(``docs/CONVENTIONS.md``), so the two differ in the first steps, while
+:math:`1-\beta_2^t` is small.
+
+In :func:`adam` the lines of Algorithm 1 come in order; PyTorch's flags are
+the named steps of :mod:`optim.functional.flags` around them (``maximize``
+and the two weight decays before, AMSGrad's maximum on :math:`v`).
 
 Its in-place twin for the fast path is :func:`optim.fast.inplace.adam_`.
 """
 from __future__ import annotations
 
 from minigrad.backend import get_array_module
+
+from ..checks import check_choice
+from .flags import amsgrad_max, signed_gradient, weight_decay_step
 
 __all__ = ["adam", "adamw", "adam_init", "BIAS_CORRECTIONS"]
 
@@ -73,23 +81,18 @@ def adam(theta, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
         ``g``, ``m``, ``v`` (``v_max`` with amsgrad) and ``m_hat``, ``v_hat``
         (standard) or ``alpha_t`` (efficient). Inputs are not modified.
     """
-    if bias_correction not in BIAS_CORRECTIONS:
-        raise ValueError(f"Invalid bias_correction: {bias_correction!r} (expected one of "
-                         f"{', '.join(map(repr, BIAS_CORRECTIONS))})")
+    check_choice(bias_correction, "bias_correction", BIAS_CORRECTIONS)
     xp = get_array_module(theta)
     t = state["step"] + 1                           # t <- t + 1
-    g = -grad if maximize else grad                 # g_t (negated to maximize)
-    if weight_decay != 0:
-        if decoupled_weight_decay:
-            theta = theta * (1 - lr * weight_decay)           # theta <- theta (1 - gamma lambda)
-        else:
-            g = g + weight_decay * theta                      # g_t <- g_t + lambda theta_{t-1}
+    g = signed_gradient(grad, maximize)                                        # g_t (negated to maximize)
+    theta, g = weight_decay_step(theta, g, lr=lr, weight_decay=weight_decay,   # theta (1 - gamma lambda)
+                                 decoupled=decoupled_weight_decay)             # or g_t + lambda theta
     m = beta1 * state["exp_avg"] + (1 - beta1) * g            # m_t
     v = beta2 * state["exp_avg_sq"] + (1 - beta2) * g * g     # v_t
     new_state = {"step": t, "exp_avg": m, "exp_avg_sq": v}
     intermediates = {"t": t, "g": g, "m": m, "v": v}
     if amsgrad:
-        v_max = xp.maximum(state["max_exp_avg_sq"], v)        # v_max_t <- max(v_max_{t-1}, v_t)
+        v_max = amsgrad_max(state["max_exp_avg_sq"], v)       # v_max_t <- max(v_max_{t-1}, v_t)
         new_state["max_exp_avg_sq"] = intermediates["v_max"] = v_max
         v_used = v_max
     else:

@@ -45,6 +45,8 @@ from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
+from .flags import l2_penalty, signed_gradient
+
 __all__ = ["asgd", "asgd_init"]
 
 
@@ -76,9 +78,8 @@ def asgd(theta, grad, state, *, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_
         ``theta_bar`` (:math:`\bar\theta_t`). Inputs are not modified.
     """
     t = state["step"] + 1                           # t <- t + 1
-    g = -grad if maximize else grad                 # g_t (negated to maximize)
-    if weight_decay != 0:
-        g = g + weight_decay * theta                # g_t <- g_t + lambda_wd theta_{t-1}
+    g = signed_gradient(grad, maximize)           # g_t (negated to maximize)
+    g = l2_penalty(g, theta, weight_decay)        # g_t <- g_t + lambda_wd theta_{t-1}
     eta = state["eta"]                              # eta_t
     mu = state["mu"]                                # mu_t
     theta = theta * (1 - lambd * eta) - eta * g     # theta_t <- theta(1 - lambda eta_t) - eta_t g_t

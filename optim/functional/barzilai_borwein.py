@@ -89,6 +89,8 @@ import math
 
 from minigrad.backend import get_array_module
 
+from ..checks import check_choice
+
 __all__ = [
     "barzilai_borwein", "barzilai_borwein_init", "bb_step_size", "svrg_bb_step_size",
     "sgd_bb_step_size", "sgd_bb", "sgd_bb_init", "BB_VARIANTS", "BB_FALLBACKS", "dot",
@@ -125,8 +127,7 @@ def bb_step_size(s_dot_s, s_dot_y, y_dot_y, *, variant="long", alpha_prev, alpha
         BB1/BB2 value, None when the curvature test fails) and ``fallback``
         (True when the safeguard replaced it).
     """
-    if variant not in BB_VARIANTS:
-        raise ValueError(f"Invalid variant: {variant!r} (expected one of 'long', 'short')")
+    check_choice(variant, "variant", BB_VARIANTS)
     curvature_ok = s_dot_y > curvature_eps * math.sqrt(s_dot_s * y_dot_y)
     alpha_bb = None
     if curvature_ok:

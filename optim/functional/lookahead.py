@@ -36,6 +36,8 @@ from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
+from ..checks import check_choice
+
 __all__ = ["lookahead", "lookahead_init", "lookahead_momentum", "lookahead_sync", "PULLBACK_MODES"]
 
 PULLBACK_MODES = ("none", "reset", "pullback")
@@ -91,9 +93,7 @@ def lookahead_momentum(buffer, slow_buffer, *, alpha=0.5, mode="pullback"):
     Returns:
         ``(buffer_new, slow_buffer_new)``.
     """
-    if mode not in PULLBACK_MODES:
-        raise ValueError(f"Invalid pullback_momentum: {mode!r} (expected one of "
-                         f"{', '.join(map(repr, PULLBACK_MODES))})")
+    check_choice(mode, "pullback_momentum", PULLBACK_MODES)
     xp = get_array_module(buffer)
     if slow_buffer is None:
         slow_buffer = xp.zeros_like(buffer)

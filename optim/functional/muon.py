@@ -67,6 +67,7 @@ import math
 
 from minigrad.backend import get_array_module
 
+from .flags import decoupled_decay
 from .swa import lerp
 
 __all__ = ["muon", "muon_init", "newton_schulz", "muon_adjust_lr",
@@ -150,6 +151,6 @@ def muon(theta, grad, state, *, lr=1e-3, weight_decay=0.1, momentum=0.95, nester
     U = lerp(g, B, momentum) if nesterov else B           # U_t = (1 - mu) g_t + mu B_t
     O = newton_schulz(U, ns_coefficients, ns_steps, eps)  # O_t = NS(U_t)
     lr_adj = muon_adjust_lr(lr, adjust_lr_fn, theta.shape)
-    theta = theta * (1 - lr * weight_decay)               # theta <- theta (1 - gamma lambda)
+    theta = decoupled_decay(theta, lr, weight_decay)      # theta <- theta (1 - gamma lambda)
     theta = theta - lr_adj * O                            # theta <- theta - gamma~ O_t
     return theta, {"momentum_buffer": B}, {"g": g, "B": B, "U": U, "O": O, "lr_adj": lr_adj}

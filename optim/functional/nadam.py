@@ -44,6 +44,9 @@ from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
+from ..checks import check_choice
+from .flags import signed_gradient, weight_decay_step
+
 __all__ = ["nadam", "nadam_init", "MU_SCHEDULES"]
 
 MU_SCHEDULES = ("dozat", "constant")
@@ -82,17 +85,12 @@ def nadam(theta, grad, state, *, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8,
         (:math:`P_t`), ``m``, ``v``, ``m_hat``, ``v_hat``. Inputs are not
         modified.
     """
-    if mu_schedule not in MU_SCHEDULES:
-        raise ValueError(f"Invalid mu_schedule: {mu_schedule!r} (expected one of "
-                         f"{', '.join(map(repr, MU_SCHEDULES))})")
+    check_choice(mu_schedule, "mu_schedule", MU_SCHEDULES)
     xp = get_array_module(theta)
     t = state["step"] + 1                           # t <- t + 1
-    g = -grad if maximize else grad                 # g_t (negated to maximize)
-    if weight_decay != 0:
-        if decoupled_weight_decay:
-            theta = theta * (1 - lr * weight_decay)           # theta <- theta (1 - gamma lambda)
-        else:
-            g = g + weight_decay * theta                      # g_t <- g_t + lambda theta_{t-1}
+    g = signed_gradient(grad, maximize)                                        # g_t (negated to maximize)
+    theta, g = weight_decay_step(theta, g, lr=lr, weight_decay=weight_decay,   # theta (1 - gamma lambda)
+                                 decoupled=decoupled_weight_decay)             # or g_t + lambda theta
     if mu_schedule == "dozat":
         mu_t = beta1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))          # mu_t
         mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))  # mu_{t+1}

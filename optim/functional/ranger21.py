@@ -56,6 +56,7 @@ from __future__ import annotations
 from minigrad.backend import get_array_module
 
 from . import transforms as T
+from .flags import amsgrad_max
 from .lookahead import lookahead_sync
 from .schedules import linear_warmdown, linear_warmup, untuned_warmup_steps
 
@@ -113,7 +114,6 @@ def ranger21_moments(theta, grad, state, *, beta1=0.9, beta2=0.999, beta0=1.0,
         intermediates ``t``, ``g`` (after the transforms), ``m``,
         ``m_neg``, ``m_bar``, ``v``, ``v_max`` (AMSGrad), ``v_hat``.
     """
-    xp = get_array_module(theta)
     t = state["step"] + 1
     g = grad
     if agc_clipping:
@@ -129,7 +129,7 @@ def ranger21_moments(theta, grad, state, *, beta1=0.9, beta2=0.999, beta0=1.0,
     intermediates = {"t": t, "g": g, **inter, "v": v}
     v_used = v
     if amsgrad:
-        v_used = xp.maximum(state["max_exp_avg_sq"], v)            # v_max_t
+        v_used = amsgrad_max(state["max_exp_avg_sq"], v)           # v_max_t
         new_state["max_exp_avg_sq"] = intermediates["v_max"] = v_used
     v_hat = v_used / (1 - beta2 ** t)                              # v_hat_t
     intermediates["v_hat"] = v_hat

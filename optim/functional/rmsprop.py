@@ -29,6 +29,8 @@ from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
+from .flags import l2_penalty, signed_gradient
+
 __all__ = ["rmsprop", "rmsprop_init"]
 
 
@@ -64,9 +66,8 @@ def rmsprop(theta, grad, state, *, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0
     """
     xp = get_array_module(theta)
     t = state["step"] + 1                           # t <- t + 1
-    g = -grad if maximize else grad                 # g_t (negated to maximize)
-    if weight_decay != 0:
-        g = g + weight_decay * theta                # g_t <- g_t + lambda theta_{t-1}
+    g = signed_gradient(grad, maximize)           # g_t (negated to maximize)
+    g = l2_penalty(g, theta, weight_decay)        # g_t <- g_t + lambda theta_{t-1}
     v = alpha * state["square_avg"] + (1 - alpha) * g * g     # v_t
     new_state = {"step": t, "square_avg": v}
     intermediates = {"t": t, "g": g, "v": v}

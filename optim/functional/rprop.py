@@ -43,6 +43,8 @@ from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
+from .flags import signed_gradient
+
 __all__ = ["rprop", "rprop_init"]
 
 
@@ -81,7 +83,7 @@ def rprop(theta, grad, state, *, lr=1e-2, etaminus=0.5, etaplus=1.2, step_size_m
     """
     xp = get_array_module(theta)
     t = state["step"] + 1                           # t <- t + 1
-    g = -grad if maximize else grad                 # g_t (negated to maximize)
+    g = signed_gradient(grad, maximize)             # g_t (negated to maximize)
     agreement = g * state["prev"]                   # g_t g_{t-1}
     same_sign = agreement > 0
     flipped = agreement < 0

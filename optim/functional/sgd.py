@@ -56,7 +56,10 @@ from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
-__all__ = ["sgd", "sgd_init", "sgd_lookahead", "MOMENTUM_FORMS"]
+from ..checks import check_choice
+from .flags import l2_penalty, signed_gradient
+
+__all__ = ["sgd", "sgd_lecture", "sgd_init", "sgd_lookahead", "MOMENTUM_FORMS"]
 
 MOMENTUM_FORMS = ("torch", "lecture")
 
@@ -100,24 +103,21 @@ def sgd(theta, grad, state, *, lr=1e-3, momentum=0.0, dampening=0.0, weight_deca
         momentum: :math:`\mu`.  dampening: :math:`\tau` (torch form only).
         weight_decay: :math:`\lambda` (L2 penalty added to the gradient).
         nesterov, maximize: as in ``torch.optim.SGD``.
-        momentum_form: ``"torch"`` or ``"lecture"``.
+        momentum_form: ``"torch"`` or ``"lecture"`` (:func:`sgd_lecture`).
 
     Returns:
         ``(theta_new, new_state, intermediates)``; intermediates: ``g`` and
         ``d`` (torch form: also ``b``), or ``g`` and ``v`` (lecture form:
         also ``theta_lookahead`` with Nesterov). Inputs are not modified.
     """
-    if momentum_form not in MOMENTUM_FORMS:
-        raise ValueError(f"Invalid momentum_form: {momentum_form!r} (expected one of "
-                         f"{', '.join(map(repr, MOMENTUM_FORMS))})")
+    check_choice(momentum_form, "momentum_form", MOMENTUM_FORMS)
     if momentum != 0 and momentum_form == "lecture":
-        return _sgd_lecture(theta, grad, state, lr=lr, momentum=momentum,
-                            weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
+        return sgd_lecture(theta, grad, state, lr=lr, momentum=momentum,
+                           weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
 
     # ---- PyTorch's form (also plain SGD without momentum, where both forms agree)
-    g = -grad if maximize else grad                 # g_t (negated to maximize)
-    if weight_decay != 0:
-        g = g + weight_decay * theta                # g_t <- g_t + lambda theta_{t-1}
+    g = signed_gradient(grad, maximize)             # g_t (negated to maximize)
+    g = l2_penalty(g, theta, weight_decay)          # g_t <- g_t + lambda theta_{t-1}
     if momentum == 0:
         d = g                                       # no momentum: d_t = g_t
         theta = theta - lr * d                      # theta_t <- theta_{t-1} - gamma d_t
@@ -135,22 +135,42 @@ def sgd(theta, grad, state, *, lr=1e-3, momentum=0.0, dampening=0.0, weight_deca
     return theta, {"momentum_buffer": b}, {"g": g, "b": b, "d": d}
 
 
-def _sgd_lecture(theta, grad, state, *, lr, momentum, weight_decay, nesterov, maximize):
-    """The lecture form (see the module docstring); called by :func:`sgd`."""
+def sgd_lecture(theta, grad, state, *, lr=1e-3, momentum=0.0, weight_decay=0.0, nesterov=False,
+                maximize=False):
+    r"""One step of the lecture form of momentum (Sutskever et al. 2013; module docstring).
+
+    .. math::
+
+        v_t \leftarrow \mu\, v_{t-1} + \eta\, g_t, \qquad
+        \theta_t \leftarrow \theta_{t-1} - v_t
+
+    with :math:`g_t` the gradient at the look-ahead point
+    :math:`\tilde\theta = \theta_{t-1} - \mu v_{t-1}` when ``nesterov``
+    (the caller evaluates it there: :func:`sgd_lookahead`).
+
+    Args:
+        theta: :math:`\theta_{t-1}`. grad: :math:`\nabla f_t(\tilde\theta)`.
+        state: ``{"velocity": v}`` (empty before the first step: :math:`v_0 = 0`).
+        lr: :math:`\eta`. momentum: :math:`\mu`. weight_decay: :math:`\lambda`
+            (an L2 penalty, its gradient taken at :math:`\tilde\theta`).
+        nesterov: the gradient is the look-ahead point's. maximize: as in
+            ``torch.optim.SGD``.
+
+    Returns:
+        ``(theta_new, {"velocity": v_t}, intermediates)``; intermediates ``g``,
+        ``v`` and, with Nesterov, ``theta_lookahead``. Inputs are not modified.
+    """
     xp = get_array_module(theta)
     v = state["velocity"] if "velocity" in state else xp.zeros_like(theta)   # v_0 = 0
     if nesterov:
         theta_tilde = theta - momentum * v          # look-ahead point theta - mu v
     else:
         theta_tilde = theta
-    g = -grad if maximize else grad                 # grad f_t(theta~) (negated to maximize)
-    if weight_decay != 0:
-        g = g + weight_decay * theta_tilde          # g_t <- g_t + lambda theta~
+    g = signed_gradient(grad, maximize)             # grad f_t(theta~) (negated to maximize)
+    g = l2_penalty(g, theta_tilde, weight_decay)    # g_t <- g_t + lambda theta~
     v = momentum * v + lr * g                       # v_t <- mu v_{t-1} + eta g_t
     theta = theta - v                               # theta_t <- theta_{t-1} - v_t
     intermediates = {"g": g, "v": v}
     if nesterov:
         intermediates["theta_lookahead"] = theta_tilde
     return theta, {"velocity": v}, intermediates
-
-

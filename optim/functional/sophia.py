@@ -52,6 +52,8 @@ from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
+from .flags import decoupled_decay, signed_gradient
+
 __all__ = ["sophia", "sophia_init", "sophia_hessian_update", "hutchinson_estimate",
            "gnb_estimate", "SOPHIA_ESTIMATORS"]
 
@@ -109,11 +111,10 @@ def sophia(theta, grad, state, *, lr=1e-4, beta1=0.965, rho=0.04, weight_decay=0
     """
     xp = get_array_module(theta)
     t = state["step"] + 1
-    g = -grad if maximize else grad                               # g_t
+    g = signed_gradient(grad, maximize)                           # g_t
     m = beta1 * state["exp_avg"] + (1 - beta1) * g                # m_t
     h = state["hessian"]                                          # h_t
-    if weight_decay != 0:
-        theta = theta * (1 - lr * weight_decay)                   # theta -= eta lambda theta
+    theta = decoupled_decay(theta, lr, weight_decay)              # theta -= eta lambda theta
     denom = xp.maximum(rho * h, eps)                              # max(rho h_t, eps)
     ratio = xp.clip(m / denom, -1.0, 1.0)                         # clip(m_t / denom, 1)
     theta = theta - lr * ratio                                    # theta_t

@@ -56,6 +56,8 @@ import math
 
 from minigrad.backend import get_array_module
 
+from .flags import l2_penalty
+
 __all__ = ["swats", "swats_init"]
 
 
@@ -95,8 +97,7 @@ def swats(theta, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-9, swit
     xp = get_array_module(theta)
     k = state["step"] + 1                                     # k <- k + 1
     g = grad                                                  # g_k
-    if weight_decay != 0:
-        g = g + weight_decay * theta                          # L2 term (not in Algorithm 1)
+    g = l2_penalty(g, theta, weight_decay)                  # L2 term (not in Algorithm 1)
     w = theta
 
     if state["phase"] == "sgd":
