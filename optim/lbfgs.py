@@ -69,8 +69,8 @@ from __future__ import annotations
 from minigrad import backend
 from minigrad.grad_mode import enable_grad, no_grad
 
+from . import functional as F
 from .checks import check_lr
-from .functional import lbfgs as F
 from .optimizer import Optimizer
 
 __all__ = ["LBFGS"]

@@ -71,7 +71,7 @@ from .sgd import sgd, sgd_init, sgd_lookahead
 from .shampoo import shampoo, shampoo_init
 from .sophia import gnb_estimate, hutchinson_estimate, sophia, sophia_hessian_update, sophia_init
 from .svrg import svrg, svrg_snapshot
-from .swa import ema_average, swa_average, swa_cyclic_lr, swalr_anneal
+from .swa import ema_average, lerp, swa_average, swa_cyclic_lr, swalr_anneal
 from .swats import swats, swats_init
 from .transforms import (
     adamw_denominator,

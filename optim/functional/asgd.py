@@ -36,6 +36,9 @@ What to read from it:
   :math:`t_0 = 0` the average at step :math:`t` is the mean of
   :math:`\theta_2, \dots, \theta_t` (:math:`\theta_1` is replaced, not
   averaged in), and in general of :math:`\theta_{t_0+2}, \dots, \theta_t`.
+  :math:`t_0 = -1` gives :math:`\mu_{t+1} = 1/(t+1)`, so the average is
+  exactly the lecture's mean of all the iterates :math:`\theta_1, \dots,
+  \theta_t`.
 * The state ``eta`` and ``mu`` hold the values for the *next* step
   (:math:`\eta_{t+1}, \mu_{t+1}`); the intermediates ``eta`` and ``mu`` are
   the ones this step used. A change of ``lr`` reaches :math:`\eta` one step

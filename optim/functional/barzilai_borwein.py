@@ -179,7 +179,7 @@ def barzilai_borwein(theta, grad, state, *, lr=1e-3, variant="long", alpha_min=1
     if k == 0:
         alpha = float(lr)                                          # alpha_0 = lr
     else:
-        s = [xi - xp for xi, xp in zip(x, state["prev_param"])]   # s_{k-1} = x_k - x_{k-1}
+        s = [xi - x_prev for xi, x_prev in zip(x, state["prev_param"])]   # s_{k-1} = x_k - x_{k-1}
         y = [gi - gp for gi, gp in zip(g, state["prev_grad"])]    # y_{k-1} = g_k - g_{k-1}
         s_dot_s, s_dot_y, y_dot_y = dot(s, s), dot(s, y), dot(y, y)
         alpha, info = bb_step_size(s_dot_s, s_dot_y, y_dot_y, variant=variant,
