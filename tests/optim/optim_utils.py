@@ -14,6 +14,90 @@ RTOL = 1e-10                               # relative, no absolute slack
 SHAPES = [(), (5,), (4, 3), (2, 3, 2)]     # a 0-d scalar, a vector, a matrix, a 3-d array
 STEPS = 50
 
+# The configurations of torch's optim_inputs_func_<name> (CPU, float lr), plus
+# the flags PyTorch's list leaves out (decoupled weight decay, amsgrad with
+# maximize, nesterov without weight decay, ...).
+TORCH_CONFIGS = {
+    "SGD": [
+        {},
+        {"lr": 1e-2},
+        {"weight_decay": 0.5},
+        {"momentum": 0.9},
+        {"weight_decay": 0.1, "maximize": True},
+        {"momentum": 0.9, "dampening": 0.5},
+        {"momentum": 0.9, "weight_decay": 0.1},
+        {"momentum": 0.9, "nesterov": True, "weight_decay": 0.1},
+        {"lr": 0.05, "momentum": 0.5, "nesterov": True, "maximize": True},
+    ],
+    "Adagrad": [
+        {},
+        {"weight_decay": 0.1},
+        {"weight_decay": 0.1, "maximize": True},
+        {"lr": 0.1},
+        {"initial_accumulator_value": 0.1, "weight_decay": 0.1},
+        {"lr": 0.1, "lr_decay": 0.5, "weight_decay": 0.1},
+        {"eps": 1e-3, "lr_decay": 1e-2},
+    ],
+    "RMSprop": [
+        {},
+        {"lr": 1e-3},
+        {"weight_decay": 0.1},
+        {"maximize": True},
+        {"weight_decay": 0.1, "centered": True},
+        {"maximize": True, "weight_decay": 0.1},
+        {"weight_decay": 0.1, "centered": True, "momentum": 0.1},
+        {"weight_decay": 0.1, "centered": True, "momentum": 0.1, "maximize": True},
+        {"momentum": 0.9, "alpha": 0.9, "eps": 1e-3},
+    ],
+    "Adadelta": [
+        {},
+        {"lr": 0.01},
+        {"weight_decay": 0.1},
+        {"maximize": True},
+        {"weight_decay": 0.1, "maximize": True},
+        {"rho": 0.95, "weight_decay": 0.9},
+    ],
+    "Adam": [
+        {},
+        {"lr": 0.01},
+        {"weight_decay": 0.1},
+        {"weight_decay": 0.1, "maximize": True},
+        {"weight_decay": 0.1, "amsgrad": True},
+        {"weight_decay": 0.1, "amsgrad": True, "maximize": True},
+        {"weight_decay": 0.1, "decoupled_weight_decay": True},
+        {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6, "amsgrad": True,
+         "decoupled_weight_decay": True, "weight_decay": 0.5},
+    ],
+    "AdamW": [
+        {},
+        {"lr": 0.01},
+        {"weight_decay": 0.1},
+        {"weight_decay": 0.1, "maximize": True},
+        {"weight_decay": 0.1, "amsgrad": True},
+        {"weight_decay": 0, "betas": (0.5, 0.9)},
+    ],
+}
+
+# The lecture and paper forms that minigrad's options add to these optimizers
+# (torch has no counterpart to compare them with; the fast path must equal them too).
+CONVENTION_CONFIGS = {
+    "SGD": [
+        {"lr": 0.05, "momentum": 0.9, "momentum_form": "lecture", "weight_decay": 0.1},
+        {"lr": 0.05, "momentum": 0.9, "momentum_form": "lecture", "maximize": True},
+    ],
+    "Adagrad": [
+        {"eps": 1e-3, "eps_inside_sqrt": True, "maximize": True},
+    ],
+    "RMSprop": [
+        {"eps": 1e-3, "eps_inside_sqrt": True},
+        {"eps": 1e-3, "eps_inside_sqrt": True, "centered": True, "momentum": 0.5},
+    ],
+    "Adam": [
+        {"bias_correction": "efficient", "eps": 1e-3},
+        {"bias_correction": "efficient", "amsgrad": True, "maximize": True, "weight_decay": 0.1},
+    ],
+}
+
 
 def train(opt, params, grads):
     """Feed one list of gradients per step (None: that parameter gets no gradient)."""

@@ -1,14 +1,13 @@
 """Adamax, NAdam, RAdam, ASGD, Rprop and Adafactor against torch.optim (float64, foreach=False).
 
-The same approach as tests/test_optim_torch_parity.py: for every optimizer and
+The same approach as test_torch_parity_classic.py: for every optimizer and
 every hyperparameter configuration that PyTorch's own optimizer tests use
 (``optim_inputs_func_<name>`` in torch/testing/_internal/common_optimizers.py,
 CPU, float lr), plus a few that exercise branches those leave out, 50 steps
 with the same random gradients on parameters of several shapes (0-d, 1-d, 2-d,
 3-d; one parameter skips every third step) must leave the parameters and every
 state buffer equal to PyTorch's within 1e-10 (relative). The lecture and paper
-forms selected by minigrad's own options are checked against their algorithms
-written out here by hand.
+forms selected by minigrad's own options are in test_lecture_and_paper_forms.py.
 
 NAdam's ``mu_product`` and ASGD's ``eta`` and ``mu`` are 0-d tensors of
 torch's *default* dtype, float32 unless changed, and torch computes with the
@@ -30,8 +29,6 @@ from optim_utils import (
     STEPS,
     assert_same_state,
     case_id,
-    check_formula_is_pure,
-    check_round_trip,
     feed_grads,
     make_pair,
     random_grads,
@@ -42,7 +39,6 @@ from optim_utils import run_parity as shared_run_parity
 
 import minigrad as mg
 import optim
-from optim import functional as F
 
 # torch keeps these optimizers' scalar state in its default dtype (see the module docstring)
 SCALAR_STATE_IN_DEFAULT_DTYPE = {"NAdam", "ASGD"}
@@ -237,28 +233,6 @@ def test_float32_scalar_state_of_torch_is_the_only_difference():
 # state_dict
 # ---------------------------------------------------------------------------
 
-ROUND_TRIP = [
-    ("Adamax", {"lr": 0.01, "weight_decay": 0.1}),
-    ("Adamax", {"eps": 0.0, "betas": (0.5, 0.9)}),
-    ("NAdam", {"decoupled_weight_decay": True, "weight_decay": 0.1}),
-    ("NAdam", {"mu_schedule": "constant"}),
-    ("RAdam", {"lr": 0.01}),
-    ("RAdam", {"threshold": 4, "degenerated_to_sgd": False, "weight_decay": 0.1,
-               "decoupled_weight_decay": True}),
-    ("ASGD", {"t0": 5, "lambd": 0.1}),
-    ("Rprop", {"lr": 0.1}),
-    ("Rprop", {"lr": 0.1, "backtracking": True}),
-    ("Adafactor", {"weight_decay": 0.1}),
-    ("Adafactor", {"eps": (1e-30, 1e-3), "eps1_form": "paper"}),
-]
-
-
-@pytest.mark.parametrize("through_file", [False, True], ids=["in-memory", "save-load"])
-@pytest.mark.parametrize("case", ROUND_TRIP, ids=case_id)
-def test_state_dict_round_trip_continues_identically(case, through_file, tmp_path):
-    name, cfg = case
-    check_round_trip(name, cfg, SHAPES, tmp_path, through_file)
-
 
 def test_state_dict_matches_torch_layout():
     """Same state keys and param-group hyperparameters (minus torch's implementation flags)."""
@@ -285,34 +259,8 @@ def test_state_dict_matches_torch_layout():
 
 
 # ---------------------------------------------------------------------------
-# errors: hyperparameters (torch's messages)
+# a tensor learning rate
 # ---------------------------------------------------------------------------
-
-BAD = [
-    ("Adamax", {"lr": -1.0}), ("Adamax", {"eps": -1e-8}), ("Adamax", {"betas": (0.0, 1.0)}),
-    ("Adamax", {"betas": (-0.1, 0.9)}), ("Adamax", {"weight_decay": -0.1}),
-    ("NAdam", {"lr": -1e-3}), ("NAdam", {"eps": -1.0}), ("NAdam", {"betas": (1.0, 0.0)}),
-    ("NAdam", {"weight_decay": -1}), ("NAdam", {"momentum_decay": -0.2}),
-    ("RAdam", {"lr": -0.1}), ("RAdam", {"eps": -1e-8}), ("RAdam", {"betas": (1.0, 0.0)}),
-    ("RAdam", {"betas": (0.9, 1.5)}), ("RAdam", {"weight_decay": -1}),
-    ("ASGD", {"lr": -0.01}), ("ASGD", {"weight_decay": -0.5}),
-    ("Rprop", {"lr": -1.0}), ("Rprop", {"etas": (1.0, 0.5)}), ("Rprop", {"etas": (0.5, 1.0)}),
-    ("Rprop", {"etas": (0.0, 1.2)}),
-    ("Adafactor", {"lr": -1.0}), ("Adafactor", {"eps": (-1e-30, 1e-3)}),
-    ("Adafactor", {"eps": (None, -1e-3)}), ("Adafactor", {"d": 0.0}),
-    ("Adafactor", {"beta2_decay": 0.8}), ("Adafactor", {"weight_decay": -0.1}),
-    ("Adafactor", {"lr": float("nan")}),
-]
-
-
-@pytest.mark.parametrize("case", BAD, ids=case_id)
-def test_invalid_hyperparameters_raise_torchs_error(case):
-    name, kwargs = case
-    with pytest.raises(ValueError) as theirs:
-        getattr(torch.optim, name)([torch.zeros(1, requires_grad=True)], **kwargs)
-    with pytest.raises(ValueError) as ours:
-        getattr(optim, name)([mg.Tensor(np.zeros(1), requires_grad=True)], **kwargs)
-    assert str(ours.value) == str(theirs.value)
 
 
 @pytest.mark.parametrize("name", list(CONFIGS))
@@ -326,319 +274,6 @@ def test_tensor_lr(name):
     assert str(ours.value) == str(theirs.value)
     opt = getattr(optim, name)([mg.Tensor(np.zeros(1), requires_grad=True)], lr=mg.Tensor(0.5))
     assert opt.param_groups[0]["lr"] == 0.5
-
-
-@pytest.mark.parametrize("name, kwargs, match", [
-    ("NAdam", {"mu_schedule": "ruder"}, "mu_schedule"),
-    ("RAdam", {"threshold": 3.5}, "threshold must be >= 4"),
-    ("Adafactor", {"eps1_form": "tf"}, "eps1_form"),
-])
-def test_invalid_convention_options(name, kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        getattr(optim, name)([mg.Tensor(np.zeros(1), requires_grad=True)], **kwargs)
-
-
-# ---------------------------------------------------------------------------
-# purity of the functional formulas
-# ---------------------------------------------------------------------------
-
-FUNCTIONAL = [
-    (F.adamax, F.adamax_init, {}, {"weight_decay": 0.1, "maximize": True}),
-    (F.adamax, F.adamax_init, {}, {"eps": 0.0}),
-    (F.nadam, F.nadam_init, {}, {"weight_decay": 0.1, "decoupled_weight_decay": True}),
-    (F.nadam, F.nadam_init, {}, {"mu_schedule": "constant", "weight_decay": 0.1}),
-    (F.radam, F.radam_init, {}, {"weight_decay": 0.1, "beta2": 0.9}),   # rectified from step 6
-    (F.radam, F.radam_init, {}, {"threshold": 4, "degenerated_to_sgd": False, "beta2": 0.9,
-                                 "weight_decay": 0.1, "decoupled_weight_decay": True}),
-    (F.asgd, F.asgd_init, {"lr": 0.1}, {"lr": 0.1, "t0": 1, "weight_decay": 0.1}),
-    (F.rprop, F.rprop_init, {"lr": 0.1}, {"maximize": True}),
-    (F.rprop, F.rprop_init, {"lr": 0.1, "backtracking": True}, {"backtracking": True}),
-    (F.adafactor, F.adafactor_init, {}, {"weight_decay": 0.1}),
-    (F.adafactor, F.adafactor_init, {}, {"eps1_form": "paper", "eps1": 1e-30}),
-]
-
-
-@pytest.mark.parametrize("fn, init, init_kwargs, kwargs", FUNCTIONAL,
-                         ids=lambda x: getattr(x, "__name__", ""))
-def test_functional_formulas_are_pure(fn, init, init_kwargs, kwargs):
-    check_formula_is_pure(fn, init, init_kwargs, kwargs, warmup_steps=8)
-
-
-# ---------------------------------------------------------------------------
-# RAdam: the threshold and the early steps
-# ---------------------------------------------------------------------------
-
-def _radam_by_hand(theta, grads, *, lr, beta1, beta2, eps, weight_decay, threshold,
-                   degenerated_to_sgd):
-    """Algorithm 2 of Liu et al. with a threshold, PyTorch's eps, and the repository's
-    decoupled decay (applied only when the parameter is updated)."""
-    m, v = np.zeros_like(theta), np.zeros_like(theta)
-    rho_inf = 2 / (1 - beta2) - 1
-    for t, g in enumerate(grads, start=1):
-        m = beta1 * m + (1 - beta1) * g
-        v = beta2 * v + (1 - beta2) * g ** 2
-        m_hat = m / (1 - beta1 ** t)
-        rho_t = rho_inf - 2 * t * beta2 ** t / (1 - beta2 ** t)
-        if rho_t > threshold:
-            theta = theta * (1 - lr * weight_decay)
-            l_t = np.sqrt(1 - beta2 ** t) / (np.sqrt(v) + eps)
-            r_t = np.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
-                          / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
-            theta = theta - lr * m_hat * r_t * l_t
-        elif degenerated_to_sgd:
-            theta = theta * (1 - lr * weight_decay)
-            theta = theta - lr * m_hat
-        # else: no update at all
-    return theta, m, v
-
-
-@pytest.mark.parametrize("threshold", [4, 5])
-@pytest.mark.parametrize("degenerated_to_sgd", [True, False])
-def test_radam_threshold_and_degenerated_to_sgd_are_their_algorithm(threshold,
-                                                                    degenerated_to_sgd):
-    rng = np.random.default_rng(0)
-    theta0 = rng.standard_normal(6)
-    grads = [rng.standard_normal(6) for _ in range(12)]
-    hyper = {"lr": 0.05, "eps": 1e-8, "weight_decay": 0.1}
-    w = mg.Tensor(theta0.copy(), requires_grad=True)
-    opt = optim.RAdam([w], decoupled_weight_decay=True, threshold=threshold,
-                      degenerated_to_sgd=degenerated_to_sgd, **hyper)
-    for k, g in enumerate(grads, start=1):
-        w.grad = mg.Tensor(g.copy())
-        opt.step()
-        theta, m, v = _radam_by_hand(theta0, grads[:k], beta1=0.9, beta2=0.999,
-                                     threshold=threshold,
-                                     degenerated_to_sgd=degenerated_to_sgd, **hyper)
-        np.testing.assert_allclose(w.numpy(), theta, rtol=1e-12)
-        np.testing.assert_allclose(opt.state[w]["exp_avg"], m, rtol=1e-12)
-        np.testing.assert_allclose(opt.state[w]["exp_avg_sq"], v, rtol=1e-12)
-        if not degenerated_to_sgd and k < threshold + 1:
-            np.testing.assert_array_equal(w.numpy(), theta0)      # not moved yet
-    if threshold == 5 and degenerated_to_sgd:                     # torch's algorithm
-        theirs = torch.tensor(theta0.copy(), requires_grad=True)
-        topt = torch.optim.RAdam([theirs], decoupled_weight_decay=True, foreach=False, **hyper)
-        for g in grads:
-            theirs.grad = torch.tensor(g.copy())
-            topt.step()
-        np.testing.assert_allclose(w.numpy(), theirs.detach().numpy(), rtol=1e-12)
-
-
-def test_radam_rho_t_and_first_rectified_step_via_tracing():
-    """beta2 = 0.999: rho_5 = 4.996 and rho_6 = 5.994, so threshold 4 rectifies from
-    step 5 and threshold 5 (PyTorch) from step 6."""
-    rng = np.random.default_rng(1)
-    theta0 = rng.standard_normal(3)
-    grads = [rng.standard_normal(3) for _ in range(8)]
-    first = {}
-    for threshold in (4, 5):
-        w = mg.Tensor(theta0.copy(), requires_grad=True)
-        opt = optim.RAdam([w], threshold=threshold, trace=True)
-        for g in grads:
-            w.grad = mg.Tensor(g.copy())
-            opt.step()
-        rho = opt.trace_of("rho_t")
-        assert opt.trace_of("rho_inf")[0] == pytest.approx(1999.0, rel=1e-12)
-        assert rho[0] == pytest.approx(1.0, rel=1e-9)
-        assert round(rho[4], 3) == 4.996 and round(rho[5], 3) == 5.994
-        rectified = opt.trace_of("rectified")
-        first[threshold] = int(np.argmax(rectified)) + 1
-        assert rectified[first[threshold] - 1:].all() and not rectified[:first[threshold] - 1].any()
-        steps, r_t = opt.trace_of("r_t", steps=True)      # only on rectified steps
-        assert steps[0] == first[threshold]
-        # r_t from the traced rho_t, and the update it produced
-        rho_inf = 1999.0
-        rho_s = rho[steps - 1]
-        np.testing.assert_allclose(r_t, np.sqrt((rho_s - 4) * (rho_s - 2) * rho_inf
-                                                / ((rho_inf - 4) * (rho_inf - 2) * rho_s)),
-                                   rtol=1e-12)
-        assert np.all(np.diff(r_t) > 0) and np.all(r_t < 1)
-        m_hat = opt.trace_of("m_hat")
-        theta = opt.trace_of("theta")
-        before = np.vstack([theta0, theta[:-1]])
-        k = first[threshold] - 2                          # the last un-rectified step
-        np.testing.assert_allclose(theta[k], before[k] - 1e-3 * m_hat[k], rtol=1e-12)
-    assert first == {4: 5, 5: 6}
-
-
-# ---------------------------------------------------------------------------
-# the other paper / lecture forms against their algorithms written out by hand
-# ---------------------------------------------------------------------------
-
-def test_adamax_without_eps_is_the_papers_algorithm():
-    rng = np.random.default_rng(0)
-    theta0 = rng.standard_normal(5)
-    grads = [rng.standard_normal(5) for _ in range(20)]
-    alpha, b1, b2 = 0.01, 0.9, 0.999
-    w = mg.Tensor(theta0.copy(), requires_grad=True)
-    opt = optim.Adamax([w], lr=alpha, eps=0.0)
-    theta, m, u = theta0.copy(), np.zeros(5), np.zeros(5)
-    for t, g in enumerate(grads, start=1):      # Kingma & Ba, Algorithm 2
-        w.grad = mg.Tensor(g.copy())
-        opt.step()
-        m = b1 * m + (1 - b1) * g
-        u = np.maximum(b2 * u, np.abs(g))
-        theta = theta - (alpha / (1 - b1 ** t)) * m / u
-    np.testing.assert_allclose(w.numpy(), theta, rtol=1e-12)
-    np.testing.assert_allclose(opt.state[w]["exp_inf"], u, rtol=1e-12)
-
-
-def test_adamax_eps_inside_the_max_floors_tiny_gradients():
-    """Gradients of 1e-9 for 3 steps, lr 1: the paper moves 1 per step, PyTorch's
-    eps = 1e-8 inside the max makes it 1e-9 / 1.1e-8 = 0.0909 per step."""
-    moved = {}
-    for eps in (1e-8, 0.0):
-        p = mg.Tensor(np.zeros(1), requires_grad=True)
-        opt = optim.Adamax([p], lr=1.0, eps=eps)
-        for _ in range(3):
-            p.grad = mg.Tensor(np.array([1e-9]))
-            opt.step()
-        moved[eps] = -p.numpy()[0]
-    assert moved[0.0] == pytest.approx(3.0, rel=1e-12)
-    assert moved[1e-8] == pytest.approx(3 * 1e-9 / 1.1e-8, rel=1e-6)
-
-
-def test_nadam_constant_mu_is_its_formula():
-    rng = np.random.default_rng(0)
-    theta0 = rng.standard_normal(5)
-    grads = [rng.standard_normal(5) for _ in range(20)]
-    gamma, b1, b2, eps = 0.01, 0.9, 0.999, 1e-8
-    w = mg.Tensor(theta0.copy(), requires_grad=True)
-    opt = optim.NAdam([w], lr=gamma, mu_schedule="constant")
-    w_sched = mg.Tensor(theta0.copy(), requires_grad=True)
-    opt_sched = optim.NAdam([w_sched], lr=gamma)
-    theta, m, v = theta0.copy(), np.zeros(5), np.zeros(5)
-    for t, g in enumerate(grads, start=1):
-        for p, o in ((w, opt), (w_sched, opt_sched)):
-            p.grad = mg.Tensor(g.copy())
-            o.step()
-        m = b1 * m + (1 - b1) * g
-        v = b2 * v + (1 - b2) * g ** 2
-        m_bar = b1 * m / (1 - b1 ** (t + 1)) + (1 - b1) * g / (1 - b1 ** t)
-        theta = theta - gamma * m_bar / (np.sqrt(v / (1 - b2 ** t)) + eps)
-    np.testing.assert_allclose(w.numpy(), theta, rtol=1e-12)
-    assert opt.state[w]["mu_product"] == pytest.approx(b1 ** 20, rel=1e-13)
-    assert not np.allclose(w.numpy(), w_sched.numpy(), rtol=1e-4)
-
-
-def test_asgd_average_is_the_mean_of_the_iterates_after_t0():
-    rng = np.random.default_rng(0)
-    theta0 = rng.standard_normal(4)
-    grads = [rng.standard_normal(4) for _ in range(25)]
-    gamma, lambd, alpha = 0.05, 0.01, 0.75
-    for t0 in (0, 5):
-        w = mg.Tensor(theta0.copy(), requires_grad=True)
-        opt = optim.ASGD([w], lr=gamma, lambd=lambd, alpha=alpha, t0=t0, trace=True)
-        theta, iterates = theta0.copy(), []
-        for t, g in enumerate(grads, start=1):
-            w.grad = mg.Tensor(g.copy())
-            opt.step()
-            eta = gamma / (1 + lambd * gamma * (t - 1)) ** alpha    # eta_t (eta_1 = lr)
-            theta = theta * (1 - lambd * eta) - eta * g
-            iterates.append(theta)
-            # averaging starts one iterate after t0: mean of theta_{t0+2}, ..., theta_t
-            expected_avg = np.mean(iterates[t0 + 1:], axis=0) if t >= t0 + 2 else theta
-            np.testing.assert_allclose(w.numpy(), theta, rtol=1e-12)
-            np.testing.assert_allclose(opt.state[w]["ax"], expected_avg, rtol=1e-12)
-        np.testing.assert_allclose(opt.trace_of("theta_bar"), np.array(
-            [np.mean(iterates[t0 + 1:k], axis=0) if k >= t0 + 2 else iterates[k - 1]
-             for k in range(1, 26)]), rtol=1e-12)
-
-
-def test_rprop_backtracking_is_the_papers_algorithm():
-    a = np.array([1.0, 3.0, 0.5, 8.0])
-    c = np.array([0.3, -1.0, 2.0, 0.1])
-
-    def grad_at(x):                               # f = sum a (x - c)^2, full batch
-        return 2 * a * (x - c)
-
-    lr, eta_minus, eta_plus, d_min, d_max = 0.4, 0.5, 1.2, 1e-6, 50.0
-    x0 = np.zeros(4)
-    w = mg.Tensor(x0.copy(), requires_grad=True)
-    opt = optim.Rprop([w], lr=lr, backtracking=True)
-    x = x0.copy()
-    delta, prev_g, prev_dx = np.full(4, lr), np.zeros(4), np.zeros(4)
-    flips = 0
-    for _ in range(40):                           # Riedmiller & Braun (1993), per weight
-        w.grad = mg.Tensor(grad_at(w.numpy()))
-        opt.step()
-        g = grad_at(x)
-        for i in range(4):
-            if prev_g[i] * g[i] > 0:
-                delta[i] = min(delta[i] * eta_plus, d_max)
-                dx = -np.sign(g[i]) * delta[i]
-            elif prev_g[i] * g[i] < 0:
-                delta[i] = max(delta[i] * eta_minus, d_min)
-                dx = -prev_dx[i]                  # undo the previous step
-                g[i] = 0.0
-                flips += 1
-            else:
-                dx = -np.sign(g[i]) * delta[i]
-            x[i] += dx
-            prev_dx[i] = dx
-        prev_g = g
-        np.testing.assert_allclose(w.numpy(), x, rtol=1e-12, atol=1e-15)
-    assert flips > 5
-    np.testing.assert_allclose(opt.state[w]["step_size"], delta, rtol=1e-12)
-    np.testing.assert_allclose(w.numpy(), c, atol=1e-3)           # converged
-
-
-def test_adafactor_paper_eps1_is_the_papers_algorithm():
-    """Shazeer & Stern, Algorithms 4 and 5 with update clipping and relative steps
-    (sums, epsilon1 added to the squared gradient, no floors)."""
-    rng = np.random.default_rng(0)
-    X0, x0 = rng.standard_normal((4, 3)), rng.standard_normal(5)
-    eps1, eps2, d, tau = 1e-30, 1e-3, 1.0, -0.8
-    W, w = mg.Tensor(X0.copy(), requires_grad=True), mg.Tensor(x0.copy(), requires_grad=True)
-    opt = optim.Adafactor([W, w], eps=(eps1, eps2), eps1_form="paper")
-    W_t = mg.Tensor(X0.copy(), requires_grad=True)
-    opt_torch_form = optim.Adafactor([W_t], eps=(eps1, eps2))
-
-    def rms(a):
-        return np.sqrt(np.mean(a ** 2))
-
-    X, x = X0.copy(), x0.copy()
-    R, C, V = np.zeros((4, 1)), np.zeros((1, 3)), np.zeros(5)
-    for t in range(1, 31):
-        G, g = rng.standard_normal((4, 3)), rng.standard_normal(5)
-        W.grad, w.grad, W_t.grad = mg.Tensor(G.copy()), mg.Tensor(g.copy()), mg.Tensor(G.copy())
-        opt.step()
-        opt_torch_form.step()
-        beta2_hat = 1 - t ** tau
-        rho = min(1e-2, 1 / np.sqrt(t))
-        # matrix: row and column sums of G^2 + eps1
-        alpha = max(eps2, rms(X)) * rho
-        R = beta2_hat * R + (1 - beta2_hat) * (G ** 2 + eps1).sum(axis=1, keepdims=True)
-        C = beta2_hat * C + (1 - beta2_hat) * (G ** 2 + eps1).sum(axis=0, keepdims=True)
-        V_hat = R @ C / R.sum()
-        U = G / np.sqrt(V_hat)
-        X = X - alpha * U / max(1.0, rms(U) / d)
-        # vector
-        alpha = max(eps2, rms(x)) * rho
-        V = beta2_hat * V + (1 - beta2_hat) * (g ** 2 + eps1)
-        u = g / np.sqrt(V)
-        x = x - alpha * u / max(1.0, rms(u) / d)
-    np.testing.assert_allclose(W.numpy(), X, rtol=1e-11)
-    np.testing.assert_allclose(w.numpy(), x, rtol=1e-11)
-    # minigrad stores means: R / m and C / n
-    np.testing.assert_allclose(opt.state[W]["row_var"] * 3, R, rtol=1e-12)
-    np.testing.assert_allclose(opt.state[W]["col_var"] * 4, C, rtol=1e-12)
-    # with eps1 tiny against g^2 the two placements agree closely here
-    np.testing.assert_allclose(W_t.numpy(), X, rtol=1e-9)
-
-
-def test_adafactor_eps1_placement_matters_for_small_gradients():
-    """Where gradients are ~eps1 the placements part: the paper's +eps1 damps the step."""
-    outs = {}
-    for form in ("torch", "paper"):
-        p = mg.Tensor(np.ones(4), requires_grad=True)
-        opt = optim.Adafactor([p], eps=(1e-3, 1e-3), eps1_form=form)
-        p.grad = mg.Tensor(np.full(4, 1e-3))
-        opt.step()
-        outs[form] = 1 - p.numpy()[0]
-    # torch: V = 1e-6, U = 1e-3 / max(1e-3, 1e-3) = 1, step 1e-2
-    # paper: V = 1e-6 + 1e-3, U = 1e-3 / sqrt(1.001e-3) = 0.0316, step 1e-2 * 0.0316
-    assert outs["torch"] == pytest.approx(1e-2, rel=1e-12)
-    assert outs["paper"] == pytest.approx(1e-2 * 1e-3 / np.sqrt(1.001e-3), rel=1e-12)
 
 
 # ---------------------------------------------------------------------------
