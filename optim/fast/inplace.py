@@ -34,7 +34,39 @@ from ..checks import check_choice
 from ..functional.adam import BIAS_CORRECTIONS
 from ..functional.sgd import MOMENTUM_FORMS
 
-__all__ = ["adagrad_", "adam_", "rmsprop_", "sgd_", "sgd_lecture_"]
+__all__ = ["adagrad_", "adam_", "rmsprop_", "sgd_", "sgd_lecture_", "signed_gradient_", "l2_penalty_",
+           "decoupled_decay_"]
+
+
+# ---------------------------------------------------------------------------
+# PyTorch's flags in place (optim.functional.flags, the same operations)
+# ---------------------------------------------------------------------------
+
+def signed_gradient_(grad, maximize, work):
+    """:func:`optim.functional.flags.signed_gradient` into ``work[0]`` (``grad`` itself unless maximizing)."""
+    if maximize:
+        return get_array_module(grad).negative(grad, out=work[0])
+    return grad
+
+
+def l2_penalty_(g, theta, weight_decay, work):
+    """:func:`optim.functional.flags.l2_penalty` into ``work[0]`` (``work[1]`` holds the penalty)."""
+    if weight_decay != 0:
+        xp = get_array_module(theta)
+        return xp.add(g, xp.multiply(weight_decay, theta, out=work[1]), out=work[0])
+    return g
+
+
+def decoupled_decay_(theta, lr, weight_decay):
+    """:func:`optim.functional.flags.decoupled_decay` in place: ``theta`` is overwritten."""
+    if weight_decay != 0:
+        get_array_module(theta).multiply(theta, 1 - lr * weight_decay, out=theta)
+    return theta
+
+
+# ---------------------------------------------------------------------------
+# the formulas
+# ---------------------------------------------------------------------------
 
 
 def sgd_(theta, grad, state, out, work, *, lr=1e-3, momentum=0.0, dampening=0.0,
@@ -66,9 +98,8 @@ def sgd_(theta, grad, state, out, work, *, lr=1e-3, momentum=0.0, dampening=0.0,
                             weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
 
     # ---- PyTorch's form (also plain SGD without momentum)
-    g = xp.negative(grad, out=work[0]) if maximize else grad     # g_t (negated to maximize)
-    if weight_decay != 0:                                        # g_t <- g_t + lambda theta_{t-1}
-        g = xp.add(g, xp.multiply(weight_decay, theta, out=work[1]), out=work[0])
+    g = signed_gradient_(grad, maximize, work)                   # g_t (negated to maximize)
+    g = l2_penalty_(g, theta, weight_decay, work)                # g_t <- g_t + lambda theta_{t-1}
     if momentum == 0:
         theta -= xp.multiply(lr, g, out=work[1])                 # theta_t <- theta - gamma d_t
         return {}
@@ -107,9 +138,8 @@ def sgd_lecture_(theta, grad, state, out, work, *, lr=1e-3, momentum=0.0, weight
         theta_tilde = xp.subtract(theta, xp.multiply(momentum, v_prev, out=work[2]), out=work[2])
     else:
         theta_tilde = theta
-    g = xp.negative(grad, out=work[0]) if maximize else grad     # grad f_t(theta~) (maximize: -)
-    if weight_decay != 0:                                        # g_t <- g_t + lambda theta~
-        g = xp.add(g, xp.multiply(weight_decay, theta_tilde, out=work[1]), out=work[0])
+    g = signed_gradient_(grad, maximize, work)                   # grad f_t(theta~) (maximize: -)
+    g = l2_penalty_(g, theta_tilde, weight_decay, work)          # g_t <- g_t + lambda theta~
     xp.multiply(momentum, v_prev, out=v)                         # v_t <- mu v_{t-1}
     v += xp.multiply(lr, g, out=work[1])                         #        + eta g_t
     theta -= v                                                   # theta_t <- theta_{t-1} - v_t
@@ -136,9 +166,8 @@ def adagrad_(theta, grad, state, out, work, *, lr=1e-2, lr_decay=0.0, weight_dec
     """
     xp = get_array_module(theta)
     t = state["step"] + 1                                        # t <- t + 1
-    g = xp.negative(grad, out=work[0]) if maximize else grad     # g_t (negated to maximize)
-    if weight_decay != 0:                                        # g_t <- g_t + lambda theta_{t-1}
-        g = xp.add(g, xp.multiply(weight_decay, theta, out=work[1]), out=work[0])
+    g = signed_gradient_(grad, maximize, work)                   # g_t (negated to maximize)
+    g = l2_penalty_(g, theta, weight_decay, work)                # g_t <- g_t + lambda theta_{t-1}
     lr_t = lr / (1 + (t - 1) * lr_decay)                     # gamma_t <- gamma / (1 + (t-1) eta)
     g2 = xp.multiply(g, g, out=work[1])
     s = xp.add(state["sum"], g2, out=out["sum"])                 # s_t <- s_{t-1} + g_t^2
@@ -175,9 +204,8 @@ def rmsprop_(theta, grad, state, out, work, *, lr=1e-2, alpha=0.99, eps=1e-8, we
     """
     xp = get_array_module(theta)
     t = state["step"] + 1                                        # t <- t + 1
-    g = xp.negative(grad, out=work[0]) if maximize else grad     # g_t (negated to maximize)
-    if weight_decay != 0:                                        # g_t <- g_t + lambda theta_{t-1}
-        g = xp.add(g, xp.multiply(weight_decay, theta, out=work[1]), out=work[0])
+    g = signed_gradient_(grad, maximize, work)                   # g_t (negated to maximize)
+    g = l2_penalty_(g, theta, weight_decay, work)                # g_t <- g_t + lambda theta_{t-1}
     v = xp.multiply(alpha, state["square_avg"], out=out["square_avg"])   # v_t <- alpha v_{t-1}
     g2 = xp.multiply(1 - alpha, g, out=work[1])
     g2 *= g
@@ -234,12 +262,11 @@ def adam_(theta, grad, state, out, work, *, lr=1e-3, beta1=0.9, beta2=0.999, eps
     check_choice(bias_correction, "bias_correction", BIAS_CORRECTIONS)
     xp = get_array_module(theta)
     t = state["step"] + 1                                        # t <- t + 1
-    g = xp.negative(grad, out=work[0]) if maximize else grad     # g_t (negated to maximize)
-    if weight_decay != 0:
-        if decoupled_weight_decay:                                # theta <- theta (1 - gamma lambda)
-            xp.multiply(theta, 1 - lr * weight_decay, out=theta)
-        else:                                                     # g_t <- g_t + lambda theta_{t-1}
-            g = xp.add(g, xp.multiply(weight_decay, theta, out=work[1]), out=work[0])
+    g = signed_gradient_(grad, maximize, work)                   # g_t (negated to maximize)
+    if decoupled_weight_decay:
+        decoupled_decay_(theta, lr, weight_decay)                # theta <- theta (1 - gamma lambda)
+    else:
+        g = l2_penalty_(g, theta, weight_decay, work)            # g_t <- g_t + lambda theta_{t-1}
     m = xp.multiply(beta1, state["exp_avg"], out=out["exp_avg"])      # m_t <- beta1 m_{t-1}
     m += xp.multiply(1 - beta1, g, out=work[1])                       #        + (1 - beta1) g_t
     v = xp.multiply(beta2, state["exp_avg_sq"], out=out["exp_avg_sq"])  # v_t <- beta2 v_{t-1}
