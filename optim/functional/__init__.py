@@ -67,7 +67,7 @@ from .schedules import (
     untuned_warmup_period,
     untuned_warmup_steps,
 )
-from .sgd import sgd, sgd_init, sgd_lookahead
+from .sgd import sgd, sgd_init, sgd_lecture, sgd_lookahead
 from .shampoo import shampoo, shampoo_init
 from .sophia import gnb_estimate, hutchinson_estimate, sophia, sophia_hessian_update, sophia_init
 from .svrg import svrg, svrg_snapshot
