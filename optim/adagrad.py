@@ -5,11 +5,14 @@ parameter by parameter with PyTorch 2.13's argument names, defaults and checks.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from . import functional as F
 from .checks import check_lr, check_nonnegative
 from .fast.inplace import adagrad_
 from .fast.mixin import FlatPath
 from .optimizer import Optimizer
+from .types import Params
 
 __all__ = ["Adagrad"]
 
@@ -38,9 +41,9 @@ class Adagrad(FlatPath, Optimizer):
     for that group (PyTorch fills every group from the constructor's value).
     """
 
-    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0,
-                 initial_accumulator_value=0, eps=1e-10, *, maximize=False,
-                 eps_inside_sqrt=False, trace=False, impl="teaching"):
+    def __init__(self, params: Params, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
+                 initial_accumulator_value: float = 0, eps: float = 1e-10, *, maximize: bool = False,
+                 eps_inside_sqrt: bool = False, trace: bool | Iterable[str] = False, impl: str = "teaching") -> None:
         lr = check_lr(lr)
         check_nonnegative(lr_decay, "lr_decay")
         check_nonnegative(weight_decay, "weight_decay")

@@ -12,12 +12,15 @@ hyperparameters).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from . import functional as F
 from .checks import check_betas, check_choice, check_lr, check_nonnegative
 from .fast.inplace import adam_
 from .fast.mixin import FlatPath
 from .functional.adam import BIAS_CORRECTIONS
 from .optimizer import Optimizer
+from .types import Params
 
 __all__ = ["Adam", "AdamW"]
 
@@ -49,9 +52,10 @@ class Adam(FlatPath, Optimizer):
     (:math:`v`), and ``max_exp_avg_sq`` with amsgrad.
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 amsgrad=False, *, maximize=False, decoupled_weight_decay=False,
-                 bias_correction="standard", trace=False, impl="teaching"):
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *, maximize: bool = False,
+                 decoupled_weight_decay: bool = False, bias_correction: str = "standard",
+                 trace: bool | Iterable[str] = False, impl: str = "teaching") -> None:
         lr = check_lr(lr)
         check_nonnegative(eps, "epsilon")
         betas = check_betas(betas)
@@ -92,9 +96,10 @@ class AdamW(Adam):
     ``decoupled_weight_decay`` (always True); ``weight_decay`` defaults to 1e-2.
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, *, maximize=False, bias_correction="standard", trace=False,
-                 impl="teaching"):
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False, bias_correction: str = "standard", trace: bool | Iterable[str] = False,
+                 impl: str = "teaching") -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
                          decoupled_weight_decay=True, bias_correction=bias_correction,
                          trace=trace, impl=impl)

@@ -16,9 +16,12 @@ The lecture's ASGD averages every iterate, :math:`\bar\theta_t = \frac1t
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from . import functional as F
 from .checks import check_lr, check_nonnegative
 from .optimizer import Optimizer
+from .types import Params
 
 __all__ = ["ASGD"]
 
@@ -47,8 +50,8 @@ class ASGD(Optimizer):
     :math:`\bar\theta`).
     """
 
-    def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, *,
-                 maximize=False, trace=False):
+    def __init__(self, params: Params, lr: float = 1e-2, lambd: float = 1e-4, alpha: float = 0.75, t0: float = 1e6,
+                 weight_decay: float = 0, *, maximize: bool = False, trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         check_nonnegative(weight_decay, "weight_decay")
         defaults = {

@@ -52,7 +52,9 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
+from collections.abc import Iterable
 from itertools import chain
+from typing import Any
 
 from minigrad.grad_mode import no_grad
 
@@ -60,6 +62,7 @@ from . import functional as F
 from .checks import check_choice, check_count, check_range
 from .functional.lookahead import PULLBACK_MODES
 from .optimizer import Optimizer, _cast_state, _clone
+from .types import Closure, Params
 
 __all__ = ["Lookahead", "Ranger", "MOMENTUM_KEYS"]
 
@@ -86,8 +89,9 @@ class Lookahead(Optimizer):
     With ``k=1, alpha=1`` Lookahead is exactly its inner optimizer.
     """
 
-    def __init__(self, base_optimizer, k=5, alpha=0.5, pullback_momentum="none", *,
-                 momentum_keys=MOMENTUM_KEYS, trace=False):
+    def __init__(self, base_optimizer: Optimizer, k: int = 5, alpha: float = 0.5,
+                 pullback_momentum: str = "none", *, momentum_keys: Iterable[str] = MOMENTUM_KEYS,
+                 trace: bool | Iterable[str] = False) -> None:
         if not isinstance(base_optimizer, Optimizer):
             raise TypeError("Lookahead wraps an optimizer instance (e.g. optim.SGD(params, "
                             f"lr=0.1)), got {type(base_optimizer).__name__}")
@@ -129,7 +133,7 @@ class Lookahead(Optimizer):
             self.state[p] = F.lookahead_init(p.data)              # phi_0 = theta_0
 
     # ------------------------------------------------------------ stepping
-    def step(self, closure=None):
+    def step(self, closure: Closure | None = None) -> Any:
         """One inner step (``base_optimizer.step(closure)``); every k-th also synchronises.
 
         Returns the inner step's return value (the closure's loss, or None).
@@ -249,8 +253,9 @@ class Ranger(Lookahead):
     (PyTorch's): pass ``k=6, betas=(0.95, 0.999), eps=1e-5`` for that setting.
     """
 
-    def __init__(self, params, lr=1e-3, k=5, alpha=0.5, pullback_momentum="none", *,
-                 trace=False, radam_trace=False, **radam_kwargs):
+    def __init__(self, params: Params, lr: float = 1e-3, k: int = 5, alpha: float = 0.5,
+                 pullback_momentum: str = "none", *, trace: bool | Iterable[str] = False, radam_trace: bool = False,
+                 **radam_kwargs) -> None:
         try:
             from .radam import RAdam
         except ImportError as exc:                      # optim/radam.py not there yet

@@ -48,7 +48,8 @@ import math
 import types
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from .functional import schedules as S
 
@@ -175,7 +176,7 @@ class LRScheduler:
     # True only while the constructor's own first step() runs.
     _is_initial: bool = False
 
-    def __init__(self, optimizer, last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Any, last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
         self.optimizer = optimizer
         if last_epoch == -1:
@@ -220,7 +221,7 @@ class LRScheduler:
         """The learning rates for epoch ``last_epoch`` (called by :meth:`step`)."""
         raise NotImplementedError
 
-    def step(self, epoch=None) -> None:
+    def step(self, epoch: float | None = None) -> None:
         """Advance one epoch (``epoch=None``) or jump to ``epoch`` (closed form).
 
         Call it after ``optimizer.step()``.
@@ -281,7 +282,7 @@ class LambdaLR(LRScheduler):
     callable object's ``__dict__`` is.
     """
 
-    def __init__(self, optimizer, lr_lambda, last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Any, lr_lambda: Callable, last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
         self.optimizer = optimizer
         self.lr_lambdas = _one_per_group(optimizer, lr_lambda)
@@ -317,7 +318,7 @@ class MultiplicativeLR(LRScheduler):
     unchanged).
     """
 
-    def __init__(self, optimizer, lr_lambda, last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Any, lr_lambda: Callable, last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
         self.optimizer = optimizer
         self.lr_lambdas = _one_per_group(optimizer, lr_lambda)
@@ -354,8 +355,7 @@ class StepLR(LRScheduler):
     ``StepLR``.
     """
 
-    def __init__(self, optimizer, step_size: int, gamma: float = 0.1,
-                 last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Any, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -387,8 +387,7 @@ class MultiStepLR(LRScheduler):
     training (He et al. 2016, divide by 10 at fixed epochs).
     """
 
-    def __init__(self, optimizer, milestones, gamma: float = 0.1,
-                 last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Any, milestones: Iterable[int], gamma: float = 0.1, last_epoch: int = -1) -> None:
         self.milestones = Counter(milestones)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -428,8 +427,7 @@ class ConstantLR(LRScheduler):
     "Accurate, Large Minibatch SGD", Section 2.2.
     """
 
-    def __init__(self, optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
-                 last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Any, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1) -> None:
         if factor > 1.0 or factor < 0:
             raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
         self.factor = factor
@@ -467,7 +465,7 @@ class LinearLR(LRScheduler):
     Source: PyTorch ``LinearLR``; gradual warmup of Goyal et al. 2017.
     """
 
-    def __init__(self, optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
+    def __init__(self, optimizer: Any, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5, last_epoch: int = -1) -> None:
         if start_factor > 1.0 or start_factor <= 0:
             raise ValueError("Starting multiplicative factor expected to be greater than 0 "
@@ -507,7 +505,7 @@ class ExponentialLR(LRScheduler):
     :math:`\eta_0 \cdot 0.95^{\text{epoch}}`); PyTorch ``ExponentialLR``.
     """
 
-    def __init__(self, optimizer, gamma: float, last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Any, gamma: float, last_epoch: int = -1) -> None:
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
@@ -538,8 +536,7 @@ class PolynomialLR(LRScheduler):
     2017).
     """
 
-    def __init__(self, optimizer, total_iters: int = 5, power: float = 1.0,
-                 last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Any, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1) -> None:
         self.total_iters = total_iters
         self.power = power
         super().__init__(optimizer, last_epoch)
@@ -589,8 +586,7 @@ class CosineAnnealingLR(LRScheduler):
     Restarts", eq. (5) without restarts; PyTorch ``CosineAnnealingLR``.
     """
 
-    def __init__(self, optimizer, T_max: int, eta_min: float = 0.0,
-                 last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Any, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
@@ -667,7 +663,7 @@ class SequentialLR(LRScheduler):
     Source: PyTorch ``SequentialLR`` (typically warmup then decay).
     """
 
-    def __init__(self, optimizer, schedulers, milestones, last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Any, schedulers: list, milestones: Iterable[int], last_epoch: int = -1) -> None:
         if len(schedulers) < 1:
             raise ValueError(f"{type(self).__name__} expects at least one scheduler, "
                              "but got no scheduler.")
@@ -726,7 +722,7 @@ class ChainedScheduler(LRScheduler):
     Source: PyTorch ``ChainedScheduler``.
     """
 
-    def __init__(self, schedulers, optimizer=None) -> None:
+    def __init__(self, schedulers: list, optimizer: Any | None = None) -> None:
         if len(schedulers) < 1:
             raise ValueError(f"{type(self).__name__} expects at least one scheduler to be "
                              "chained, but got no scheduler.")
@@ -788,9 +784,9 @@ class ReduceLROnPlateau(LRScheduler):
     Source: PyTorch ``ReduceLROnPlateau`` (after Keras's callback of the same name).
     """
 
-    def __init__(self, optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
-                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
-                 min_lr=0, eps: float = 1e-8) -> None:
+    def __init__(self, optimizer: Any, mode: str = "min", factor: float = 0.1, patience: int = 10,
+                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr: float = 0,
+                 eps: float = 1e-8) -> None:
         if factor >= 1.0:
             raise ValueError("Factor should be < 1.0.")
         self.factor = factor
@@ -818,7 +814,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.cooldown_counter = 0
         self.num_bad_epochs = 0
 
-    def step(self, metrics, epoch=None) -> None:
+    def step(self, metrics: float, epoch: float | None = None) -> None:
         """Record one evaluation of the monitored metric (a number)."""
         current = _to_float(metrics)
         self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
@@ -926,10 +922,10 @@ class CyclicLR(LRScheduler):
     :math:`\alpha(i) = (1-s)\alpha_1 + s\alpha_2`: use ``LambdaLR`` for that one.
     """
 
-    def __init__(self, optimizer, base_lr, max_lr, step_size_up: int = 2000,
-                 step_size_down=None, mode: str = "triangular", gamma: float = 1.0,
-                 scale_fn=None, scale_mode: str = "cycle", cycle_momentum: bool = True,
-                 base_momentum=0.8, max_momentum=0.9, last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Any, base_lr: float, max_lr, step_size_up: int = 2000,
+                 step_size_down: int | None = None, mode: str = "triangular", gamma: float = 1.0,
+                 scale_fn: Callable | None = None, scale_mode: str = "cycle", cycle_momentum: bool = True,
+                 base_momentum: float = 0.8, max_momentum: float = 0.9, last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
         self.optimizer = optimizer
         base_lrs = _per_group("base_lr", optimizer, base_lr)
@@ -1043,8 +1039,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     Restarts", eq. (5); PyTorch ``CosineAnnealingWarmRestarts``.
     """
 
-    def __init__(self, optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
-                 last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Any, T_0: int, T_mult: int = 1, eta_min: float = 0.0, last_epoch: int = -1) -> None:
         if T_0 <= 0 or not isinstance(T_0, int):
             raise ValueError(f"Expected positive integer T_0, but got {T_0}")
         if T_mult < 1 or not isinstance(T_mult, int):
@@ -1063,7 +1058,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         lo = self.eta_min
         return [S.cosine_annealing(self.T_cur, self.T_i, lo, base) for base in self.base_lrs]
 
-    def step(self, epoch=None) -> None:
+    def step(self, epoch: float | None = None) -> None:
         """One more epoch (``epoch=None``) or jump to a (fractional) ``epoch``."""
         if epoch is None and self.last_epoch < 0:
             epoch = 0
@@ -1136,11 +1131,11 @@ class OneCycleLR(LRScheduler):
     Networks Using Large Learning Rates"; PyTorch ``OneCycleLR``.
     """
 
-    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
-                 pct_start: float = 0.3, anneal_strategy: str = "cos",
-                 cycle_momentum: bool = True, base_momentum=0.85, max_momentum=0.95,
-                 div_factor: float = 25.0, final_div_factor: float = 1e4,
-                 three_phase: bool = False, last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Any, max_lr, total_steps: int | None = None, epochs: int | None = None,
+                 steps_per_epoch: int | None = None, pct_start: float = 0.3, anneal_strategy: str = "cos",
+                 cycle_momentum: bool = True, base_momentum: float = 0.85, max_momentum: float = 0.95,
+                 div_factor: float = 25.0, final_div_factor: float = 1e4, three_phase: bool = False,
+                 last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
         self.optimizer = optimizer
 
@@ -1260,7 +1255,7 @@ class HyperbolicLR(LRScheduler):
     \gamma_0 (1 + \gamma_0 \lambda t)^{-1}`, and as Adagrad's ``lr_decay`` in PyTorch.
     """
 
-    def __init__(self, optimizer, k: float, last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Any, k: float, last_epoch: int = -1) -> None:
         if not k >= 0:
             raise ValueError(f"Expected a decay rate k >= 0, but got {k}")
         self.k = k
@@ -1300,8 +1295,8 @@ class TransformerWarmupLR(LRScheduler):
     the factor is from Rush 2018, "The Annotated Transformer" (``NoamOpt``).
     """
 
-    def __init__(self, optimizer, d_model: int, warmup_steps: int = 4000,
-                 factor: float | None = 1.0, last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Any, d_model: int, warmup_steps: int = 4000, factor: float | None = 1.0,
+                 last_epoch: int = -1) -> None:
         if d_model <= 0:
             raise ValueError(f"Expected d_model > 0, but got {d_model}")
         if warmup_steps <= 0:
@@ -1364,7 +1359,7 @@ class LinearWarmupLR(LRScheduler):
     Optimization" (AAAI): linear warmup over :math:`2(1-\beta_2)^{-1}` iterations.
     """
 
-    def __init__(self, optimizer, beta2: float | None = None, warmup_steps=None,
+    def __init__(self, optimizer: Any, beta2: float | None = None, warmup_steps: int | None = None,
                  round_up: bool = True, last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
         if warmup_steps is not None:

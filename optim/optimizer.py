@@ -93,7 +93,9 @@ from __future__ import annotations
 import copy
 import warnings
 from collections import defaultdict
+from collections.abc import Iterable
 from itertools import chain
+from typing import Any
 
 import numpy as np
 
@@ -103,6 +105,7 @@ from minigrad.tensor import Tensor
 
 from .checks import check_betas, check_choice, check_count, check_lr, check_nonnegative, check_range
 from .fast.mixin import IMPLS
+from .types import Closure, Params
 
 __all__ = [
     "Optimizer", "OptimizerStateMixin", "required", "check_lr", "check_nonnegative",
@@ -188,7 +191,8 @@ class Optimizer:
 
     impl = "teaching"
 
-    def __init__(self, params, defaults: dict, *, trace=False, impl: str = "teaching") -> None:
+    def __init__(self, params: Params, defaults: dict, *, trace: bool | Iterable[str] = False,
+                 impl: str = "teaching") -> None:
         if impl != "teaching":
             check_choice(impl, "impl", IMPLS)
             raise ValueError(f"{type(self).__name__} has no flat fast path (impl='flat'); "
@@ -317,7 +321,7 @@ class Optimizer:
                     p.grad.data[...] = 0
 
     # ------------------------------------------------------------ stepping
-    def step(self, closure=None):
+    def step(self, closure: Closure | None = None) -> Any:
         """Perform one optimization step; return the closure's loss (or None).
 
         ``closure`` is a function that recomputes the loss and its gradients

@@ -24,11 +24,14 @@ The warmdown needs the length of the run::
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from minigrad.grad_mode import no_grad
 
 from . import functional as F
 from .checks import check_betas, check_count, check_lr, check_nonnegative, check_range
 from .optimizer import Optimizer
+from .types import Params
 
 __all__ = ["Ranger21"]
 
@@ -72,11 +75,13 @@ class Ranger21(Optimizer):
     ``slow_param`` (Lookahead's :math:`\phi`).
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-4, *,
-                 num_iterations=None, num_warmup_iterations=None, warmdown_start=0.72,
-                 warmdown_min_lr=3e-5, beta0=1.0, agc_clipping=1e-2, agc_eps=1e-3,
-                 centralize=True, normalize=True, normalize_eps=1e-8, normloss_factor=1e-4,
-                 lookahead_k=5, lookahead_alpha=0.5, amsgrad=False, trace=False):
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-4, *, num_iterations: int | None = None,
+                 num_warmup_iterations: int | None = None, warmdown_start: float = 0.72,
+                 warmdown_min_lr: float = 3e-5, beta0: float = 1.0, agc_clipping: float = 1e-2,
+                 agc_eps: float = 1e-3, centralize: bool = True, normalize: bool = True,
+                 normalize_eps: float = 1e-8, normloss_factor: float = 1e-4, lookahead_k: int = 5,
+                 lookahead_alpha: float = 0.5, amsgrad: bool = False, trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         betas = check_betas(betas)
         check_nonnegative(eps, "epsilon")

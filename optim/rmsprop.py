@@ -5,11 +5,14 @@ parameter by parameter with PyTorch 2.13's argument names, defaults and checks.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from . import functional as F
 from .checks import check_lr, check_nonnegative
 from .fast.inplace import rmsprop_
 from .fast.mixin import FlatPath
 from .optimizer import Optimizer
+from .types import Params
 
 __all__ = ["RMSprop"]
 
@@ -38,9 +41,10 @@ class RMSprop(FlatPath, Optimizer):
     (momentum > 0) and ``grad_avg`` (centered).
     """
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
-                 centered=False, *, maximize=False, eps_inside_sqrt=False, trace=False,
-                 impl="teaching"):
+    def __init__(self, params: Params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False, *,
+                 maximize: bool = False, eps_inside_sqrt: bool = False, trace: bool | Iterable[str] = False,
+                 impl: str = "teaching") -> None:
         lr = check_lr(lr)
         check_nonnegative(eps, "epsilon")
         check_nonnegative(momentum, "momentum")

@@ -11,10 +11,13 @@ which ``update_freq`` amortises.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from . import functional as F
 from .checks import check_choice, check_count, check_lr, check_nonnegative, check_range
 from .functional.shampoo import VECTOR_STATISTICS
 from .optimizer import Optimizer
+from .types import Params
 
 __all__ = ["Shampoo"]
 
@@ -44,8 +47,9 @@ class Shampoo(Optimizer):
     ``inverse_roots`` (list of the :math:`(H^i)^{-1/2k}`).
     """
 
-    def __init__(self, params, lr=1e-2, eps=1e-6, beta=None, update_freq=1, weight_decay=0, *,
-                 vector_statistic="full", trace=False):
+    def __init__(self, params: Params, lr: float = 1e-2, eps: float = 1e-6, beta: float | None = None,
+                 update_freq: int = 1, weight_decay: float = 0, *, vector_statistic: str = "full",
+                 trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         if not 0.0 < eps:
             raise ValueError(f"Invalid epsilon value: {eps}")

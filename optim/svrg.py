@@ -66,6 +66,9 @@ resumed run continues exactly.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
 
 from minigrad.grad_mode import no_grad
@@ -74,6 +77,7 @@ from . import functional as F
 from .checks import check_choice, check_count, check_lr, check_nonnegative
 from .functional.svrg import SVRG_OPTIONS
 from .optimizer import Optimizer, OptimizerStateMixin
+from .types import Closure, Params
 
 __all__ = ["SVRG"]
 
@@ -102,8 +106,8 @@ class SVRG(OptimizerStateMixin, Optimizer):
     See the module docstring for the training loop.
     """
 
-    def __init__(self, params, lr=1e-3, weight_decay=0, *, option="I", inner_steps=None,
-                 seed=None, trace=False):
+    def __init__(self, params: Params, lr: float = 1e-3, weight_decay: float = 0, *, option: str = "I",
+                 inner_steps: int | None = None, seed: int | None = None, trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         check_nonnegative(weight_decay, "weight_decay")
         check_choice(option, "option", SVRG_OPTIONS)
@@ -176,7 +180,7 @@ class SVRG(OptimizerStateMixin, Optimizer):
                 state["random_iterate"] = p.data.copy()
 
     # ------------------------------------------------------------ the inner loop
-    def step(self, closure=None):
+    def step(self, closure: Closure | None = None) -> Any:
         r"""One inner step :math:`w \leftarrow w - \eta(\nabla f_B(w) - \nabla f_B(\tilde w) + \tilde\mu)`.
 
         ``closure`` computes the loss of one fixed minibatch and its gradients

@@ -41,6 +41,8 @@ from __future__ import annotations
 
 import copy
 import itertools
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -182,7 +184,8 @@ class AveragedModel(Module):
     ``AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(0.999), use_buffers=True)``.
     """
 
-    def __init__(self, model, device=None, avg_fn=None, multi_avg_fn=None, use_buffers=False):
+    def __init__(self, model: Any, device: str | None = None, avg_fn: Callable | None = None,
+                 multi_avg_fn: Callable | None = None, use_buffers: bool = False) -> None:
         super().__init__()
         if avg_fn is not None and multi_avg_fn is not None:
             raise ValueError("Only one of avg_fn and multi_avg_fn should be provided")
@@ -273,8 +276,8 @@ class SWALR(LRScheduler):
     Source: PyTorch ``torch.optim.swa_utils.SWALR``; Izmailov et al. 2018.
     """
 
-    def __init__(self, optimizer, swa_lr, anneal_epochs=10, anneal_strategy="cos",
-                 last_epoch=-1):
+    def __init__(self, optimizer: Any, swa_lr: float, anneal_epochs: int = 10, anneal_strategy: str = "cos",
+                 last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
         swa_lrs = _per_group("swa_lr", optimizer, swa_lr)
         for lr, group in zip(swa_lrs, optimizer.param_groups):
@@ -346,7 +349,7 @@ class SWACyclicLR(LRScheduler):
         last_epoch: see :class:`~optim.lr_scheduler.LRScheduler`.
     """
 
-    def __init__(self, optimizer, alpha_1, alpha_2, cycle_length, last_epoch=-1):
+    def __init__(self, optimizer: Any, alpha_1: float, alpha_2: float, cycle_length: int, last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
         if not isinstance(cycle_length, int) or cycle_length < 1:
             raise ValueError(f"cycle_length must be an int >= 1, got {cycle_length}")

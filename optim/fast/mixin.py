@@ -26,7 +26,10 @@ The optional hook:
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ..checks import check_choice
+from ..types import Params
 from . import flat
 
 __all__ = ["FlatPath", "IMPLS"]
@@ -45,7 +48,8 @@ class FlatPath:
     _flat_inplace = True
     """Whether the flat path uses ``_update_inplace`` when the class has one (benchmarks turn it off)."""
 
-    def __init__(self, params, defaults: dict, *, trace=False, impl: str = "teaching") -> None:
+    def __init__(self, params: Params, defaults: dict, *, trace: bool | Iterable[str] = False,
+                 impl: str = "teaching") -> None:
         check_choice(impl, "impl", IMPLS)
         self.impl = impl                  # before the groups are added: they join the flat buffers
         super().__init__(params, defaults, trace=trace)

@@ -55,12 +55,13 @@ import math
 
 from minigrad.backend import get_array_module
 
+from ..types import Array, Update
 from .flags import l2_penalty
 
 __all__ = ["adabelief", "adabelief_init"]
 
 
-def adabelief_init(theta, *, amsgrad=False):
+def adabelief_init(theta: Array, *, amsgrad: bool = False) -> dict:
     r"""The state before the first step: ``step = 0``, :math:`m_0 = s_0 = s^{max}_0 = 0`."""
     xp = get_array_module(theta)
     state = {"step": 0, "exp_avg": xp.zeros_like(theta), "exp_avg_var": xp.zeros_like(theta)}
@@ -69,9 +70,10 @@ def adabelief_init(theta, *, amsgrad=False):
     return state
 
 
-def adabelief(theta, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-16,
-              weight_decay=0.0, amsgrad=False, weight_decouple=True, fixed_decay=False,
-              rectify=False, degenerated_to_sgd=True):
+def adabelief(theta: Array, grad: Array, state: dict, *, lr: float = 1e-3, beta1: float = 0.9,
+              beta2: float = 0.999, eps: float = 1e-16, weight_decay: float = 0.0, amsgrad: bool = False,
+              weight_decouple: bool = True, fixed_decay: bool = False, rectify: bool = False,
+              degenerated_to_sgd: bool = True) -> Update:
     r"""One AdaBelief step on one parameter (the formulas of the module docstring).
 
     Args:

@@ -59,6 +59,7 @@ from __future__ import annotations
 from minigrad.backend import get_array_module
 
 from ..checks import check_choice
+from ..types import Array, Update
 from .flags import decoupled_decay, signed_gradient
 
 __all__ = ["adafactor", "adafactor_init", "EPS1_FORMS"]
@@ -66,7 +67,7 @@ __all__ = ["adafactor", "adafactor_init", "EPS1_FORMS"]
 EPS1_FORMS = ("torch", "paper")
 
 
-def adafactor_init(theta):
+def adafactor_init(theta: Array) -> dict:
     r"""The state before the first step: zeros for :math:`R, C` (2-d and up) or :math:`\hat V`.
 
     ``row_var`` (:math:`R`, shape ``(..., n, 1)``) and ``col_var``
@@ -87,8 +88,9 @@ def _rms(xp, x):
     return float(xp.sqrt(xp.mean(x * x)))
 
 
-def adafactor(theta, grad, state, *, lr=1e-2, beta2_decay=-0.8, eps1=None, eps2=1e-3, d=1.0,
-              weight_decay=0.0, maximize=False, eps1_form="torch"):
+def adafactor(theta: Array, grad: Array, state: dict, *, lr: float = 1e-2, beta2_decay: float = -0.8,
+              eps1: float | None = None, eps2: float = 1e-3, d: float = 1.0, weight_decay: float = 0.0,
+              maximize: bool = False, eps1_form: str = "torch") -> Update:
     r"""One Adafactor step on one parameter (the formula of the module docstring).
 
     Args:

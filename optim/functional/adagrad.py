@@ -25,19 +25,21 @@ from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
+from ..types import Array, Update
 from .flags import l2_penalty, signed_gradient
 
 __all__ = ["adagrad", "adagrad_init"]
 
 
-def adagrad_init(theta, *, initial_accumulator_value=0.0):
+def adagrad_init(theta: Array, *, initial_accumulator_value: float = 0.0) -> dict:
     """The state before the first step: ``step = 0``, ``sum`` = s_0 filled with the initial value."""
     xp = get_array_module(theta)
     return {"step": 0, "sum": xp.full_like(theta, initial_accumulator_value)}
 
 
-def adagrad(theta, grad, state, *, lr=1e-2, lr_decay=0.0, weight_decay=0.0, eps=1e-10,
-            maximize=False, eps_inside_sqrt=False):
+def adagrad(theta: Array, grad: Array, state: dict, *, lr: float = 1e-2, lr_decay: float = 0.0,
+            weight_decay: float = 0.0, eps: float = 1e-10, maximize: bool = False,
+            eps_inside_sqrt: bool = False) -> Update:
     r"""One Adagrad step on one parameter (the formula of the module docstring).
 
     Args:

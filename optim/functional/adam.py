@@ -45,6 +45,7 @@ from __future__ import annotations
 from minigrad.backend import get_array_module
 
 from ..checks import check_choice
+from ..types import Array, Update
 from .flags import amsgrad_max, signed_gradient, weight_decay_step
 
 __all__ = ["adam", "adamw", "adam_init", "BIAS_CORRECTIONS"]
@@ -52,7 +53,7 @@ __all__ = ["adam", "adamw", "adam_init", "BIAS_CORRECTIONS"]
 BIAS_CORRECTIONS = ("standard", "efficient")
 
 
-def adam_init(theta, *, amsgrad=False):
+def adam_init(theta: Array, *, amsgrad: bool = False) -> dict:
     r"""The state before the first step: ``step = 0``, :math:`m_0 = v_0 = 0` (and :math:`v^{max}_0 = 0`)."""
     xp = get_array_module(theta)
     state = {"step": 0, "exp_avg": xp.zeros_like(theta), "exp_avg_sq": xp.zeros_like(theta)}
@@ -61,9 +62,9 @@ def adam_init(theta, *, amsgrad=False):
     return state
 
 
-def adam(theta, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
-         weight_decay=0.0, amsgrad=False, maximize=False, decoupled_weight_decay=False,
-         bias_correction="standard"):
+def adam(theta: Array, grad: Array, state: dict, *, lr: float = 1e-3, beta1: float = 0.9,
+         beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False,
+         maximize: bool = False, decoupled_weight_decay: bool = False, bias_correction: str = "standard") -> Update:
     r"""One Adam step on one parameter (the formula of the module docstring).
 
     Args:
@@ -109,8 +110,9 @@ def adam(theta, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
     return theta, new_state, intermediates
 
 
-def adamw(theta, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
-          weight_decay=1e-2, amsgrad=False, maximize=False, bias_correction="standard"):
+def adamw(theta: Array, grad: Array, state: dict, *, lr: float = 1e-3, beta1: float = 0.9,
+          beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False,
+          maximize: bool = False, bias_correction: str = "standard") -> Update:
     r"""AdamW: :func:`adam` with decoupled weight decay, :math:`\theta \leftarrow \theta(1-\gamma\lambda)`.
 
     Same state and intermediates as :func:`adam`; PyTorch's default

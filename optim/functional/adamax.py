@@ -30,19 +30,20 @@ from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
+from ..types import Array, Update
 from .flags import l2_penalty, signed_gradient
 
 __all__ = ["adamax", "adamax_init"]
 
 
-def adamax_init(theta):
+def adamax_init(theta: Array) -> dict:
     r"""The state before the first step: ``step = 0``, :math:`m_0 = u_0 = 0`."""
     xp = get_array_module(theta)
     return {"step": 0, "exp_avg": xp.zeros_like(theta), "exp_inf": xp.zeros_like(theta)}
 
 
-def adamax(theta, grad, state, *, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8,
-           weight_decay=0.0, maximize=False):
+def adamax(theta: Array, grad: Array, state: dict, *, lr: float = 2e-3, beta1: float = 0.9,
+           beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0, maximize: bool = False) -> Update:
     r"""One Adamax step on one parameter (the formula of the module docstring).
 
     Args:

@@ -48,12 +48,13 @@ from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
+from ..types import Array, Update
 from .flags import l2_penalty, signed_gradient
 
 __all__ = ["asgd", "asgd_init"]
 
 
-def asgd_init(theta, *, lr=1e-2):
+def asgd_init(theta: Array, *, lr: float = 1e-2) -> dict:
     r"""The state before the first step: :math:`\eta_1 = \gamma`, :math:`\mu_1 = 1`, ``ax`` = 0.
 
     ``eta`` and ``mu`` are Python floats (PyTorch keeps 0-d tensors of its
@@ -63,8 +64,8 @@ def asgd_init(theta, *, lr=1e-2):
     return {"step": 0, "eta": float(lr), "mu": 1.0, "ax": xp.zeros_like(theta)}
 
 
-def asgd(theta, grad, state, *, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0.0,
-         maximize=False):
+def asgd(theta: Array, grad: Array, state: dict, *, lr: float = 1e-2, lambd: float = 1e-4,
+         alpha: float = 0.75, t0: float = 1e6, weight_decay: float = 0.0, maximize: bool = False) -> Update:
     r"""One ASGD step on one parameter (the formula of the module docstring).
 
     Args:

@@ -37,18 +37,19 @@ from __future__ import annotations
 from minigrad.backend import get_array_module
 
 from ..checks import check_choice
+from ..types import Array
 
 __all__ = ["lookahead", "lookahead_init", "lookahead_momentum", "lookahead_sync", "PULLBACK_MODES"]
 
 PULLBACK_MODES = ("none", "reset", "pullback")
 
 
-def lookahead_init(theta):
+def lookahead_init(theta: Array) -> dict:
     r"""The slow weights at the start: :math:`\phi_0 = \theta_0` (a copy)."""
     return {"slow_param": theta.copy()}
 
 
-def lookahead_sync(theta, slow, *, alpha=0.5):
+def lookahead_sync(theta: Array, slow: Array, *, alpha: float = 0.5):
     r"""The synchronisation :math:`\phi_t = (1-\alpha)\phi_{t-1} + \alpha\theta_{t,k}`, :math:`\theta_{t+1,0} = \phi_t`.
 
     Args:
@@ -64,7 +65,7 @@ def lookahead_sync(theta, slow, *, alpha=0.5):
     return phi.copy(), phi                                    # theta_{t+1,0} = phi_t
 
 
-def lookahead(theta, state, *, alpha=0.5):
+def lookahead(theta: Array, state: dict, *, alpha: float = 0.5):
     r"""The synchronisation of one parameter after :math:`k` inner steps.
 
     Args:
@@ -82,7 +83,7 @@ def lookahead(theta, state, *, alpha=0.5):
     return theta, {"slow_param": phi}, {"theta_k": theta_k, "phi": phi}
 
 
-def lookahead_momentum(buffer, slow_buffer, *, alpha=0.5, mode="pullback"):
+def lookahead_momentum(buffer: Array, slow_buffer: Array, *, alpha: float = 0.5, mode: str = "pullback"):
     r"""The inner optimizer's momentum at a synchronisation.
 
     Args:

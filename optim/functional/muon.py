@@ -67,6 +67,7 @@ import math
 
 from minigrad.backend import get_array_module
 
+from ..types import Array, Update
 from .flags import decoupled_decay
 from .swa import lerp
 
@@ -79,12 +80,13 @@ NS_EPS = 1e-7
 ADJUST_LR_FNS = (None, "original", "match_rms_adamw")
 
 
-def muon_init(theta):
+def muon_init(theta: Array) -> dict:
     r"""The state before the first step: :math:`B_0 = 0` (``momentum_buffer``)."""
     return {"momentum_buffer": get_array_module(theta).zeros_like(theta)}
 
 
-def newton_schulz(G, coefficients=NS_COEFFICIENTS, steps=NS_STEPS, eps=NS_EPS):
+def newton_schulz(G: Array, coefficients: tuple[float, float, float] = NS_COEFFICIENTS, steps: int = NS_STEPS,
+                  eps: float = NS_EPS):
     r"""The Newton–Schulz quintic iteration :math:`\operatorname{NS}^{(a,b,c)}_k(G;\varepsilon)` (module docstring).
 
     Runs in ``G``'s dtype. Raises ``ValueError`` for a non-2-D ``G``, a
@@ -109,7 +111,7 @@ def newton_schulz(G, coefficients=NS_COEFFICIENTS, steps=NS_STEPS, eps=NS_EPS):
     return X.T if tall else X
 
 
-def muon_adjust_lr(lr, adjust_lr_fn, shape):
+def muon_adjust_lr(lr: float, adjust_lr_fn, shape: tuple):
     r"""The shape-dependent learning rate :math:`\tilde\gamma` for an :math:`m \times n` parameter.
 
     ``None``/``"original"``: :math:`\gamma\sqrt{\max(1, m/n)}` (Jordan);
@@ -127,8 +129,10 @@ def muon_adjust_lr(lr, adjust_lr_fn, shape):
     return lr * ratio
 
 
-def muon(theta, grad, state, *, lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True,
-         ns_coefficients=NS_COEFFICIENTS, ns_steps=NS_STEPS, eps=NS_EPS, adjust_lr_fn=None):
+def muon(theta: Array, grad: Array, state: dict, *, lr: float = 1e-3, weight_decay: float = 0.1,
+         momentum: float = 0.95, nesterov: bool = True,
+         ns_coefficients: tuple[float, float, float] = NS_COEFFICIENTS, ns_steps: int = NS_STEPS,
+         eps: float = NS_EPS, adjust_lr_fn: str | None = None) -> Update:
     r"""One Muon step on one 2-D parameter (the formula of the module docstring).
 
     Args:

@@ -45,6 +45,7 @@ from __future__ import annotations
 from minigrad.backend import get_array_module
 
 from ..checks import check_choice
+from ..types import Array, Update
 from .flags import signed_gradient, weight_decay_step
 
 __all__ = ["nadam", "nadam_init", "MU_SCHEDULES"]
@@ -52,7 +53,7 @@ __all__ = ["nadam", "nadam_init", "MU_SCHEDULES"]
 MU_SCHEDULES = ("dozat", "constant")
 
 
-def nadam_init(theta):
+def nadam_init(theta: Array) -> dict:
     r"""The state before the first step: ``step = 0``, :math:`P_0 = 1`, :math:`m_0 = v_0 = 0`.
 
     ``mu_product`` is a Python float (PyTorch keeps a 0-d tensor of its
@@ -63,9 +64,9 @@ def nadam_init(theta):
             "exp_avg_sq": xp.zeros_like(theta)}
 
 
-def nadam(theta, grad, state, *, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8,
-          weight_decay=0.0, momentum_decay=4e-3, decoupled_weight_decay=False,
-          maximize=False, mu_schedule="dozat"):
+def nadam(theta: Array, grad: Array, state: dict, *, lr: float = 2e-3, beta1: float = 0.9,
+          beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0, momentum_decay: float = 4e-3,
+          decoupled_weight_decay: bool = False, maximize: bool = False, mu_schedule: str = "dozat") -> Update:
     r"""One NAdam step on one parameter (the formula of the module docstring).
 
     Args:

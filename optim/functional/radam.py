@@ -59,27 +59,29 @@ import math
 
 from minigrad.backend import get_array_module
 
+from ..types import Array, Update
 from .flags import signed_gradient, weight_decay_step
 
 __all__ = ["radam", "radam_init", "check_threshold"]
 
 
-def check_threshold(threshold) -> None:
+def check_threshold(threshold: float) -> None:
     r"""Require :math:`\rho_t`'s threshold to be at least 4: the rectification term needs :math:`\rho_t > 4`."""
     if not threshold >= 4:
         raise ValueError(f"Invalid threshold value: {threshold} (the rectification term "
                          "needs rho_t > 4, so the threshold must be >= 4)")
 
 
-def radam_init(theta):
+def radam_init(theta: Array) -> dict:
     r"""The state before the first step: ``step = 0``, :math:`m_0 = v_0 = 0`."""
     xp = get_array_module(theta)
     return {"step": 0, "exp_avg": xp.zeros_like(theta), "exp_avg_sq": xp.zeros_like(theta)}
 
 
-def radam(theta, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
-          weight_decay=0.0, decoupled_weight_decay=False, maximize=False,
-          threshold=5.0, degenerated_to_sgd=True):
+def radam(theta: Array, grad: Array, state: dict, *, lr: float = 1e-3, beta1: float = 0.9,
+          beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0,
+          decoupled_weight_decay: bool = False, maximize: bool = False, threshold: float = 5.0,
+          degenerated_to_sgd: bool = True) -> Update:
     r"""One RAdam step on one parameter (the formula of the module docstring).
 
     Args:

@@ -55,6 +55,7 @@ from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
+from ..types import Array, Update
 from . import transforms as T
 from .flags import amsgrad_max
 from .lookahead import lookahead_sync
@@ -64,7 +65,7 @@ __all__ = ["ranger21", "ranger21_init", "ranger21_moments", "ranger21_update",
            "ranger21_lr", "ranger21_warmup_steps"]
 
 
-def ranger21_init(theta, *, amsgrad=False, lookahead=True):
+def ranger21_init(theta: Array, *, amsgrad: bool = False, lookahead: bool = True) -> dict:
     r"""The state before the first step: zero moments, and the slow weights :math:`\phi_0 = \theta_0`."""
     xp = get_array_module(theta)
     state = {"step": 0, "exp_avg": xp.zeros_like(theta), "neg_exp_avg": xp.zeros_like(theta),
@@ -76,7 +77,8 @@ def ranger21_init(theta, *, amsgrad=False, lookahead=True):
     return state
 
 
-def ranger21_warmup_steps(beta2, num_iterations=None, num_warmup_iterations=None):
+def ranger21_warmup_steps(beta2: float, num_iterations: int | None = None,
+                          num_warmup_iterations: int | None = None):
     r"""The warmup length :math:`\tau`: given, or :math:`\lceil 2/(1-\beta_2)\rceil` (22% of a short run)."""
     if num_warmup_iterations is not None:
         return int(num_warmup_iterations)
@@ -86,17 +88,18 @@ def ranger21_warmup_steps(beta2, num_iterations=None, num_warmup_iterations=None
     return tau
 
 
-def ranger21_lr(t, *, lr, warmup, num_iterations=None, warmdown_start=0.72,
-                warmdown_min_lr=3e-5):
+def ranger21_lr(t: int, *, lr: float, warmup: int, num_iterations: int | None = None,
+                warmdown_start: float = 0.72, warmdown_min_lr: float = 3e-5):
     r""":math:`\eta_t = \min(\eta\min(1, t/\tau), \eta^{warmdown}_t)`."""
     return min(lr * linear_warmup(t, warmup),
                linear_warmdown(t, lr=lr, num_iterations=num_iterations,
                                start=warmdown_start, min_lr=warmdown_min_lr))
 
 
-def ranger21_moments(theta, grad, state, *, beta1=0.9, beta2=0.999, beta0=1.0,
-                     agc_clipping=1e-2, agc_eps=1e-3, centralize=True, normalize=True,
-                     normalize_eps=1e-8, amsgrad=False):
+def ranger21_moments(theta: Array, grad: Array, state: dict, *, beta1: float = 0.9, beta2: float = 0.999,
+                     beta0: float = 1.0, agc_clipping: float = 1e-2, agc_eps: float = 1e-3,
+                     centralize: bool = True, normalize: bool = True, normalize_eps: float = 1e-8,
+                     amsgrad: bool = False) -> Update:
     r"""The first half of a step: the gradient transforms and the moments.
 
     Args:
@@ -136,10 +139,10 @@ def ranger21_moments(theta, grad, state, *, beta1=0.9, beta2=0.999, beta0=1.0,
     return {"t": t, "m_bar": m_bar, "v_hat": v_hat, "state": new_state}, intermediates
 
 
-def ranger21_update(theta, state, moments, *, v_bar, lr=1e-3, beta1=0.9, eps=1e-8,
-                    weight_decay=1e-4, normloss_factor=1e-4, warmup=0, num_iterations=None,
-                    warmdown_start=0.72, warmdown_min_lr=3e-5, lookahead_k=5,
-                    lookahead_alpha=0.5):
+def ranger21_update(theta: Array, state: dict, moments: dict, *, v_bar, lr: float = 1e-3, beta1: float = 0.9,
+                    eps: float = 1e-8, weight_decay: float = 1e-4, normloss_factor: float = 1e-4,
+                    warmup: int = 0, num_iterations: int | None = None, warmdown_start: float = 0.72,
+                    warmdown_min_lr: float = 3e-5, lookahead_k: int = 5, lookahead_alpha: float = 0.5):
     r"""The second half of a step: schedule, stable decay, norm loss, AdamW step, Lookahead.
 
     Args:
@@ -177,11 +180,13 @@ def ranger21_update(theta, state, moments, *, v_bar, lr=1e-3, beta1=0.9, eps=1e-
                               "update": update, "synced": synced}
 
 
-def ranger21(theta, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
-             weight_decay=1e-4, v_bar=None, beta0=1.0, agc_clipping=1e-2, agc_eps=1e-3,
-             centralize=True, normalize=True, normalize_eps=1e-8, amsgrad=False,
-             normloss_factor=1e-4, warmup=None, num_iterations=None, warmdown_start=0.72,
-             warmdown_min_lr=3e-5, lookahead_k=5, lookahead_alpha=0.5):
+def ranger21(theta: Array, grad: Array, state: dict, *, lr: float = 1e-3, beta1: float = 0.9,
+             beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 1e-4, v_bar: float | None = None,
+             beta0: float = 1.0, agc_clipping: float = 1e-2, agc_eps: float = 1e-3, centralize: bool = True,
+             normalize: bool = True, normalize_eps: float = 1e-8, amsgrad: bool = False,
+             normloss_factor: float = 1e-4, warmup: int | None = None, num_iterations: int | None = None,
+             warmdown_start: float = 0.72, warmdown_min_lr: float = 3e-5, lookahead_k: int = 5,
+             lookahead_alpha: float = 0.5) -> Update:
     r"""One whole Ranger21 step on one parameter.
 
     ``v_bar`` defaults to the mean of this parameter's own :math:`\hat v_t`

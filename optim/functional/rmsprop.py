@@ -29,12 +29,13 @@ from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
+from ..types import Array, Update
 from .flags import l2_penalty, signed_gradient
 
 __all__ = ["rmsprop", "rmsprop_init"]
 
 
-def rmsprop_init(theta, *, momentum=0.0, centered=False):
+def rmsprop_init(theta: Array, *, momentum: float = 0.0, centered: bool = False) -> dict:
     r"""The state before the first step: zeros for :math:`v`, :math:`b` (if momentum), :math:`\bar g` (if centered)."""
     xp = get_array_module(theta)
     state = {"step": 0, "square_avg": xp.zeros_like(theta)}
@@ -45,8 +46,9 @@ def rmsprop_init(theta, *, momentum=0.0, centered=False):
     return state
 
 
-def rmsprop(theta, grad, state, *, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0,
-            momentum=0.0, centered=False, maximize=False, eps_inside_sqrt=False):
+def rmsprop(theta: Array, grad: Array, state: dict, *, lr: float = 1e-2, alpha: float = 0.99,
+            eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
+            maximize: bool = False, eps_inside_sqrt: bool = False) -> Update:
     r"""One RMSprop step on one parameter (the formula of the module docstring).
 
     Args:

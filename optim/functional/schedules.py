@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
+from collections.abc import Iterable
 
 __all__ = [
     "step_decay", "multistep_decay", "constant_warmup", "linear_ramp", "exponential_decay",
@@ -48,7 +49,7 @@ def step_decay(t: int, eta_0: float, step_size: int, gamma: float) -> float:
     return eta_0 * gamma ** (t // step_size)
 
 
-def multistep_decay(t: int, eta_0: float, milestones, gamma: float) -> float:
+def multistep_decay(t: int, eta_0: float, milestones: Iterable[int], gamma: float) -> float:
     r""":math:`\eta_0\,\gamma^{\#\{m \le t\}}` over the sorted ``milestones`` (``MultiStepLR``)."""
     return eta_0 * gamma ** bisect_right(milestones, t)
 
@@ -126,7 +127,7 @@ def linear_warmup(t: float, warmup: float) -> float:
     return 1.0 if warmup <= 0 else min(1.0, t / warmup)
 
 
-def linear_warmdown(t: int, *, lr: float, num_iterations, start: float = 0.72,
+def linear_warmdown(t: int, *, lr: float, num_iterations: int | None, start: float = 0.72,
                     min_lr: float = 3e-5) -> float:
     r"""Ranger21's linear warmdown over the last :math:`1-p` of :math:`T` steps.
 

@@ -57,6 +57,7 @@ from __future__ import annotations
 from minigrad.backend import get_array_module
 
 from ..checks import check_choice
+from ..types import Array, Update
 from .flags import l2_penalty, signed_gradient
 
 __all__ = ["sgd", "sgd_lecture", "sgd_init", "sgd_lookahead", "MOMENTUM_FORMS"]
@@ -64,7 +65,7 @@ __all__ = ["sgd", "sgd_lecture", "sgd_init", "sgd_lookahead", "MOMENTUM_FORMS"]
 MOMENTUM_FORMS = ("torch", "lecture")
 
 
-def sgd_init(theta, *, momentum=0.0, momentum_form="torch"):
+def sgd_init(theta: Array, *, momentum: float = 0.0, momentum_form: str = "torch") -> dict:
     """The state before the first step.
 
     PyTorch's form starts with no buffer (the first step sets :math:`b_1 =
@@ -77,7 +78,7 @@ def sgd_init(theta, *, momentum=0.0, momentum_form="torch"):
     return {"velocity": xp.zeros_like(theta)}
 
 
-def sgd_lookahead(theta, state, *, momentum):
+def sgd_lookahead(theta: Array, state: dict, *, momentum: float):
     r"""The lecture form's Nesterov look-ahead point :math:`\theta - \mu v`.
 
     The point where the gradient of the next step must be evaluated.
@@ -89,8 +90,9 @@ def sgd_lookahead(theta, state, *, momentum):
     return theta - momentum * v
 
 
-def sgd(theta, grad, state, *, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-        nesterov=False, maximize=False, momentum_form="torch"):
+def sgd(theta: Array, grad: Array, state: dict, *, lr: float = 1e-3, momentum: float = 0.0,
+        dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False,
+        momentum_form: str = "torch") -> Update:
     r"""One SGD step on one parameter (the formulas of the module docstring).
 
     Args:
@@ -135,8 +137,8 @@ def sgd(theta, grad, state, *, lr=1e-3, momentum=0.0, dampening=0.0, weight_deca
     return theta, {"momentum_buffer": b}, {"g": g, "b": b, "d": d}
 
 
-def sgd_lecture(theta, grad, state, *, lr=1e-3, momentum=0.0, weight_decay=0.0, nesterov=False,
-                maximize=False):
+def sgd_lecture(theta: Array, grad: Array, state: dict, *, lr: float = 1e-3, momentum: float = 0.0,
+                weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False) -> Update:
     r"""One step of the lecture form of momentum (Sutskever et al. 2013; module docstring).
 
     .. math::

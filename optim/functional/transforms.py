@@ -90,6 +90,8 @@ import math
 
 from minigrad.backend import get_array_module
 
+from ..types import Array
+
 __all__ = [
     "unitwise_norm", "adaptive_gradient_clipping", "gradient_centralization",
     "gradient_normalization", "positive_negative_momentum", "adamw_denominator",
@@ -97,7 +99,7 @@ __all__ = [
 ]
 
 
-def unitwise_norm(x):
+def unitwise_norm(x: Array):
     r""":math:`\|x_i\|` per unit (row; all axes but the first), or the whole norm for ndim <= 1.
 
     The result broadcasts against ``x`` (``keepdims`` for ndim >= 2, a 0-d
@@ -109,7 +111,7 @@ def unitwise_norm(x):
     return xp.sqrt((x * x).sum(axis=tuple(range(1, x.ndim)), keepdims=True))
 
 
-def adaptive_gradient_clipping(grad, theta, *, clipping=1e-2, eps=1e-3):
+def adaptive_gradient_clipping(grad: Array, theta: Array, *, clipping: float = 1e-2, eps: float = 1e-3):
     r"""Unit-wise adaptive gradient clipping (Brock et al. 2021): the module docstring's formula."""
     xp = get_array_module(grad)
     w_norm = xp.maximum(unitwise_norm(theta), eps)              # max(||W_i||, eps)
@@ -119,21 +121,21 @@ def adaptive_gradient_clipping(grad, theta, *, clipping=1e-2, eps=1e-3):
     return xp.where(g_norm > max_norm, grad * (max_norm / safe), grad)
 
 
-def gradient_centralization(grad):
+def gradient_centralization(grad: Array):
     r""":math:`G_i - \operatorname{mean}(G_i)` per unit for ndim >= 2 (Yong et al. 2020); vectors unchanged."""
     if grad.ndim <= 1:
         return grad
     return grad - grad.mean(axis=tuple(range(1, grad.ndim)), keepdims=True)
 
 
-def gradient_normalization(grad, *, eps=1e-8):
+def gradient_normalization(grad: Array, *, eps: float = 1e-8):
     r""":math:`G / (\operatorname{std}(G) + \epsilon)` for tensors of more than two elements."""
     if grad.size <= 2:
         return grad
     return grad / (grad.std(ddof=1) + eps)
 
 
-def positive_negative_momentum(grad, state, *, beta1=0.9, beta0=1.0, t):
+def positive_negative_momentum(grad: Array, state: dict, *, beta1: float = 0.9, beta0: float = 1.0, t: int):
     r"""One step of positive-negative momentum (Xie et al. 2021).
 
     Args:
@@ -158,20 +160,20 @@ def positive_negative_momentum(grad, state, *, beta1=0.9, beta0=1.0, t):
     return m_bar, {fed: m}, {"m": m, "m_neg": m_neg, "m_bar": m_bar}
 
 
-def adamw_denominator(v, *, beta2=0.999, t, eps=1e-8):
+def adamw_denominator(v: Array, *, beta2: float = 0.999, t: int, eps: float = 1e-8):
     r""":math:`\sqrt{v_t/(1-\beta_2^t)} + \epsilon`."""
     xp = get_array_module(v)
     return xp.sqrt(v / (1 - beta2 ** t)) + eps
 
 
-def stable_weight_decay(theta, *, lr, weight_decay, v_bar, eps=1e-8):
+def stable_weight_decay(theta: Array, *, lr: float, weight_decay: float, v_bar, eps: float = 1e-8):
     r""":math:`\theta(1 - \eta\lambda/\max(\sqrt{\bar v}, \epsilon))` (Xie et al., AdamS)."""
     if weight_decay == 0:
         return theta
     return theta * (1 - lr * weight_decay / max(math.sqrt(v_bar), eps))
 
 
-def norm_loss(theta, *, lr, factor, eps=1e-8):
+def norm_loss(theta: Array, *, lr: float, factor: float, eps: float = 1e-8):
     r""":math:`W_i(1 - 2\eta\lambda_n(1 - 1/(\|W_i\| + \epsilon)))` per unit (Georgiou et al. 2021)."""
     if factor == 0:
         return theta
