@@ -1,10 +1,11 @@
 r"""``Ranger21`` (Wright & Demeure 2021): AdamW with eight components, as the paper intends.
 
 The step is written out in :mod:`optim.functional.ranger21`, and each
-component, with its formula and source, in :mod:`optim.transforms` (adaptive
-gradient clipping, gradient centralization, gradient normalization,
+component, with its formula and source, in :mod:`optim.functional.transforms`
+(adaptive gradient clipping, gradient centralization, gradient normalization,
 positive-negative momentum, the AdamW-style denominator, stable weight decay,
-norm loss, linear warmup and warmdown, Lookahead). Stable weight decay divides
+norm loss), :mod:`optim.functional.schedules` (linear warmup and warmdown) and
+:mod:`optim.functional.lookahead` (Lookahead). Stable weight decay divides
 by :math:`\sqrt{\bar v_t}`, the root mean of :math:`\hat v_t` over every
 coordinate of every parameter being stepped, so ``step`` runs in two passes:
 the moments of all parameters, then the updates.

@@ -44,7 +44,7 @@ A training loop::
                 return loss
             opt.step(closure)                # w -= lr (grad f_B(w) - grad f_B(w_tilde) + mu_tilde)
 
-(``tests/test_optim_beyond_b.py`` runs this loop on a linear model.)
+(``tests/optim/test_svrg_barzilai_borwein.py`` runs this loop on a linear model.)
 
 Option II (``option="II"``) needs the epoch length ``inner_steps=m``: at each
 snapshot the optimizer draws :math:`t \sim \mathcal U\{0,\dots,m-1\}` with its

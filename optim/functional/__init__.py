@@ -19,9 +19,18 @@ same result. Each module's docstring holds the formula in LaTeX and its
 source, and the lines of code follow the formula's lines with its symbols.
 
 The optimizer classes in :mod:`optim` call these functions parameter by
-parameter.
+parameter; the fast path (:mod:`optim.fast`) runs them, or their in-place
+twins, over flat buffers. Beside the formulas:
+
+* :mod:`optim.functional.flags`: PyTorch's flags (``maximize``, the two weight
+  decays, AMSGrad) as the named steps the formulas take around their lines;
+* :mod:`optim.functional.schedules`: the learning-rate schedules' closed forms
+  and Ma & Yarats' untuned warmup length;
+* :mod:`optim.functional.transforms`: Ranger21's components;
+* :func:`lookahead_sync`: Lookahead's synchronisation, shared by every
+  optimizer that synchronises.
 """
-from . import schedules, transforms
+from . import flags, schedules, transforms
 from .adabelief import adabelief, adabelief_init
 from .adadelta import adadelta, adadelta_init
 from .adafactor import adafactor, adafactor_init
