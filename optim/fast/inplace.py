@@ -6,6 +6,7 @@ Each function here is the pure formula of the same name in
 step allocates nothing: the same floating-point operations in the same order,
 so the results are **bitwise equal** to the formula's
 (``tests/optim/test_fast_path.py`` checks every twin against its formula).
+Each line carries the comment of the formula's line it computes.
 They write into their inputs, which is why they live here and not among the
 formulas.
 
@@ -73,15 +74,10 @@ def sgd_(theta, grad, state, out, work, *, lr=1e-3, momentum=0.0, dampening=0.0,
          weight_decay=0.0, nesterov=False, maximize=False, momentum_form="torch"):
     r""":func:`~optim.functional.sgd` in place, for the flat fast path: the same operations in the same order.
 
-    Each line is the line of :func:`~optim.functional.sgd` with the same comment, written with
-    ``out=``; the results are bitwise equal to :func:`~optim.functional.sgd`'s (tested in
-    ``tests/optim/test_fast_path.py``). One multiplication is left out where it
-    is exact: :math:`(1-\tau) g_t` with :math:`\tau = 0` is :math:`g_t`.
+    One multiplication is left out where it is exact: :math:`(1-\tau) g_t`
+    with :math:`\tau = 0` is :math:`g_t`.
 
     Args:
-        theta: :math:`\theta_{t-1}`, overwritten with :math:`\theta_t`.
-        grad: the gradient (read only).
-        state: as for :func:`~optim.functional.sgd` (read only, but its arrays may be ``out``'s).
         out: where the new state's array goes: ``out["momentum_buffer"]``
             (torch form) or ``out["velocity"]`` (lecture form); it may be the
             array of the same name in ``state``.
@@ -150,14 +146,7 @@ def adagrad_(theta, grad, state, out, work, *, lr=1e-2, lr_decay=0.0, weight_dec
              eps=1e-10, maximize=False, eps_inside_sqrt=False):
     r""":func:`~optim.functional.adagrad` in place, for the flat fast path: the same operations in the same order.
 
-    Each line is the line of :func:`~optim.functional.adagrad` with the same comment, written
-    with ``out=``; the results are bitwise equal to :func:`~optim.functional.adagrad`'s (tested
-    in ``tests/optim/test_fast_path.py``).
-
     Args:
-        theta: :math:`\theta_{t-1}`, overwritten with :math:`\theta_t`.
-        grad: the gradient (read only).
-        state: as for :func:`~optim.functional.adagrad` (read only, but its array may be ``out``'s).
         out: ``out["sum"]``, where :math:`s_t` goes (may be ``state["sum"]``).
         work: three scratch arrays shaped like ``theta``.
 
@@ -186,14 +175,7 @@ def rmsprop_(theta, grad, state, out, work, *, lr=1e-2, alpha=0.99, eps=1e-8, we
              momentum=0.0, centered=False, maximize=False, eps_inside_sqrt=False):
     r""":func:`~optim.functional.rmsprop` in place, for the flat fast path: the same operations in the same order.
 
-    Each line is the line of :func:`~optim.functional.rmsprop` with the same comment, written
-    with ``out=``; the results are bitwise equal to :func:`~optim.functional.rmsprop`'s (tested
-    in ``tests/optim/test_fast_path.py``).
-
     Args:
-        theta: :math:`\theta_{t-1}`, overwritten with :math:`\theta_t`.
-        grad: the gradient (read only).
-        state: as for :func:`~optim.functional.rmsprop` (read only, but its arrays may be ``out``'s).
         out: where the new state's arrays go: ``out["square_avg"]`` and, when
             used, ``out["grad_avg"]``, ``out["momentum_buffer"]``; each may be
             the array of the same name in ``state``.
@@ -241,14 +223,7 @@ def adam_(theta, grad, state, out, work, *, lr=1e-3, beta1=0.9, beta2=0.999, eps
           bias_correction="standard"):
     r""":func:`~optim.functional.adam` in place, for the flat fast path: the same operations in the same order.
 
-    Each line below is the line of :func:`~optim.functional.adam` with the same comment, written
-    with ``out=`` so that no array is allocated; the results are bitwise
-    equal to :func:`~optim.functional.adam`'s (tested in ``tests/optim/test_fast_path.py``).
-
     Args:
-        theta: :math:`\theta_{t-1}`, overwritten with :math:`\theta_t`.
-        grad: the gradient (read only).
-        state: as for :func:`~optim.functional.adam` (read only, but its arrays may be ``out``'s).
         out: where the new state's arrays go: ``out["exp_avg"]``,
             ``out["exp_avg_sq"]`` (and ``out["max_exp_avg_sq"]``); each may
             be the array of the same name in ``state`` (the fast path passes

@@ -114,6 +114,18 @@ def random_grads(seed, steps, shapes):
              for i, s in enumerate(shapes)] for t in range(steps)]
 
 
+def take_checkpoint(opt, params, tmp_path, through_file):
+    """The optimizer's state dict and copies of the parameters' values; with
+    ``through_file``, both written to a checkpoint file and read back."""
+    sd = opt.state_dict()
+    values = [p.numpy().copy() for p in params]
+    if through_file:
+        mg.save({"optimizer": sd, "params": values}, tmp_path / "ckpt.npz")
+        loaded = mg.load(tmp_path / "ckpt.npz")
+        sd, values = loaded["optimizer"], loaded["params"]
+    return sd, values
+
+
 def check_round_trip(name, cfg, shapes, tmp_path, through_file):
     """Training interrupted by state_dict()/load_state_dict() (optionally through a
     checkpoint file) continues exactly as uninterrupted training: same parameters,
@@ -129,12 +141,7 @@ def check_round_trip(name, cfg, shapes, tmp_path, through_file):
     first = [mg.Tensor(a.copy(), requires_grad=True) for a in init]
     opt_first = getattr(optim, name)(first, **cfg)
     train(opt_first, first, grads[:12])
-    sd = opt_first.state_dict()
-    values = [p.numpy().copy() for p in first]
-    if through_file:
-        mg.save({"optimizer": sd, "params": values}, tmp_path / "ckpt.npz")
-        loaded = mg.load(tmp_path / "ckpt.npz")
-        sd, values = loaded["optimizer"], loaded["params"]
+    sd, values = take_checkpoint(opt_first, first, tmp_path, through_file)
     train(opt_first, first, grads[12:14])       # must not change the state dict taken
 
     resumed = [mg.Tensor(np.array(v), requires_grad=True) for v in values]

@@ -17,7 +17,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
-from optim_utils import CONVENTION_CONFIGS, TORCH_CONFIGS, case_id
+from optim_utils import CONVENTION_CONFIGS, TORCH_CONFIGS, case_id, take_checkpoint
 
 import minigrad as mg
 import optim
@@ -279,12 +279,7 @@ def test_state_dict_round_trip(case, impls, through_file, tmp_path):
 
     params, opt = make(name, cfg, impls[0])
     train(opt, params, grads[:7])
-    sd = opt.state_dict()
-    values = [p.numpy().copy() for p in params]
-    if through_file:
-        mg.save({"optimizer": sd, "params": values}, tmp_path / "ckpt.npz")
-        loaded = mg.load(tmp_path / "ckpt.npz")
-        sd, values = loaded["optimizer"], loaded["params"]
+    sd, values = take_checkpoint(opt, params, tmp_path, through_file)
     train(opt, params, grads[7:9])           # must not change the state dict taken
     resumed = [mg.Tensor(np.array(v), requires_grad=True) for v in values]
     opt_resumed = getattr(optim, name)(resumed, lr=123.0, impl=impls[1])

@@ -14,6 +14,7 @@ from optim_utils import (
     SHAPES,
     case_id,
     check_round_trip,
+    take_checkpoint,
 )
 from paper_utils import PROBLEM, give, give_arrays, leaves, make_grads, make_params, numpy_closure, quartic
 from paper_utils import quartic_coefs as _coefs
@@ -122,12 +123,7 @@ def test_state_dict_round_trip_of_a_paper_optimizer_continues_identically(name, 
     _, first = make_params(seed=3)
     opt_first = _build(name, first)
     _train(opt_first, first, grads[:11], coefs)
-    sd = opt_first.state_dict()
-    values = [p.numpy().copy() for p in first]
-    if through_file:
-        mg.save({"optimizer": sd, "params": values}, tmp_path / "ckpt.npz")
-        loaded = mg.load(tmp_path / "ckpt.npz")
-        sd, values = loaded["optimizer"], loaded["params"]
+    sd, values = take_checkpoint(opt_first, first, tmp_path, through_file)
     _train(opt_first, first, grads[11:13], coefs)      # must not change the state dict taken
 
     resumed = [mg.Tensor(np.array(v), requires_grad=True) for v in values]
@@ -230,12 +226,7 @@ def test_state_dict_round_trip_with_optimizer_state_continues_identically(case, 
     first = leaves(init)
     opt_first = getattr(optim, name)(first, **cfg)
     _drive(name, opt_first, first, 0, cut)
-    sd = opt_first.state_dict()
-    values = [p.numpy().copy() for p in first]
-    if through_file:
-        mg.save({"optimizer": sd, "params": values}, tmp_path / "ckpt.npz")
-        loaded = mg.load(tmp_path / "ckpt.npz")
-        sd, values = loaded["optimizer"], loaded["params"]
+    sd, values = take_checkpoint(opt_first, first, tmp_path, through_file)
     _drive(name, opt_first, first, cut, cut + 3)          # must not change the state dict taken
 
     resumed = leaves(values)
