@@ -31,7 +31,7 @@ import torch
 
 import minigrad as mg
 import optim
-from optim.functional import lbfgs as F
+from optim import functional as F
 
 RTOL = 1e-10          # parameters and losses, element by element
 ATOL = 1e-13          # for losses that go to zero (Rosenbrock)
