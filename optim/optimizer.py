@@ -36,9 +36,10 @@ Two more places can be overridden when an optimizer needs them:
 ``_step_group(self, group_index, group, first_index)``
     Updates every parameter of one group (the per-parameter loop, the teaching
     path). ``first_index`` is the global index (the one ``state_dict`` uses)
-    of the group's first parameter, for tracing. A fast path that updates a
-    whole group at once takes its place in ``_apply_update`` (see "Speeds"
-    below) and leaves the rest alone.
+    of the group's first parameter, for tracing. Override it when the
+    update of one parameter needs the whole group (Barzilai–Borwein's step
+    size, SVRG); the fast path (:class:`optim.fast.FlatPath`) replaces it by
+    a step over flat buffers (see "Speed" below).
 
 ``step(self, closure=None)``
     The default evaluates the closure (under ``enable_grad``), then calls
