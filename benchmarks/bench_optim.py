@@ -57,7 +57,7 @@ from _common import (
 
 import minigrad as mg
 import optim
-from optim import flat
+from optim.fast import flat
 
 OPTIMIZERS = {
     "Adam": ({}, {}),
@@ -161,12 +161,12 @@ def main():
                                                         fused=True)
         if name == "Adam" and not args.no_extra:
             flat_grads = np.empty(sum(g.size for g in grads), dtype=np.float32)
-            cands["gather gradients"] = lambda: np.concatenate(grads, out=flat_grads)
+            cands["gather gradients"] = lambda grads=grads, flat_grads=flat_grads: np.concatenate(grads, out=flat_grads)
         stats = interleaved(cands, repeats=repeats, warmup=3, block=args.block, clock=clock)
         base = stats["torch foreach=False"]
         fused = stats.get("torch fused=True")
         for cand, st in stats.items():
-            def ratio(ref):
+            def ratio(ref, cand=cand, st=st):
                 if ref is None or not cand.startswith("minigrad"):
                     return ""
                 r, q1, q3 = paired_ratio(st, ref)

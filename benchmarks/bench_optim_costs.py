@@ -405,7 +405,7 @@ def sanity(cands):
             bad.append(c.name)
     print("mean loss over the data set after the run: " + "; ".join(lines))
     for c in cands:
-        for key, value in c.extra.items():
+        for value in c.extra.values():
             print(f"{c.name}: {value}")
     if bad:
         print(f"WARNING: non-finite loss for {', '.join(bad)}: their timings may not be "

@@ -1,18 +1,25 @@
 """Optimizers, each written as its lecture formula.
 
+The package has three layers (``docs/ARCHITECTURE.md``):
+
 * :mod:`optim.functional`: the update formulas as pure functions (one module
-  per family, the formula and its source in each docstring).
-* :class:`optim.Optimizer`: the base class (PyTorch's API: param groups,
-  state, ``zero_grad``, ``step(closure)``, ``state_dict``, tracing).
-* Every optimizer of ``torch.optim`` 2.13, with its names, arguments and
-  defaults; where a lecture or paper writes the formula differently, a named
-  option selects that form (``docs/CONVENTIONS.md``), PyTorch's is the default.
-* Optimizers PyTorch lacks, checked against their papers.
-* :mod:`optim.lr_scheduler` (schedules), :mod:`optim.stopping` (stopping
+  per family, the formula and its source in each docstring), with PyTorch's
+  flags as named steps (:mod:`optim.functional.flags`), Ranger21's transforms,
+  the schedules' closed forms and Lookahead's synchronisation.
+* The classes: :class:`optim.Optimizer`, the base class (PyTorch's API: param
+  groups, state, ``zero_grad``, ``step(closure)``, ``state_dict``, tracing);
+  every optimizer of ``torch.optim`` 2.13, with its names, arguments and
+  defaults (where a lecture or paper writes the formula differently, a named
+  option selects that form, ``docs/CONVENTIONS.md``; PyTorch's is the
+  default); optimizers PyTorch lacks, checked against their papers;
+  :mod:`optim.lr_scheduler` (schedules), :mod:`optim.stopping` (stopping
   criteria), :mod:`optim.swa_utils` (weight averaging), :mod:`optim.transforms`
-  (gradient transforms of Ranger21).
+  (Ranger21's gradient transforms applied to a model's gradients),
+  :mod:`optim.checks` (the hyperparameter checks).
+* :mod:`optim.fast`: the flat fast path (``impl="flat"``) and the formulas'
+  in-place twins, bitwise equal to the formulas.
 """
-from . import functional, lr_scheduler, stopping, swa_utils, transforms
+from . import checks, fast, functional, lr_scheduler, stopping, swa_utils, transforms
 
 # beyond torch.optim
 from .adabelief import AdaBelief
@@ -44,7 +51,7 @@ from .svrg import SVRG
 from .swats import SWATS
 
 __all__ = [
-    "functional", "lr_scheduler", "stopping", "swa_utils", "transforms",
+    "checks", "fast", "functional", "lr_scheduler", "stopping", "swa_utils", "transforms",
     "Optimizer", "required",
     "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "Adamax", "NAdam", "RAdam",
     "ASGD", "Rprop", "Adafactor", "LBFGS", "Muon",

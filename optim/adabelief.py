@@ -12,8 +12,12 @@ and nothing is printed.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from . import functional as F
-from .optimizer import Optimizer, check_betas, check_lr, check_nonnegative
+from .checks import check_betas, check_lr, check_nonnegative
+from .optimizer import Optimizer
+from .types import Params
 
 __all__ = ["AdaBelief"]
 
@@ -49,9 +53,10 @@ class AdaBelief(Optimizer):
     (:math:`s`), and ``max_exp_avg_var`` with amsgrad (the package's names).
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-16, weight_decay=0,
-                 amsgrad=False, weight_decouple=True, fixed_decay=False, rectify=False,
-                 degenerated_to_sgd=True, *, trace=False):
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-16, weight_decay: float = 0, amsgrad: bool = False,
+                 weight_decouple: bool = True, fixed_decay: bool = False, rectify: bool = False,
+                 degenerated_to_sgd: bool = True, *, trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         betas = check_betas(betas)
         check_nonnegative(eps, "epsilon")

@@ -7,8 +7,12 @@ The paper (Zeiler 2012) has no learning rate (``lr=1.0``) and uses
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from . import functional as F
-from .optimizer import Optimizer, check_lr, check_nonnegative, check_range
+from .checks import check_lr, check_nonnegative, check_range
+from .optimizer import Optimizer
+from .types import Params
 
 __all__ = ["Adadelta"]
 
@@ -28,8 +32,8 @@ class Adadelta(Optimizer):
     State per parameter: ``step``, ``square_avg`` (:math:`v`), ``acc_delta`` (:math:`u`).
     """
 
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, *,
-                 maximize=False, trace=False):
+    def __init__(self, params: Params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
+                 weight_decay: float = 0, *, maximize: bool = False, trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         check_range(rho, "rho", 0.0, 1.0)
         check_nonnegative(eps, "epsilon")

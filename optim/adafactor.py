@@ -7,9 +7,13 @@ optimizers': ``"Learning rate should be >= 0 but is: -1"``).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from . import functional as F
+from .checks import _scalar, check_choice
 from .functional.adafactor import EPS1_FORMS
-from .optimizer import Optimizer, _scalar, check_choice
+from .optimizer import Optimizer
+from .types import Params
 
 __all__ = ["Adafactor"]
 
@@ -42,9 +46,10 @@ class Adafactor(Optimizer):
     and 1-d ones.
     """
 
-    def __init__(self, params, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0,
-                 weight_decay=0.0, *, foreach=None, maximize=False, eps1_form="torch",
-                 trace=False):
+    def __init__(self, params: Params, lr: float = 1e-2, beta2_decay: float = -0.8,
+                 eps: tuple[float | None, float] = (None, 1e-3), d: float = 1.0, weight_decay: float = 0.0, *,
+                 foreach: bool | None = None, maximize: bool = False, eps1_form: str = "torch",
+                 trace: bool | Iterable[str] = False) -> None:
         lr = _scalar(lr, "lr")
         if not 0.0 <= lr:
             raise ValueError(f"Learning rate should be >= 0 but is: {lr}")

@@ -5,14 +5,19 @@ parameter by parameter with PyTorch 2.13's argument names, defaults and checks.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from . import functional as F
-from .functional.adagrad import adagrad_
-from .optimizer import Optimizer, check_lr, check_nonnegative
+from .checks import check_lr, check_nonnegative
+from .fast.inplace import adagrad_
+from .fast.mixin import FlatPath
+from .optimizer import Optimizer
+from .types import Params
 
 __all__ = ["Adagrad"]
 
 
-class Adagrad(Optimizer):
+class Adagrad(FlatPath, Optimizer):
     r"""Adagrad (Duchi, Hazan & Singer 2011), PyTorch's API.
 
     Args:
@@ -28,7 +33,7 @@ class Adagrad(Optimizer):
         trace: record the formula's intermediates (see :class:`Optimizer`).
         impl: ``"teaching"`` (default) or ``"flat"``: the same formula over one
             flat buffer per param group, in cache-sized chunks, bitwise equal
-            to the teaching path (see :mod:`optim.flat`).
+            to the teaching path (see :mod:`optim.fast`).
 
     State per parameter: ``step``, ``sum``. As in PyTorch the state is built
     in the constructor (so ``state_dict()`` holds it before the first step).
@@ -36,11 +41,9 @@ class Adagrad(Optimizer):
     for that group (PyTorch fills every group from the constructor's value).
     """
 
-    _flat = True
-
-    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0,
-                 initial_accumulator_value=0, eps=1e-10, *, maximize=False,
-                 eps_inside_sqrt=False, trace=False, impl="teaching"):
+    def __init__(self, params: Params, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
+                 initial_accumulator_value: float = 0, eps: float = 1e-10, *, maximize: bool = False,
+                 eps_inside_sqrt: bool = False, trace: bool | Iterable[str] = False, impl: str = "teaching") -> None:
         lr = check_lr(lr)
         check_nonnegative(lr_decay, "lr_decay")
         check_nonnegative(weight_decay, "weight_decay")

@@ -12,14 +12,20 @@ hyperparameters).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from . import functional as F
-from .functional.adam import BIAS_CORRECTIONS, adam_
-from .optimizer import Optimizer, check_betas, check_choice, check_lr, check_nonnegative
+from .checks import check_betas, check_choice, check_lr, check_nonnegative
+from .fast.inplace import adam_
+from .fast.mixin import FlatPath
+from .functional.adam import BIAS_CORRECTIONS
+from .optimizer import Optimizer
+from .types import Params
 
 __all__ = ["Adam", "AdamW"]
 
 
-class Adam(Optimizer):
+class Adam(FlatPath, Optimizer):
     r"""Adam (Kingma & Ba 2015), with AMSGrad and decoupled weight decay; PyTorch's API.
 
     Args:
@@ -40,17 +46,16 @@ class Adam(Optimizer):
         trace: record the formula's intermediates (see :class:`Optimizer`).
         impl: ``"teaching"`` (default) or ``"flat"``: the same formula over one
             flat buffer per param group, in cache-sized chunks, bitwise equal
-            to the teaching path (see :mod:`optim.flat`).
+            to the teaching path (see :mod:`optim.fast`).
 
     State per parameter: ``step``, ``exp_avg`` (:math:`m`), ``exp_avg_sq``
     (:math:`v`), and ``max_exp_avg_sq`` with amsgrad.
     """
 
-    _flat = True
-
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 amsgrad=False, *, maximize=False, decoupled_weight_decay=False,
-                 bias_correction="standard", trace=False, impl="teaching"):
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *, maximize: bool = False,
+                 decoupled_weight_decay: bool = False, bias_correction: str = "standard",
+                 trace: bool | Iterable[str] = False, impl: str = "teaching") -> None:
         lr = check_lr(lr)
         check_nonnegative(eps, "epsilon")
         betas = check_betas(betas)
@@ -91,9 +96,10 @@ class AdamW(Adam):
     ``decoupled_weight_decay`` (always True); ``weight_decay`` defaults to 1e-2.
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, *, maximize=False, bias_correction="standard", trace=False,
-                 impl="teaching"):
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False, bias_correction: str = "standard", trace: bool | Iterable[str] = False,
+                 impl: str = "teaching") -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
                          decoupled_weight_decay=True, bias_correction=bias_correction,
                          trace=trace, impl=impl)

@@ -9,11 +9,19 @@ evaluate the averaged model, copy it in (and back out to continue training)::
 
     for p in model.parameters():
         p.data[...] = opt.state[p]["ax"]
+
+The lecture's ASGD averages every iterate, :math:`\bar\theta_t = \frac1t
+\sum_{i=1}^t \theta_i`: that is ``ASGD(params, t0=-1)`` (PyTorch's default
+``t0=1e6`` starts averaging only after a million steps).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from . import functional as F
-from .optimizer import Optimizer, check_lr, check_nonnegative
+from .checks import check_lr, check_nonnegative
+from .optimizer import Optimizer
+from .types import Params
 
 __all__ = ["ASGD"]
 
@@ -29,6 +37,10 @@ class ASGD(Optimizer):
             to the parameters as :math:`\theta(1-\lambda\eta_t)` (default 1e-4).
         alpha: :math:`\alpha`, the power of the schedule (default 0.75).
         t0: :math:`t_0`, the step after which averaging starts (default 1e6).
+            ``t0=-1`` gives the lecture's average: ``ax`` is then exactly the
+            mean :math:`\frac1t\sum_{i=1}^t \theta_i` of all the iterates
+            (:math:`\mu_{t+1} = 1/(t+1)`); with :math:`t_0 \ge 0` the average
+            leaves out :math:`\theta_1, \dots, \theta_{t_0+1}`.
         weight_decay: L2 penalty (default 0).
         maximize: maximize the objective instead (default False).
         trace: record the formula's intermediates (see :class:`Optimizer`).
@@ -38,8 +50,8 @@ class ASGD(Optimizer):
     :math:`\bar\theta`).
     """
 
-    def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, *,
-                 maximize=False, trace=False):
+    def __init__(self, params: Params, lr: float = 1e-2, lambd: float = 1e-4, alpha: float = 0.75, t0: float = 1e6,
+                 weight_decay: float = 0, *, maximize: bool = False, trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         check_nonnegative(weight_decay, "weight_decay")
         defaults = {

@@ -30,10 +30,14 @@ recomputes the step size from the last two snapshots and full gradients.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from . import functional as F
+from .checks import check_choice, check_count, check_lr, check_nonnegative
 from .functional.barzilai_borwein import BB_FALLBACKS, BB_VARIANTS, dot
-from .optimizer import Optimizer, OptimizerStateMixin, check_choice, check_lr, check_nonnegative
+from .optimizer import Optimizer, OptimizerStateMixin
 from .svrg import SVRG
+from .types import Params
 
 __all__ = ["BarzilaiBorwein", "SGDBB", "SVRGBB"]
 
@@ -43,14 +47,6 @@ def _check_bounds(lo, hi, lo_name, hi_name):
         raise ValueError(f"Invalid {lo_name} value: {lo}")
     if not lo <= hi:
         raise ValueError(f"Invalid {hi_name} value: {hi} (must be >= {lo_name} = {lo})")
-
-
-def _check_steps(value, name, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"Invalid {name} value: {value!r} (expected a positive int)")
-    return value
 
 
 def _with_grad(group, first_index):
@@ -84,8 +80,9 @@ class BarzilaiBorwein(OptimizerStateMixin, Optimizer):
     at every step (the vector :math:`x` must not change).
     """
 
-    def __init__(self, params, lr=1e-3, variant="long", *, alpha_min=1e-10, alpha_max=1e10,
-                 curvature_eps=1e-10, fallback="previous", trace=False):
+    def __init__(self, params: Params, lr: float = 1e-3, variant: str = "long", *, alpha_min: float = 1e-10,
+                 alpha_max: float = 1e10, curvature_eps: float = 1e-10, fallback: str = "previous",
+                 trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         check_choice(variant, "variant", BB_VARIANTS)
         check_choice(fallback, "fallback", BB_FALLBACKS)
@@ -150,10 +147,11 @@ class SGDBB(OptimizerStateMixin, Optimizer):
     (:math:`\tilde x_{k}`); per group: ``k``, ``t``, ``eta``, ``c``.
     """
 
-    def __init__(self, params, lr=1e-3, *, inner_steps, beta=None, smoothing=True,
-                 eta_min=1e-10, eta_max=1e10, curvature_eps=1e-10, trace=False):
+    def __init__(self, params: Params, lr: float = 1e-3, *, inner_steps: int, beta: float | None = None,
+                 smoothing: bool = True, eta_min: float = 1e-10, eta_max: float = 1e10,
+                 curvature_eps: float = 1e-10, trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
-        _check_steps(inner_steps, "inner_steps")
+        check_count(inner_steps, "inner_steps")
         if beta is not None and not 0.0 < beta <= 1.0:
             raise ValueError(f"Invalid beta value: {beta} (expected None or 0 < beta <= 1)")
         _check_bounds(eta_min, eta_max, "eta_min", "eta_max")
@@ -228,9 +226,11 @@ class SVRGBB(SVRG):
     recomputation ``eta_bb``, ``fallback``, ``s_dot_s``, ``s_dot_y``, ``m``.
     """
 
-    def __init__(self, params, lr=1e-3, weight_decay=0, *, inner_steps=None, eta_min=1e-10,
-                 eta_max=1e10, curvature_eps=1e-10, option="I", seed=None, trace=False):
-        _check_steps(inner_steps, "inner_steps", allow_none=True)
+    def __init__(self, params: Params, lr: float = 1e-3, weight_decay: float = 0, *,
+                 inner_steps: int | None = None, eta_min: float = 1e-10, eta_max: float = 1e10,
+                 curvature_eps: float = 1e-10, option: str = "I", seed: int | None = None,
+                 trace: bool | Iterable[str] = False) -> None:
+        check_count(inner_steps, "inner_steps", allow_none=True)
         _check_bounds(eta_min, eta_max, "eta_min", "eta_max")
         check_nonnegative(curvature_eps, "curvature_eps")
         super().__init__(params, lr=lr, weight_decay=weight_decay, option=option,

@@ -6,8 +6,12 @@ the class is checked against the paper's Algorithm 2 written out in the tests.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from . import functional as F
-from .optimizer import Optimizer, check_betas, check_lr, check_nonnegative
+from .checks import check_betas, check_lr, check_nonnegative
+from .optimizer import Optimizer
+from .types import Params
 
 __all__ = ["LAMB"]
 
@@ -40,8 +44,9 @@ class LAMB(Optimizer):
     State per parameter: ``step``, ``exp_avg`` (:math:`m`), ``exp_avg_sq`` (:math:`v`).
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-6, weight_decay=0,
-                 clamp_value=None, *, bias_correction=True, trace=False):
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-6, weight_decay: float = 0, clamp_value: float | None = None, *,
+                 bias_correction: bool = True, trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         betas = check_betas(betas)
         check_nonnegative(eps, "epsilon")

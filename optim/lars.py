@@ -19,8 +19,12 @@ An excluded tensor takes the plain momentum step
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from . import functional as F
-from .optimizer import Optimizer, check_lr, check_nonnegative
+from .checks import check_lr, check_nonnegative
+from .optimizer import Optimizer
+from .types import Params
 
 __all__ = ["LARS"]
 
@@ -54,8 +58,9 @@ class LARS(Optimizer):
     (:math:`v`, which contains the learning rate, as in the paper).
     """
 
-    def __init__(self, params, lr=1e-3, momentum=0.9, weight_decay=0, trust_coefficient=1e-3,
-                 eps=0.0, *, exclude_1d=False, trace=False):
+    def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0.9, weight_decay: float = 0,
+                 trust_coefficient: float = 1e-3, eps: float = 0.0, *, exclude_1d: bool = False,
+                 trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         check_nonnegative(momentum, "momentum")
         check_nonnegative(weight_decay, "weight_decay")

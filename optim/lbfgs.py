@@ -66,11 +66,16 @@ history update), ``ls_evals`` and, with the line search, ``ls_trials`` and
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from minigrad import backend
 from minigrad.grad_mode import enable_grad, no_grad
 
-from .functional import lbfgs as F
-from .optimizer import Optimizer, check_lr
+from . import functional as F
+from .checks import check_lr
+from .optimizer import Optimizer
+from .types import Closure, Params
 
 __all__ = ["LBFGS"]
 
@@ -93,9 +98,9 @@ class LBFGS(Optimizer):
         trace: record the iterations (see the module docstring).
     """
 
-    def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7,
-                 tolerance_change=1e-9, history_size=100, line_search_fn=None, *,
-                 trace=False):
+    def __init__(self, params: Params, lr: float = 1, max_iter: int = 20, max_eval: int | None = None,
+                 tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9, history_size: int = 100,
+                 line_search_fn: str | None = None, *, trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         if max_eval is None:
             max_eval = max_iter * 5 // 4
@@ -160,7 +165,7 @@ class LBFGS(Optimizer):
         return loss, flat_grad
 
     # ------------------------------------------------------------ the step
-    def step(self, closure):
+    def step(self, closure: Closure) -> Any:
         """Run up to ``max_iter`` L-BFGS iterations; return the closure's first loss.
 
         ``closure`` is required: a function that zeroes the gradients,

@@ -52,14 +52,17 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
+from collections.abc import Iterable
 from itertools import chain
-from numbers import Integral
+from typing import Any
 
 from minigrad.grad_mode import no_grad
 
 from . import functional as F
+from .checks import check_choice, check_count, check_range
 from .functional.lookahead import PULLBACK_MODES
-from .optimizer import Optimizer, _cast_state, _clone, check_choice, check_range
+from .optimizer import Optimizer, _cast_state, _clone
+from .types import Closure, Params
 
 __all__ = ["Lookahead", "Ranger", "MOMENTUM_KEYS"]
 
@@ -86,13 +89,13 @@ class Lookahead(Optimizer):
     With ``k=1, alpha=1`` Lookahead is exactly its inner optimizer.
     """
 
-    def __init__(self, base_optimizer, k=5, alpha=0.5, pullback_momentum="none", *,
-                 momentum_keys=MOMENTUM_KEYS, trace=False):
+    def __init__(self, base_optimizer: Optimizer, k: int = 5, alpha: float = 0.5,
+                 pullback_momentum: str = "none", *, momentum_keys: Iterable[str] = MOMENTUM_KEYS,
+                 trace: bool | Iterable[str] = False) -> None:
         if not isinstance(base_optimizer, Optimizer):
             raise TypeError("Lookahead wraps an optimizer instance (e.g. optim.SGD(params, "
                             f"lr=0.1)), got {type(base_optimizer).__name__}")
-        if isinstance(k, bool) or not isinstance(k, Integral) or k < 1:
-            raise ValueError(f"Invalid k value: {k}")
+        check_count(k, "k", minimum=1)
         check_range(alpha, "alpha", 0.0, 1.0)
         check_choice(pullback_momentum, "pullback_momentum", PULLBACK_MODES)
         self.base_optimizer = base_optimizer
@@ -100,15 +103,9 @@ class Lookahead(Optimizer):
         self.alpha = float(alpha)
         self.pullback_momentum = pullback_momentum
         self.momentum_keys = tuple(momentum_keys)
-        self.impl = "teaching"             # the wrapper's own work; the base has its own impl
-        self.state = defaultdict(dict)
-        self._step_count = 0
-        self._trace_keys = None
-        self.trace = []
-        self.set_trace(trace)
-        for group in self.param_groups:
-            for p in group["params"]:
-                self.state[p] = F.lookahead_init(p.data)          # phi_0 = theta_0
+        # The base class adds the inner optimizer's groups again (the same dicts, into a
+        # new list of the inner optimizer) and starts their slow weights: add_param_group.
+        super().__init__(list(base_optimizer.param_groups), base_optimizer.defaults, trace=trace)
 
     # ------------------------------------------------------------ mirrored groups
     @property
@@ -125,14 +122,18 @@ class Lookahead(Optimizer):
         """The inner optimizer's defaults."""
         return self.base_optimizer.defaults
 
+    @defaults.setter
+    def defaults(self, defaults):
+        self.base_optimizer.defaults = defaults
+
     def add_param_group(self, param_group: dict) -> None:
         """Add a group to the inner optimizer and start its slow weights at its parameters."""
         self.base_optimizer.add_param_group(param_group)
         for p in self.param_groups[-1]["params"]:
-            self.state[p] = F.lookahead_init(p.data)
+            self.state[p] = F.lookahead_init(p.data)              # phi_0 = theta_0
 
     # ------------------------------------------------------------ stepping
-    def step(self, closure=None):
+    def step(self, closure: Closure | None = None) -> Any:
         """One inner step (``base_optimizer.step(closure)``); every k-th also synchronises.
 
         Returns the inner step's return value (the closure's loss, or None).
@@ -252,8 +253,9 @@ class Ranger(Lookahead):
     (PyTorch's): pass ``k=6, betas=(0.95, 0.999), eps=1e-5`` for that setting.
     """
 
-    def __init__(self, params, lr=1e-3, k=5, alpha=0.5, pullback_momentum="none", *,
-                 trace=False, radam_trace=False, **radam_kwargs):
+    def __init__(self, params: Params, lr: float = 1e-3, k: int = 5, alpha: float = 0.5,
+                 pullback_momentum: str = "none", *, trace: bool | Iterable[str] = False, radam_trace: bool = False,
+                 **radam_kwargs) -> None:
         try:
             from .radam import RAdam
         except ImportError as exc:                      # optim/radam.py not there yet

@@ -48,7 +48,10 @@ import math
 import types
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from .functional import schedules as S
 
 __all__ = [
     "LRScheduler",
@@ -173,7 +176,7 @@ class LRScheduler:
     # True only while the constructor's own first step() runs.
     _is_initial: bool = False
 
-    def __init__(self, optimizer, last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Any, last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
         self.optimizer = optimizer
         if last_epoch == -1:
@@ -218,7 +221,7 @@ class LRScheduler:
         """The learning rates for epoch ``last_epoch`` (called by :meth:`step`)."""
         raise NotImplementedError
 
-    def step(self, epoch=None) -> None:
+    def step(self, epoch: float | None = None) -> None:
         """Advance one epoch (``epoch=None``) or jump to ``epoch`` (closed form).
 
         Call it after ``optimizer.step()``.
@@ -279,7 +282,7 @@ class LambdaLR(LRScheduler):
     callable object's ``__dict__`` is.
     """
 
-    def __init__(self, optimizer, lr_lambda, last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Any, lr_lambda: Callable, last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
         self.optimizer = optimizer
         self.lr_lambdas = _one_per_group(optimizer, lr_lambda)
@@ -315,7 +318,7 @@ class MultiplicativeLR(LRScheduler):
     unchanged).
     """
 
-    def __init__(self, optimizer, lr_lambda, last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Any, lr_lambda: Callable, last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
         self.optimizer = optimizer
         self.lr_lambdas = _one_per_group(optimizer, lr_lambda)
@@ -352,8 +355,7 @@ class StepLR(LRScheduler):
     ``StepLR``.
     """
 
-    def __init__(self, optimizer, step_size: int, gamma: float = 0.1,
-                 last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Any, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -364,7 +366,7 @@ class StepLR(LRScheduler):
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list:
-        return [base * self.gamma ** (self.last_epoch // self.step_size)
+        return [S.step_decay(self.last_epoch, base, self.step_size, self.gamma)
                 for base in self.base_lrs]
 
 
@@ -385,8 +387,7 @@ class MultiStepLR(LRScheduler):
     training (He et al. 2016, divide by 10 at fixed epochs).
     """
 
-    def __init__(self, optimizer, milestones, gamma: float = 0.1,
-                 last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Any, milestones: Iterable[int], gamma: float = 0.1, last_epoch: int = -1) -> None:
         self.milestones = Counter(milestones)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -403,8 +404,9 @@ class MultiStepLR(LRScheduler):
         return [group["lr"] * self.gamma ** hits for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list:
-        passed = bisect_right(sorted(self.milestones.elements()), self.last_epoch)
-        return [base * self.gamma ** passed for base in self.base_lrs]
+        milestones = sorted(self.milestones.elements())
+        return [S.multistep_decay(self.last_epoch, base, milestones, self.gamma)
+                for base in self.base_lrs]
 
 
 class ConstantLR(LRScheduler):
@@ -425,8 +427,7 @@ class ConstantLR(LRScheduler):
     "Accurate, Large Minibatch SGD", Section 2.2.
     """
 
-    def __init__(self, optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
-                 last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Any, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1) -> None:
         if factor > 1.0 or factor < 0:
             raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
         self.factor = factor
@@ -441,7 +442,7 @@ class ConstantLR(LRScheduler):
         return [group["lr"] * (1.0 / self.factor) for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list:
-        return [base * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
+        return [S.constant_warmup(self.last_epoch, base, self.factor, self.total_iters)
                 for base in self.base_lrs]
 
 
@@ -464,7 +465,7 @@ class LinearLR(LRScheduler):
     Source: PyTorch ``LinearLR``; gradual warmup of Goyal et al. 2017.
     """
 
-    def __init__(self, optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
+    def __init__(self, optimizer: Any, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5, last_epoch: int = -1) -> None:
         if start_factor > 1.0 or start_factor <= 0:
             raise ValueError("Starting multiplicative factor expected to be greater than 0 "
@@ -486,8 +487,8 @@ class LinearLR(LRScheduler):
         return [group["lr"] * ratio for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list:
-        s, e, T = self.start_factor, self.end_factor, self.total_iters
-        return [base * (s + (e - s) * min(T, self.last_epoch) / T) for base in self.base_lrs]
+        return [S.linear_ramp(self.last_epoch, base, self.start_factor, self.end_factor,
+                              self.total_iters) for base in self.base_lrs]
 
 
 class ExponentialLR(LRScheduler):
@@ -504,7 +505,7 @@ class ExponentialLR(LRScheduler):
     :math:`\eta_0 \cdot 0.95^{\text{epoch}}`); PyTorch ``ExponentialLR``.
     """
 
-    def __init__(self, optimizer, gamma: float, last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Any, gamma: float, last_epoch: int = -1) -> None:
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
@@ -514,7 +515,7 @@ class ExponentialLR(LRScheduler):
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list:
-        return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
+        return [S.exponential_decay(self.last_epoch, base, self.gamma) for base in self.base_lrs]
 
 
 class PolynomialLR(LRScheduler):
@@ -535,8 +536,7 @@ class PolynomialLR(LRScheduler):
     2017).
     """
 
-    def __init__(self, optimizer, total_iters: int = 5, power: float = 1.0,
-                 last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Any, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1) -> None:
         self.total_iters = total_iters
         self.power = power
         super().__init__(optimizer, last_epoch)
@@ -549,8 +549,7 @@ class PolynomialLR(LRScheduler):
         return [group["lr"] * ratio for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list:
-        T = self.total_iters
-        return [base * (1.0 - min(T, self.last_epoch) / T) ** self.power
+        return [S.polynomial_decay(self.last_epoch, base, self.total_iters, self.power)
                 for base in self.base_lrs]
 
 
@@ -587,8 +586,7 @@ class CosineAnnealingLR(LRScheduler):
     Restarts", eq. (5) without restarts; PyTorch ``CosineAnnealingLR``.
     """
 
-    def __init__(self, optimizer, T_max: int, eta_min: float = 0.0,
-                 last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Any, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
@@ -599,8 +597,7 @@ class CosineAnnealingLR(LRScheduler):
         if self._is_initial:
             return _group_values(self.optimizer, "lr")
         if self._step_count == 1 and t > 0:
-            return [lo + (base - lo) * (1 + math.cos(t * math.pi / T)) / 2
-                    for base in self.base_lrs]
+            return [S.cosine_annealing(t, T, lo, base) for base in self.base_lrs]
         if (t - 1 - T) % (2 * T) == 0:
             return [group["lr"] + (base - lo) * (1 - math.cos(math.pi / T)) / 2
                     for base, group in zip(self.base_lrs, groups)]
@@ -608,8 +605,8 @@ class CosineAnnealingLR(LRScheduler):
         return [ratio * (group["lr"] - lo) + lo for group in groups]
 
     def _get_closed_form_lr(self) -> list:
-        t, T, lo = self.last_epoch, self.T_max, self.eta_min
-        return [lo + (base - lo) * (1 + math.cos(math.pi * t / T)) / 2 for base in self.base_lrs]
+        return [S.cosine_annealing(self.last_epoch, self.T_max, self.eta_min, base)
+                for base in self.base_lrs]
 
 
 # ----------------------------------------------------------------------------------
@@ -666,7 +663,7 @@ class SequentialLR(LRScheduler):
     Source: PyTorch ``SequentialLR`` (typically warmup then decay).
     """
 
-    def __init__(self, optimizer, schedulers, milestones, last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Any, schedulers: list, milestones: Iterable[int], last_epoch: int = -1) -> None:
         if len(schedulers) < 1:
             raise ValueError(f"{type(self).__name__} expects at least one scheduler, "
                              "but got no scheduler.")
@@ -725,7 +722,7 @@ class ChainedScheduler(LRScheduler):
     Source: PyTorch ``ChainedScheduler``.
     """
 
-    def __init__(self, schedulers, optimizer=None) -> None:
+    def __init__(self, schedulers: list, optimizer: Any | None = None) -> None:
         if len(schedulers) < 1:
             raise ValueError(f"{type(self).__name__} expects at least one scheduler to be "
                              "chained, but got no scheduler.")
@@ -787,9 +784,9 @@ class ReduceLROnPlateau(LRScheduler):
     Source: PyTorch ``ReduceLROnPlateau`` (after Keras's callback of the same name).
     """
 
-    def __init__(self, optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
-                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
-                 min_lr=0, eps: float = 1e-8) -> None:
+    def __init__(self, optimizer: Any, mode: str = "min", factor: float = 0.1, patience: int = 10,
+                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr: float = 0,
+                 eps: float = 1e-8) -> None:
         if factor >= 1.0:
             raise ValueError("Factor should be < 1.0.")
         self.factor = factor
@@ -817,7 +814,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.cooldown_counter = 0
         self.num_bad_epochs = 0
 
-    def step(self, metrics, epoch=None) -> None:
+    def step(self, metrics: float, epoch: float | None = None) -> None:
         """Record one evaluation of the monitored metric (a number)."""
         current = _to_float(metrics)
         self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
@@ -925,10 +922,10 @@ class CyclicLR(LRScheduler):
     :math:`\alpha(i) = (1-s)\alpha_1 + s\alpha_2`: use ``LambdaLR`` for that one.
     """
 
-    def __init__(self, optimizer, base_lr, max_lr, step_size_up: int = 2000,
-                 step_size_down=None, mode: str = "triangular", gamma: float = 1.0,
-                 scale_fn=None, scale_mode: str = "cycle", cycle_momentum: bool = True,
-                 base_momentum=0.8, max_momentum=0.9, last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Any, base_lr: float, max_lr, step_size_up: int = 2000,
+                 step_size_down: int | None = None, mode: str = "triangular", gamma: float = 1.0,
+                 scale_fn: Callable | None = None, scale_mode: str = "cycle", cycle_momentum: bool = True,
+                 base_momentum: float = 0.8, max_momentum: float = 0.9, last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
         self.optimizer = optimizer
         base_lrs = _per_group("base_lr", optimizer, base_lr)
@@ -986,12 +983,7 @@ class CyclicLR(LRScheduler):
 
     def get_lr(self) -> list:
         t = self.last_epoch
-        cycle = math.floor(1 + t / self.total_size)
-        x = 1.0 + t / self.total_size - cycle
-        if x <= self.step_ratio:
-            height = x / self.step_ratio
-        else:
-            height = (x - 1) / (self.step_ratio - 1)
+        cycle, height = S.cyclic_position(t, self.total_size, self.step_ratio)
         scale = self.scale_fn(cycle if self.scale_mode == "cycle" else t)
 
         lrs = [lo + (hi - lo) * height * scale for lo, hi in zip(self.base_lrs, self.max_lrs)]
@@ -1047,8 +1039,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     Restarts", eq. (5); PyTorch ``CosineAnnealingWarmRestarts``.
     """
 
-    def __init__(self, optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
-                 last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Any, T_0: int, T_mult: int = 1, eta_min: float = 0.0, last_epoch: int = -1) -> None:
         if T_0 <= 0 or not isinstance(T_0, int):
             raise ValueError(f"Expected positive integer T_0, but got {T_0}")
         if T_mult < 1 or not isinstance(T_mult, int):
@@ -1065,10 +1056,9 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
     def get_lr(self) -> list:
         lo = self.eta_min
-        return [lo + (base - lo) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
-                for base in self.base_lrs]
+        return [S.cosine_annealing(self.T_cur, self.T_i, lo, base) for base in self.base_lrs]
 
-    def step(self, epoch=None) -> None:
+    def step(self, epoch: float | None = None) -> None:
         """One more epoch (``epoch=None``) or jump to a (fractional) ``epoch``."""
         if epoch is None and self.last_epoch < 0:
             epoch = 0
@@ -1141,11 +1131,11 @@ class OneCycleLR(LRScheduler):
     Networks Using Large Learning Rates"; PyTorch ``OneCycleLR``.
     """
 
-    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
-                 pct_start: float = 0.3, anneal_strategy: str = "cos",
-                 cycle_momentum: bool = True, base_momentum=0.85, max_momentum=0.95,
-                 div_factor: float = 25.0, final_div_factor: float = 1e4,
-                 three_phase: bool = False, last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Any, max_lr, total_steps: int | None = None, epochs: int | None = None,
+                 steps_per_epoch: int | None = None, pct_start: float = 0.3, anneal_strategy: str = "cos",
+                 cycle_momentum: bool = True, base_momentum: float = 0.85, max_momentum: float = 0.95,
+                 div_factor: float = 25.0, final_div_factor: float = 1e4, three_phase: bool = False,
+                 last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
         self.optimizer = optimizer
 
@@ -1214,8 +1204,8 @@ class OneCycleLR(LRScheduler):
 
     def _anneal(self, start: float, end: float, pct: float) -> float:
         if self._anneal_func_type == "cos":
-            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
-        return (end - start) * pct + start
+            return S.anneal_cos(start, end, pct)
+        return S.anneal_linear(start, end, pct)
 
     def get_lr(self) -> list:
         t = self.last_epoch
@@ -1265,14 +1255,14 @@ class HyperbolicLR(LRScheduler):
     \gamma_0 (1 + \gamma_0 \lambda t)^{-1}`, and as Adagrad's ``lr_decay`` in PyTorch.
     """
 
-    def __init__(self, optimizer, k: float, last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Any, k: float, last_epoch: int = -1) -> None:
         if not k >= 0:
             raise ValueError(f"Expected a decay rate k >= 0, but got {k}")
         self.k = k
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
-        return [base / (1.0 + self.k * self.last_epoch) for base in self.base_lrs]
+        return [S.hyperbolic_decay(self.last_epoch, base, self.k) for base in self.base_lrs]
 
     _get_closed_form_lr = get_lr
 
@@ -1305,8 +1295,8 @@ class TransformerWarmupLR(LRScheduler):
     the factor is from Rush 2018, "The Annotated Transformer" (``NoamOpt``).
     """
 
-    def __init__(self, optimizer, d_model: int, warmup_steps: int = 4000,
-                 factor: float | None = 1.0, last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Any, d_model: int, warmup_steps: int = 4000, factor: float | None = 1.0,
+                 last_epoch: int = -1) -> None:
         if d_model <= 0:
             raise ValueError(f"Expected d_model > 0, but got {d_model}")
         if warmup_steps <= 0:
@@ -1318,7 +1308,7 @@ class TransformerWarmupLR(LRScheduler):
 
     def get_lr(self) -> list:
         s = self.last_epoch + 1
-        rate = self.d_model ** -0.5 * min(s ** -0.5, s * self.warmup_steps ** -1.5)
+        rate = S.noam_rate(s, self.d_model, self.warmup_steps)
         if self.factor is None:
             return [base * rate for base in self.base_lrs]
         return [self.factor * rate for _ in self.base_lrs]
@@ -1327,25 +1317,6 @@ class TransformerWarmupLR(LRScheduler):
 
 
 NoamLR = TransformerWarmupLR
-
-
-def _exact_warmup_period(beta2: float) -> float:
-    """The paper's period :math:`2/(1-\\beta_2)` (not rounded)."""
-    if not 0.0 <= beta2 < 1.0:
-        raise ValueError(f"Expected 0 <= beta2 < 1, but got {beta2}")
-    return 2.0 / (1.0 - beta2)
-
-
-def _untuned_warmup_period(beta2: float) -> int:
-    r"""Ma & Yarats' rule of thumb :math:`\lceil 2/(1-\beta_2) \rceil`, exact for
-    :math:`\beta_2` such as 0.9 where ``2/(1-beta2)`` lands a hair above an integer."""
-    if not 0.0 <= beta2 < 1.0:
-        raise ValueError(f"Expected 0 <= beta2 < 1, but got {beta2}")
-    q = 2.0 / (1.0 - beta2)
-    nearest = round(q)
-    if abs(q - nearest) <= 1e-9 * q:
-        return max(1, int(nearest))
-    return max(1, math.ceil(q))
 
 
 class LinearWarmupLR(LRScheduler):
@@ -1388,7 +1359,7 @@ class LinearWarmupLR(LRScheduler):
     Optimization" (AAAI): linear warmup over :math:`2(1-\beta_2)^{-1}` iterations.
     """
 
-    def __init__(self, optimizer, beta2: float | None = None, warmup_steps=None,
+    def __init__(self, optimizer: Any, beta2: float | None = None, warmup_steps: int | None = None,
                  round_up: bool = True, last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
         if warmup_steps is not None:
@@ -1406,13 +1377,13 @@ class LinearWarmupLR(LRScheduler):
                             f"param_groups[{i}] has no 'betas': pass beta2= or warmup_steps=")
                     b2 = group["betas"][1]
                 b2 = _to_float(b2)
-                periods.append(_untuned_warmup_period(b2) if round_up
-                               else _exact_warmup_period(b2))
+                periods.append(S.untuned_warmup_steps(b2) if round_up
+                               else S.untuned_warmup_period(b2))
         self.warmup_periods = periods
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
         t = self.last_epoch + 1
-        return [base * min(1.0, t / tau) for base, tau in zip(self.base_lrs, self.warmup_periods)]
+        return [base * S.linear_warmup(t, tau) for base, tau in zip(self.base_lrs, self.warmup_periods)]
 
     _get_closed_form_lr = get_lr

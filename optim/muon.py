@@ -21,14 +21,17 @@ the output layer, biases and normalization gains are trained with AdamW;
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from minigrad.nn.embedding import Embedding
 from minigrad.nn.linear import Linear
 
 from . import functional as F
+from .checks import _scalar
 from .functional.muon import ADJUST_LR_FNS, NS_COEFFICIENTS, NS_EPS, NS_STEPS
-from .optimizer import Optimizer, _scalar
+from .optimizer import Optimizer
+from .types import Params
 
 __all__ = ["Muon", "split_params_for_muon", "MuonParamSplit"]
 
@@ -57,9 +60,10 @@ class Muon(Optimizer):
     step counter).
     """
 
-    def __init__(self, params, lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True,
-                 ns_coefficients=NS_COEFFICIENTS, eps=NS_EPS, ns_steps=NS_STEPS,
-                 adjust_lr_fn=None, *, trace=False):
+    def __init__(self, params: Params, lr: float = 1e-3, weight_decay: float = 0.1, momentum: float = 0.95,
+                 nesterov: bool = True, ns_coefficients: tuple[float, float, float] = NS_COEFFICIENTS,
+                 eps: float = NS_EPS, ns_steps: int = NS_STEPS, adjust_lr_fn: str | None = None, *,
+                 trace: bool | Iterable[str] = False) -> None:
         lr = _scalar(lr, "lr")
         if not 0.0 <= lr:
             raise ValueError(f"Learning rate should be >= 0 but is: {lr}")

@@ -6,9 +6,13 @@ checks.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from . import functional as F
+from .checks import check_betas, check_choice, check_lr, check_nonnegative
 from .functional.nadam import MU_SCHEDULES
-from .optimizer import Optimizer, check_betas, check_choice, check_lr, check_nonnegative
+from .optimizer import Optimizer
+from .types import Params
 
 __all__ = ["NAdam"]
 
@@ -36,9 +40,10 @@ class NAdam(Optimizer):
     a Python float), ``exp_avg`` (:math:`m`), ``exp_avg_sq`` (:math:`v`).
     """
 
-    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 momentum_decay=4e-3, decoupled_weight_decay=False, *, maximize=False,
-                 mu_schedule="dozat", trace=False):
+    def __init__(self, params: Params, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, momentum_decay: float = 4e-3,
+                 decoupled_weight_decay: bool = False, *, maximize: bool = False, mu_schedule: str = "dozat",
+                 trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         check_nonnegative(eps, "epsilon")
         betas = check_betas(betas)

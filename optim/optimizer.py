@@ -36,9 +36,10 @@ Two more places can be overridden when an optimizer needs them:
 ``_step_group(self, group_index, group, first_index)``
     Updates every parameter of one group (the per-parameter loop, the teaching
     path). ``first_index`` is the global index (the one ``state_dict`` uses)
-    of the group's first parameter, for tracing. A fast path that updates a
-    whole group at once takes its place in ``_apply_update`` (see "Speeds"
-    below) and leaves the rest alone.
+    of the group's first parameter, for tracing. Override it when the
+    update of one parameter needs the whole group (Barzilai–Borwein's step
+    size, SVRG); the fast path (:class:`optim.fast.FlatPath`) replaces it by
+    a step over flat buffers (see "Speed" below).
 
 ``step(self, closure=None)``
     The default evaluates the closure (under ``enable_grad``), then calls
@@ -55,32 +56,20 @@ counter ``step`` kept as a Python ``int`` (PyTorch keeps a float32 tensor; the
 values agree). After a step the state dict of a parameter is updated with the
 returned one, never replaced, so ``opt.state[p]`` stays the same object.
 
-Speeds: ``impl="teaching"`` or ``impl="flat"``
------------------------------------------------
-``impl="teaching"`` (the default) is the loop above: the formula applied to
-each parameter in turn, every intermediate available for tracing.
-
-``impl="flat"`` (optimizers whose class sets ``_flat = True``: ``SGD``,
-``Adam``, ``AdamW``, ``RMSprop``, ``Adagrad``) runs the same formula over one
-flat buffer per param group, chunk by chunk (:mod:`optim.flat`). The
-parameters' ``.data`` and the state buffers become views of flat arrays
-(``opt.state[p]["exp_avg"]`` is still shaped like ``p``, ``state_dict()`` is
-unchanged) and the results are bitwise equal to the teaching path's. Such a
-class may add one more hook:
-
-``_update_inplace(self, theta, grad, state, out, work, group) -> new_state``
-    The same step with the formula's in-place twin (``F.adam_`` beside
-    ``F.adam``): ``theta`` is overwritten, the new state's arrays are written
-    into ``out[key]``, ``work`` holds scratch arrays. Without it the flat path
-    calls ``_update`` on each chunk and copies the results back.
-
-With ``trace=True`` a flat optimizer takes the teaching path for the traced
-steps (and keeps its flat buffers up to date), so the records are the same.
+Speed
+-----
+This class is the teaching path: the formula applied to each parameter in
+turn, every intermediate available for tracing. The fast path of the
+elementwise optimizers (``impl="flat"``: ``SGD``, ``Adam``, ``AdamW``,
+``RMSprop``, ``Adagrad``) is in :mod:`optim.fast`; such a class adds the mixin
+:class:`optim.fast.FlatPath` to its bases and the results stay bitwise equal.
+The base class accepts ``impl="teaching"`` only.
 
 Hyperparameter checks
 ---------------------
-:func:`check_lr`, :func:`check_nonnegative`, :func:`check_range`,
-:func:`check_betas` and :func:`check_choice` raise ``ValueError`` with
+:mod:`optim.checks` (:func:`check_lr`, :func:`check_nonnegative`,
+:func:`check_range`, :func:`check_betas`, :func:`check_choice`,
+:func:`check_count`, also importable from here) raise ``ValueError`` with
 PyTorch's messages (``"Invalid learning rate: -1.0"``, ``"Invalid epsilon
 value: -1e-08"``, ``"Invalid beta parameter at index 0: 1.0"``). Like
 PyTorch, optimizers check the constructor's arguments only, not the values
@@ -105,8 +94,9 @@ from __future__ import annotations
 import copy
 import warnings
 from collections import defaultdict
+from collections.abc import Iterable
 from itertools import chain
-from numbers import Real
+from typing import Any
 
 import numpy as np
 
@@ -114,16 +104,14 @@ from minigrad import backend
 from minigrad.grad_mode import enable_grad, no_grad
 from minigrad.tensor import Tensor
 
-from . import flat
+from .checks import check_betas, check_choice, check_count, check_lr, check_nonnegative, check_range
+from .fast.mixin import IMPLS  # (kept importable from here: optim.optimizer.IMPLS)
+from .types import Closure, Params
 
 __all__ = [
     "Optimizer", "OptimizerStateMixin", "required", "check_lr", "check_nonnegative",
-    "check_range",
-    "check_betas", "check_choice", "IMPLS",
+    "check_range", "check_betas", "check_choice", "check_count", "IMPLS",
 ]
-
-IMPLS = ("teaching", "flat")
-"""The values of the optimizers' ``impl`` argument (see the module docstring)."""
 
 
 class _RequiredParameter:
@@ -134,81 +122,6 @@ class _RequiredParameter:
 
 
 required = _RequiredParameter()
-
-
-# ---------------------------------------------------------------------------
-# hyperparameter checks (PyTorch's messages)
-# ---------------------------------------------------------------------------
-
-def _scalar(value, what: str):
-    """A one-element minigrad Tensor becomes a Python float; numbers pass through."""
-    if isinstance(value, Tensor):
-        if value.numel() != 1:
-            raise ValueError(f"Tensor {what} must be 1-element")
-        return float(value.item())
-    return value
-
-
-def check_lr(lr):
-    """The learning rate as a number; raises ``ValueError("Invalid learning rate: lr")``.
-
-    A one-element Tensor is accepted (as in PyTorch) and turned into a float.
-    """
-    lr = _scalar(lr, "lr")
-    if not 0.0 <= lr:
-        raise ValueError(f"Invalid learning rate: {lr}")
-    return lr
-
-
-def check_nonnegative(value, name: str):
-    """Require ``0 <= value``; the message is ``"Invalid {name} value: {value}"``.
-
-    PyTorch's names: ``"epsilon"`` for eps, ``"weight_decay"``, ``"momentum"``,
-    ``"alpha"``, ``"lr_decay"``, ``"initial_accumulator_value"``, ...
-    NaN fails the check.
-    """
-    if not 0.0 <= value:
-        raise ValueError(f"Invalid {name} value: {value}")
-    return value
-
-
-def check_range(value, name: str, low: float, high: float, *,
-                include_low: bool = True, include_high: bool = True):
-    """Require ``low <= value <= high`` (ends as given); message as :func:`check_nonnegative`."""
-    above = low <= value if include_low else low < value
-    below = value <= high if include_high else value < high
-    if not (above and below):
-        raise ValueError(f"Invalid {name} value: {value}")
-    return value
-
-
-def check_betas(betas):
-    """Require ``0 <= beta < 1`` for each of the two betas; return them as floats.
-
-    The message names the index, as PyTorch's does:
-    ``"Invalid beta parameter at index 1: 1.0"``. Unlike PyTorch, ints are
-    accepted (``betas=(0, 0.99)``) and become floats.
-    """
-    betas = tuple(betas)
-    if len(betas) != 2:
-        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-    out = []
-    for i, beta in enumerate(betas):
-        beta = _scalar(beta, f"betas[{i}]")
-        if not isinstance(beta, Real):
-            raise TypeError(f"betas[{i}] must be a number, got {type(beta).__name__}")
-        if not 0.0 <= beta < 1.0:
-            raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
-        out.append(float(beta))
-    return tuple(out)
-
-
-def check_choice(value, name: str, choices):
-    """Require ``value`` to be one of ``choices`` (for the lecture-convention options)."""
-    if value not in choices:
-        options = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"Invalid {name}: {value!r} (expected one of {options})")
-    return value
 
 
 # ---------------------------------------------------------------------------
@@ -264,10 +177,9 @@ class Optimizer:
         trace: ``False`` (default), ``True`` to record every intermediate of
             the formula after each step, or a list of quantity names to record
             only those. Not a param-group key: it belongs to the optimizer.
-        impl: ``"teaching"`` (default: the formula parameter by parameter) or
-            ``"flat"`` (the same formula over one flat buffer per group, in
-            cache-sized chunks; only where the class sets ``_flat = True``).
-            See "Speeds" in the module docstring. Not a param-group key.
+        impl: ``"teaching"``, the only speed of this class (the classes
+            with a fast path take ``"flat"`` too: :class:`optim.fast.FlatPath`).
+            Not a param-group key.
 
     Attributes:
         param_groups: list of dicts, each with ``"params"`` (list of Tensors)
@@ -275,18 +187,16 @@ class Optimizer:
         state: dict Tensor -> dict of that parameter's state.
         defaults: the ``defaults`` given.
         trace: list of trace records (empty unless tracing).
-        impl: ``"teaching"`` or ``"flat"``, as given.
+        impl: ``"teaching"`` (``"flat"`` on :class:`optim.fast.FlatPath` classes).
     """
 
-    _flat = False
-    """Whether the formula is elementwise, so that ``impl="flat"`` may run it on chunks."""
+    impl = "teaching"
 
-    def __init__(self, params, defaults, *, trace=False, impl="teaching"):
-        check_choice(impl, "impl", IMPLS)
-        if impl == "flat" and not self._flat:
-            raise ValueError(f"{type(self).__name__} has no flat fast path (impl='flat'); "
+    def __init__(self, params: Params, defaults: dict, *, trace: bool | Iterable[str] = False,
+                 impl: str = "teaching") -> None:
+        if impl != "teaching":
+            raise ValueError(f"{type(self).__name__} has no flat fast path (impl={impl!r}); "
                              "use impl='teaching'")
-        self.impl = impl
         self.defaults = defaults
         self.state = defaultdict(dict)
         self.param_groups = []
@@ -387,12 +297,6 @@ class Optimizer:
             raise ValueError("some parameters appear in more than one parameter group")
 
         self.param_groups.append(param_group)
-        self._sync_flat()
-
-    def _sync_flat(self) -> None:
-        """With ``impl="flat"``: make params and state buffers views of the flat buffers now."""
-        if getattr(self, "impl", "teaching") == "flat":
-            flat.sync(self)
 
     # ------------------------------------------------------------ gradients
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -417,7 +321,7 @@ class Optimizer:
                     p.grad.data[...] = 0
 
     # ------------------------------------------------------------ stepping
-    def step(self, closure=None):
+    def step(self, closure: Closure | None = None) -> Any:
         """Perform one optimization step; return the closure's loss (or None).
 
         ``closure`` is a function that recomputes the loss and its gradients
@@ -438,20 +342,12 @@ class Optimizer:
             return closure()
 
     def _apply_update(self) -> None:
-        """Update every group (under ``no_grad``) and count the step.
-
-        The teaching path calls :meth:`_step_group` per group; ``impl="flat"``
-        calls :func:`optim.flat.step_group` instead.
-        """
+        """Update every group with :meth:`_step_group` (under ``no_grad``) and count the step."""
         self._step_count += 1
-        fast = getattr(self, "impl", "teaching") == "flat"   # (a subclass may skip __init__)
         with no_grad():
             first_index = 0
             for group_index, group in enumerate(self.param_groups):
-                if fast:
-                    flat.step_group(self, group_index, group, first_index)
-                else:
-                    self._step_group(group_index, group, first_index)
+                self._step_group(group_index, group, first_index)
                 first_index += len(group["params"])
 
     def _step_group(self, group_index: int, group: dict, first_index: int) -> None:
@@ -647,7 +543,6 @@ class Optimizer:
             new_groups.append(saved)
         self.state = state
         self.param_groups = new_groups
-        self._sync_flat()              # impl="flat": the loaded values go into the flat buffers
 
     # ------------------------------------------------------------ misc
     def __repr__(self) -> str:

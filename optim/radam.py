@@ -6,8 +6,13 @@ checks, plus the paper's and the authors' repository's options.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from . import functional as F
-from .optimizer import Optimizer, check_betas, check_lr, check_nonnegative
+from .checks import check_betas, check_lr, check_nonnegative
+from .functional.radam import check_threshold
+from .optimizer import Optimizer
+from .types import Params
 
 __all__ = ["RAdam"]
 
@@ -41,16 +46,15 @@ class RAdam(Optimizer):
     State per parameter: ``step``, ``exp_avg`` (:math:`m`), ``exp_avg_sq`` (:math:`v`).
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 decoupled_weight_decay=False, *, maximize=False, threshold=5,
-                 degenerated_to_sgd=True, trace=False):
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, decoupled_weight_decay: bool = False, *,
+                 maximize: bool = False, threshold: float = 5, degenerated_to_sgd: bool = True,
+                 trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         check_nonnegative(eps, "epsilon")
         betas = check_betas(betas)
         check_nonnegative(weight_decay, "weight_decay")
-        if not threshold >= 4:
-            raise ValueError(f"Invalid threshold value: {threshold} (the rectification term "
-                             "needs rho_t > 4, so the threshold must be >= 4)")
+        check_threshold(threshold)
         defaults = {
             "lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
             "decoupled_weight_decay": decoupled_weight_decay, "maximize": maximize,

@@ -1,10 +1,11 @@
 r"""``Ranger21`` (Wright & Demeure 2021): AdamW with eight components, as the paper intends.
 
 The step is written out in :mod:`optim.functional.ranger21`, and each
-component, with its formula and source, in :mod:`optim.transforms` (adaptive
-gradient clipping, gradient centralization, gradient normalization,
+component, with its formula and source, in :mod:`optim.functional.transforms`
+(adaptive gradient clipping, gradient centralization, gradient normalization,
 positive-negative momentum, the AdamW-style denominator, stable weight decay,
-norm loss, linear warmup and warmdown, Lookahead). Stable weight decay divides
+norm loss), :mod:`optim.functional.schedules` (linear warmup and warmdown) and
+:mod:`optim.functional.lookahead` (Lookahead). Stable weight decay divides
 by :math:`\sqrt{\bar v_t}`, the root mean of :math:`\hat v_t` over every
 coordinate of every parameter being stepped, so ``step`` runs in two passes:
 the moments of all parameters, then the updates.
@@ -24,21 +25,16 @@ The warmdown needs the length of the run::
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from minigrad.grad_mode import no_grad
 
 from . import functional as F
-from .optimizer import Optimizer, check_betas, check_lr, check_nonnegative, check_range
+from .checks import check_betas, check_count, check_lr, check_nonnegative, check_range
+from .optimizer import Optimizer
+from .types import Params
 
 __all__ = ["Ranger21"]
-
-
-def _check_count(value, name, *, allow_none, minimum):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"Invalid {name} value: {value!r} (expected an int >= {minimum}"
-                         + (" or None)" if allow_none else ")"))
-    return value
 
 
 class Ranger21(Optimizer):
@@ -80,17 +76,19 @@ class Ranger21(Optimizer):
     ``slow_param`` (Lookahead's :math:`\phi`).
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-4, *,
-                 num_iterations=None, num_warmup_iterations=None, warmdown_start=0.72,
-                 warmdown_min_lr=3e-5, beta0=1.0, agc_clipping=1e-2, agc_eps=1e-3,
-                 centralize=True, normalize=True, normalize_eps=1e-8, normloss_factor=1e-4,
-                 lookahead_k=5, lookahead_alpha=0.5, amsgrad=False, trace=False):
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-4, *, num_iterations: int | None = None,
+                 num_warmup_iterations: int | None = None, warmdown_start: float = 0.72,
+                 warmdown_min_lr: float = 3e-5, beta0: float = 1.0, agc_clipping: float = 1e-2,
+                 agc_eps: float = 1e-3, centralize: bool = True, normalize: bool = True,
+                 normalize_eps: float = 1e-8, normloss_factor: float = 1e-4, lookahead_k: int = 5,
+                 lookahead_alpha: float = 0.5, amsgrad: bool = False, trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         betas = check_betas(betas)
         check_nonnegative(eps, "epsilon")
         check_nonnegative(weight_decay, "weight_decay")
-        _check_count(num_iterations, "num_iterations", allow_none=True, minimum=1)
-        _check_count(num_warmup_iterations, "num_warmup_iterations", allow_none=True,
+        check_count(num_iterations, "num_iterations", allow_none=True, minimum=1)
+        check_count(num_warmup_iterations, "num_warmup_iterations", allow_none=True,
                      minimum=0)
         check_range(warmdown_start, "warmdown_start", 0.0, 1.0)
         check_nonnegative(warmdown_min_lr, "warmdown_min_lr")
@@ -100,7 +98,7 @@ class Ranger21(Optimizer):
         check_range(agc_eps, "agc_eps", 0.0, float("inf"), include_low=False)
         check_nonnegative(normalize_eps, "normalize_eps")
         check_nonnegative(normloss_factor, "normloss_factor")
-        _check_count(lookahead_k, "lookahead_k", allow_none=False, minimum=0)
+        check_count(lookahead_k, "lookahead_k", allow_none=False, minimum=0)
         check_range(lookahead_alpha, "lookahead_alpha", 0.0, 1.0)
         defaults = {
             "lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,

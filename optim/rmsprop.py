@@ -5,14 +5,19 @@ parameter by parameter with PyTorch 2.13's argument names, defaults and checks.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from . import functional as F
-from .functional.rmsprop import rmsprop_
-from .optimizer import Optimizer, check_lr, check_nonnegative
+from .checks import check_lr, check_nonnegative
+from .fast.inplace import rmsprop_
+from .fast.mixin import FlatPath
+from .optimizer import Optimizer
+from .types import Params
 
 __all__ = ["RMSprop"]
 
 
-class RMSprop(Optimizer):
+class RMSprop(FlatPath, Optimizer):
     r"""RMSprop (Tieleman & Hinton 2012; centered: Graves 2013), PyTorch's API.
 
     Args:
@@ -30,17 +35,16 @@ class RMSprop(Optimizer):
         trace: record the formula's intermediates (see :class:`Optimizer`).
         impl: ``"teaching"`` (default) or ``"flat"``: the same formula over one
             flat buffer per param group, in cache-sized chunks, bitwise equal
-            to the teaching path (see :mod:`optim.flat`).
+            to the teaching path (see :mod:`optim.fast`).
 
     State per parameter: ``step``, ``square_avg``, plus ``momentum_buffer``
     (momentum > 0) and ``grad_avg`` (centered).
     """
 
-    _flat = True
-
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
-                 centered=False, *, maximize=False, eps_inside_sqrt=False, trace=False,
-                 impl="teaching"):
+    def __init__(self, params: Params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False, *,
+                 maximize: bool = False, eps_inside_sqrt: bool = False, trace: bool | Iterable[str] = False,
+                 impl: str = "teaching") -> None:
         lr = check_lr(lr)
         check_nonnegative(eps, "epsilon")
         check_nonnegative(momentum, "momentum")

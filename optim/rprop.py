@@ -7,8 +7,12 @@ flip by noise and the step sizes collapse.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from . import functional as F
-from .optimizer import Optimizer, check_lr
+from .checks import check_lr
+from .optimizer import Optimizer
+from .types import Params
 
 __all__ = ["Rprop"]
 
@@ -36,8 +40,9 @@ class Rprop(Optimizer):
     PyTorch.
     """
 
-    def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *,
-                 maximize=False, backtracking=False, trace=False):
+    def __init__(self, params: Params, lr: float = 1e-2, etas: tuple[float, float] = (0.5, 1.2),
+                 step_sizes: tuple[float, float] = (1e-6, 50), *, maximize: bool = False,
+                 backtracking: bool = False, trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         if not 0.0 < etas[0] < 1.0 < etas[1]:
             raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")

@@ -41,11 +41,15 @@ between steps).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
 
 from minigrad.grad_mode import no_grad
 
 from . import functional as F
-from .optimizer import Optimizer, check_nonnegative
+from .checks import check_nonnegative
+from .optimizer import Optimizer
+from .types import Closure, Params
 
 __all__ = ["SAM"]
 
@@ -72,8 +76,8 @@ class SAM(Optimizer):
         **base_kwargs: the base optimizer's arguments (``lr``, ``momentum``, ...).
     """
 
-    def __init__(self, params, base_optimizer_class, rho=0.05, adaptive=False, *, eta=0.0,
-                 trace=False, **base_kwargs):
+    def __init__(self, params: Params, base_optimizer_class: type, rho: float = 0.05, adaptive: bool = False,
+                 *, eta: float = 0.0, trace: bool | Iterable[str] = False, **base_kwargs) -> None:
         if isinstance(base_optimizer_class, Optimizer) or not callable(base_optimizer_class):
             raise TypeError("SAM takes the base optimizer's class and its arguments, e.g. "
                             "SAM(params, optim.SGD, rho=0.05, lr=0.1), got "
@@ -213,7 +217,7 @@ class SAM(Optimizer):
                                  p.data, quantities)
             index += len(group["params"])
 
-    def step(self, closure=None):
+    def step(self, closure: Closure | None = None) -> Any:
         """One SAM step: two forward-backward passes through ``closure``; returns the loss at w."""
         if closure is None:
             raise RuntimeError(

@@ -46,16 +46,23 @@ loop is minibatch SGD; with one example it is the textbook SGD.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from minigrad.grad_mode import no_grad
 
 from . import functional as F
-from .functional.sgd import MOMENTUM_FORMS, sgd_
-from .optimizer import Optimizer, check_choice, check_lr, check_nonnegative
+from .checks import check_choice, check_lr, check_nonnegative
+from .fast.inplace import sgd_
+from .fast.mixin import FlatPath
+from .functional.sgd import MOMENTUM_FORMS
+from .optimizer import Optimizer
+from .types import Closure, Params
 
 __all__ = ["SGD"]
 
 
-class SGD(Optimizer):
+class SGD(FlatPath, Optimizer):
     r"""Stochastic gradient descent (optionally with momentum), PyTorch's API.
 
     Args:
@@ -75,17 +82,15 @@ class SGD(Optimizer):
         trace: record the formula's intermediates (see :class:`Optimizer`).
         impl: ``"teaching"`` (default) or ``"flat"``: the same formula over one
             flat buffer per param group, in cache-sized chunks, bitwise equal
-            to the teaching path (see :mod:`optim.flat`).
+            to the teaching path (see :mod:`optim.fast`).
 
     State per parameter (with momentum): ``momentum_buffer`` (torch form) or
     ``velocity`` (lecture form).
     """
 
-    _flat = True
-
-    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
-                 nesterov=False, *, maximize=False, momentum_form="torch", trace=False,
-                 impl="teaching"):
+    def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
+                 momentum_form: str = "torch", trace: bool | Iterable[str] = False, impl: str = "teaching") -> None:
         lr = check_lr(lr)
         check_nonnegative(momentum, "momentum")
         check_nonnegative(weight_decay, "weight_decay")
@@ -118,7 +123,7 @@ class SGD(Optimizer):
                     nesterov=group["nesterov"], maximize=group["maximize"],
                     momentum_form=group["momentum_form"])
 
-    def step(self, closure=None):
+    def step(self, closure: Closure | None = None) -> Any:
         """One step; see the module docstring for the lecture form of Nesterov momentum."""
         lookahead_groups = [g for g in self.param_groups
                             if g["momentum_form"] == "lecture" and g["nesterov"]

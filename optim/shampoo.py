@@ -11,9 +11,13 @@ which ``update_freq`` amortises.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from . import functional as F
+from .checks import check_choice, check_count, check_lr, check_nonnegative, check_range
 from .functional.shampoo import VECTOR_STATISTICS
-from .optimizer import Optimizer, check_choice, check_lr, check_nonnegative, check_range
+from .optimizer import Optimizer
+from .types import Params
 
 __all__ = ["Shampoo"]
 
@@ -43,16 +47,15 @@ class Shampoo(Optimizer):
     ``inverse_roots`` (list of the :math:`(H^i)^{-1/2k}`).
     """
 
-    def __init__(self, params, lr=1e-2, eps=1e-6, beta=None, update_freq=1, weight_decay=0, *,
-                 vector_statistic="full", trace=False):
+    def __init__(self, params: Params, lr: float = 1e-2, eps: float = 1e-6, beta: float | None = None,
+                 update_freq: int = 1, weight_decay: float = 0, *, vector_statistic: str = "full",
+                 trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         if not 0.0 < eps:
             raise ValueError(f"Invalid epsilon value: {eps}")
         if beta is not None:
             check_range(beta, "beta", 0.0, 1.0, include_high=False)
-        if isinstance(update_freq, bool) or not isinstance(update_freq, int) or update_freq < 1:
-            raise ValueError(f"Invalid update_freq value: {update_freq!r} "
-                             "(expected a positive int)")
+        check_count(update_freq, "update_freq")
         check_nonnegative(weight_decay, "weight_decay")
         check_choice(vector_statistic, "vector_statistic", VECTOR_STATISTICS)
         defaults = {"lr": lr, "eps": eps, "beta": beta, "update_freq": update_freq,

@@ -41,6 +41,9 @@ Random draws come from the optimizer's own generator (``seed``), saved with
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
 
 from minigrad import backend
@@ -51,8 +54,10 @@ from minigrad.ops import reshape
 from minigrad.tensor import Tensor
 
 from . import functional as F
+from .checks import check_betas, check_choice, check_count, check_lr, check_nonnegative
 from .functional.sophia import SOPHIA_ESTIMATORS
-from .optimizer import Optimizer, OptimizerStateMixin, check_betas, check_choice, check_lr, check_nonnegative
+from .optimizer import Optimizer, OptimizerStateMixin
+from .types import Closure, Params
 
 __all__ = ["Sophia"]
 
@@ -80,19 +85,17 @@ class Sophia(OptimizerStateMixin, Optimizer):
     ``hessian_updates``.
     """
 
-    def __init__(self, params, lr=1e-4, betas=(0.965, 0.99), rho=0.04, weight_decay=1e-1, *,
-                 eps=1e-15, estimator="hutchinson", update_period=10, seed=None,
-                 maximize=False, trace=False):
+    def __init__(self, params: Params, lr: float = 1e-4, betas: tuple[float, float] = (0.965, 0.99),
+                 rho: float = 0.04, weight_decay: float = 1e-1, *, eps: float = 1e-15,
+                 estimator: str = "hutchinson", update_period: int = 10, seed: int | None = None,
+                 maximize: bool = False, trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         betas = check_betas(betas)
         check_nonnegative(rho, "rho")
         check_nonnegative(weight_decay, "weight_decay")
         check_nonnegative(eps, "epsilon")
         check_choice(estimator, "estimator", SOPHIA_ESTIMATORS)
-        if (isinstance(update_period, bool) or not isinstance(update_period, int)
-                or update_period < 1):
-            raise ValueError(f"Invalid update_period value: {update_period!r} "
-                             "(expected a positive int)")
+        check_count(update_period, "update_period")
         defaults = {"lr": lr, "betas": betas, "rho": rho, "weight_decay": weight_decay,
                     "eps": eps, "maximize": maximize}
         super().__init__(params, defaults, trace=trace)
@@ -111,7 +114,7 @@ class Sophia(OptimizerStateMixin, Optimizer):
                         weight_decay=group["weight_decay"], eps=group["eps"],
                         maximize=group["maximize"])
 
-    def step(self, closure=None):
+    def step(self, closure: Closure | None = None) -> Any:
         """One step with the current Hessian estimate; returns the closure's loss."""
         loss = super().step(closure)
         self.optimizer_state["step"] += 1

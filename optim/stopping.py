@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 from minigrad.tensor import Tensor
 
@@ -235,7 +236,7 @@ class TimeBudget(StoppingCriterion):
             clock in tests).
     """
 
-    def __init__(self, seconds: float, clock=time.monotonic) -> None:
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         if not seconds >= 0:
             raise ValueError(f"TimeBudget needs seconds >= 0, got {seconds}")
         self.seconds = seconds

@@ -44,7 +44,7 @@ A training loop::
                 return loss
             opt.step(closure)                # w -= lr (grad f_B(w) - grad f_B(w_tilde) + mu_tilde)
 
-(``tests/test_optim_beyond_b.py`` runs this loop on a linear model.)
+(``tests/optim/test_svrg_barzilai_borwein.py`` runs this loop on a linear model.)
 
 Option II (``option="II"``) needs the epoch length ``inner_steps=m``: at each
 snapshot the optimizer draws :math:`t \sim \mathcal U\{0,\dots,m-1\}` with its
@@ -66,13 +66,18 @@ resumed run continues exactly.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
 
 from minigrad.grad_mode import no_grad
 
 from . import functional as F
+from .checks import check_choice, check_count, check_lr, check_nonnegative
 from .functional.svrg import SVRG_OPTIONS
-from .optimizer import Optimizer, OptimizerStateMixin, check_choice, check_lr, check_nonnegative
+from .optimizer import Optimizer, OptimizerStateMixin
+from .types import Closure, Params
 
 __all__ = ["SVRG"]
 
@@ -101,15 +106,12 @@ class SVRG(OptimizerStateMixin, Optimizer):
     See the module docstring for the training loop.
     """
 
-    def __init__(self, params, lr=1e-3, weight_decay=0, *, option="I", inner_steps=None,
-                 seed=None, trace=False):
+    def __init__(self, params: Params, lr: float = 1e-3, weight_decay: float = 0, *, option: str = "I",
+                 inner_steps: int | None = None, seed: int | None = None, trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         check_nonnegative(weight_decay, "weight_decay")
         check_choice(option, "option", SVRG_OPTIONS)
-        if inner_steps is not None and (not isinstance(inner_steps, (int, np.integer))
-                                        or isinstance(inner_steps, bool) or inner_steps < 1):
-            raise ValueError(f"Invalid inner_steps value: {inner_steps!r} "
-                             "(expected a positive int or None)")
+        check_count(inner_steps, "inner_steps", allow_none=True)
         if option == "II" and inner_steps is None:
             raise ValueError("Invalid inner_steps value: None (option 'II' draws the snapshot "
                              "among the m iterates of an epoch, so it needs inner_steps=m)")
@@ -178,7 +180,7 @@ class SVRG(OptimizerStateMixin, Optimizer):
                 state["random_iterate"] = p.data.copy()
 
     # ------------------------------------------------------------ the inner loop
-    def step(self, closure=None):
+    def step(self, closure: Closure | None = None) -> Any:
         r"""One inner step :math:`w \leftarrow w - \eta(\nabla f_B(w) - \nabla f_B(\tilde w) + \tilde\mu)`.
 
         ``closure`` computes the loss of one fixed minibatch and its gradients

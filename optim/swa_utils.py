@@ -13,8 +13,6 @@ What is here (PyTorch 2.13's ``torch.optim.swa_utils`` names and semantics):
   average (or, with :func:`get_ema_multi_avg_fn` / :func:`get_ema_avg_fn`, an
   exponential moving average) of the model's parameters;
 * :class:`SWALR`: anneal the learning rate to a constant ``swa_lr``;
-* :func:`update_bn`: recompute batch-norm running statistics for the averaged
-  weights with one pass over the data;
 * :class:`SWACyclicLR`: the paper's cyclical schedule (not in PyTorch).
 
 The training loop of the paper (Algorithm 1), with the cyclical rate::
@@ -28,7 +26,6 @@ The training loop of the paper (Algorithm 1), with the cyclical rate::
             if epoch >= swa_start and sched.is_cycle_end():
                 swa_model.update_parameters(model)     # average at alpha_2
             sched.step()
-    update_bn(loader, swa_model)                        # statistics for the average
 
 PyTorch's variant (a constant ``swa_lr`` reached by :class:`SWALR`, averaging
 once per epoch) is in :class:`AveragedModel`'s docstring.
@@ -36,14 +33,16 @@ once per epoch) is in :class:`AveragedModel`'s docstring.
 Differences from PyTorch, all small: the averaging functions receive the
 number of models averaged so far as a Python ``int`` (PyTorch passes a 0-d
 tensor); giving both ``avg_fn`` and ``multi_avg_fn`` is a ``ValueError``
-(PyTorch: ``AssertionError``); :func:`update_bn` recognizes batch-norm layers
-by their attributes, since minigrad has no ``BatchNorm`` class yet (see its
-docstring).
+(PyTorch: ``AssertionError``). PyTorch's ``update_bn`` (batch-norm
+statistics recomputed for the averaged weights) is not here: minigrad has no
+batch-norm layer, so an averaged model has no such statistics to recompute.
 """
 from __future__ import annotations
 
 import copy
 import itertools
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -52,11 +51,11 @@ from minigrad.grad_mode import no_grad
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
 
-from .functional import swa as F
+from . import functional as F
 from .lr_scheduler import LRScheduler, _check_optimizer, _per_group
 
 __all__ = [
-    "AveragedModel", "update_bn", "SWALR", "SWACyclicLR",
+    "AveragedModel", "SWALR", "SWACyclicLR",
     "get_ema_multi_avg_fn", "get_swa_multi_avg_fn", "get_ema_avg_fn", "get_swa_avg_fn",
 ]
 
@@ -119,7 +118,10 @@ def get_swa_multi_avg_fn():
 
 
 def get_ema_avg_fn(decay=0.999):
-    r"""The EMA of one tensor, for ``AveragedModel(avg_fn=...)``: returns :math:`\beta\,\theta_{EMA} + (1-\beta)\,\theta`."""
+    r"""The EMA of one tensor, for ``AveragedModel(avg_fn=...)``.
+
+    Returns :math:`\beta\,\theta_{EMA} + (1-\beta)\,\theta`.
+    """
     _check_decay(decay)
 
     def ema_update(ema_param, current_param, num_averaged):
@@ -177,13 +179,13 @@ class AveragedModel(Module):
                 swa_sched.step()
             else:
                 scheduler.step()
-        update_bn(loader, swa_model)
 
     EMA of the weights and buffers:
     ``AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(0.999), use_buffers=True)``.
     """
 
-    def __init__(self, model, device=None, avg_fn=None, multi_avg_fn=None, use_buffers=False):
+    def __init__(self, model: Any, device: str | None = None, avg_fn: Callable | None = None,
+                 multi_avg_fn: Callable | None = None, use_buffers: bool = False) -> None:
         super().__init__()
         if avg_fn is not None and multi_avg_fn is not None:
             raise ValueError("Only one of avg_fn and multi_avg_fn should be provided")
@@ -244,73 +246,6 @@ class AveragedModel(Module):
 
 
 # ---------------------------------------------------------------------------
-# update_bn
-# ---------------------------------------------------------------------------
-
-_BN_ATTRIBUTES = ("running_mean", "running_var", "momentum", "num_batches_tracked")
-
-
-def _is_batchnorm(module) -> bool:
-    """A batch-norm layer, recognized by what ``update_bn`` uses (duck typing)."""
-    return (callable(getattr(module, "reset_running_stats", None))
-            and all(hasattr(module, name) for name in _BN_ATTRIBUTES))
-
-
-def update_bn(loader, model, device=None) -> None:
-    r"""Recompute the batch-norm running statistics of ``model`` with one pass over ``loader``.
-
-    The running statistics a batch-norm layer keeps were collected for the
-    weights of the last iterations, not for their average, so after SWA they
-    must be recomputed (the paper's last step). Each layer's statistics are
-    reset, its momentum set to ``None`` for the pass (with ``momentum=None``
-    a batch-norm layer keeps the *cumulative* average
-    :math:`\mu \leftarrow \mu + (\mu_B - \mu)/N_B`, :math:`N_B` =
-    ``num_batches_tracked``, i.e. the plain mean over the batches of the batch
-    statistics), the model is run in training mode on every batch, then the
-    momenta and the training flag are restored.
-
-    Args:
-        loader: an iterable of batches: each a Tensor (or array), or a
-            list/tuple whose first element is the model's input.
-        model: the model (typically an :class:`AveragedModel`).
-        device: if given, each input is moved there first.
-
-    minigrad has no ``BatchNorm`` layer yet, so a batch-norm layer is any
-    module with the attributes ``running_mean``, ``running_var``,
-    ``momentum``, ``num_batches_tracked`` and a ``reset_running_stats()``
-    method, behaving as ``torch.nn.BatchNorm*d`` does (in training mode:
-    normalize with the batch statistics, update the running ones with
-    ``momentum``, or cumulatively when it is ``None``). Without such modules
-    the function does nothing.
-    """
-    momenta = {}
-    for module in model.modules():
-        if _is_batchnorm(module):
-            module.reset_running_stats()
-            momenta[module] = module.momentum
-    if not momenta:
-        return
-
-    was_training = model.training
-    model.train()
-    for module in momenta:
-        module.momentum = None
-    try:
-        with no_grad():
-            for batch in loader:
-                if isinstance(batch, (list, tuple)):
-                    batch = batch[0]
-                if device is not None:
-                    batch = (batch.to(device) if isinstance(batch, Tensor)
-                             else backend.to_device(batch, device))
-                model(batch)
-    finally:
-        for module, momentum in momenta.items():
-            module.momentum = momentum
-        model.train(was_training)
-
-
-# ---------------------------------------------------------------------------
 # schedulers
 # ---------------------------------------------------------------------------
 
@@ -341,8 +276,8 @@ class SWALR(LRScheduler):
     Source: PyTorch ``torch.optim.swa_utils.SWALR``; Izmailov et al. 2018.
     """
 
-    def __init__(self, optimizer, swa_lr, anneal_epochs=10, anneal_strategy="cos",
-                 last_epoch=-1):
+    def __init__(self, optimizer: Any, swa_lr: float, anneal_epochs: int = 10, anneal_strategy: str = "cos",
+                 last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
         swa_lrs = _per_group("swa_lr", optimizer, swa_lr)
         for lr, group in zip(swa_lrs, optimizer.param_groups):
@@ -414,7 +349,7 @@ class SWACyclicLR(LRScheduler):
         last_epoch: see :class:`~optim.lr_scheduler.LRScheduler`.
     """
 
-    def __init__(self, optimizer, alpha_1, alpha_2, cycle_length, last_epoch=-1):
+    def __init__(self, optimizer: Any, alpha_1: float, alpha_2: float, cycle_length: int, last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
         if not isinstance(cycle_length, int) or cycle_length < 1:
             raise ValueError(f"cycle_length must be an int >= 1, got {cycle_length}")
@@ -433,7 +368,10 @@ class SWACyclicLR(LRScheduler):
         return self.last_epoch + 1
 
     def is_cycle_end(self) -> bool:
-        """Whether the current iteration is the last of a cycle (:math:`i \\equiv 0 \\bmod c`): average after its step."""
+        """Whether the current iteration is the last of a cycle (:math:`i \\equiv 0 \\bmod c`).
+
+        Average after its step.
+        """
         return self.iteration % self.cycle_length == 0
 
     def get_lr(self) -> list:

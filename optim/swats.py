@@ -16,8 +16,12 @@ switching step's record has ``switched=True``.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from . import functional as F
-from .optimizer import Optimizer, check_betas, check_lr, check_nonnegative
+from .checks import check_betas, check_lr, check_nonnegative
+from .optimizer import Optimizer
+from .types import Params
 
 __all__ = ["SWATS"]
 
@@ -56,8 +60,9 @@ class SWATS(Optimizer):
     and ``momentum_buffer`` (:math:`v`).
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-9, weight_decay=0, *,
-                 switch_eps=1e-9, trace=False):
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-9, weight_decay: float = 0, *, switch_eps: float = 1e-9,
+                 trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         betas = check_betas(betas)
         check_nonnegative(eps, "epsilon")

@@ -1,245 +1,45 @@
-r"""The components of Ranger21, each on its own, with its formula and source.
+r"""Ranger21's gradient transforms in place, on the ``.grad`` of a list of parameters.
 
-Wright & Demeure (2021), "Ranger21: a synergistic deep learning optimizer"
-(arXiv:2106.13731) combine AdamW with eight published components. Each is
-here as a small pure function on backend arrays (NumPy or CuPy), so that it can
-be studied, tested and combined with other optimizers; :mod:`optim.ranger21`
-composes them in the paper's order. The three that act on the gradient alone
-also come as in-place transforms of the ``.grad`` of a list of parameters, to
-run between ``backward()`` and any optimizer's ``step()``::
+The formulas are pure functions in :mod:`optim.functional.transforms` (with
+their sources); these apply three of them to the gradients of a model, to run
+between ``backward()`` and any optimizer's ``step()``::
 
     loss.backward()
     transforms.clip_gradients_adaptive_(model.parameters(), clipping=1e-2)
     transforms.centralize_gradients_(model.parameters())
     opt.step()
 
-The schedule factors work with ``optim.lr_scheduler.LambdaLR``::
-
-    warmup = transforms.default_warmup_steps(beta2=0.999)       # 2000
-    LambdaLR(opt, lambda e: transforms.linear_warmup(e + 1, warmup))
-
-**Unit-wise norm.** For a parameter of PyTorch layout ``(out, in, ...)`` a
-"unit" is one output row: :math:`\|W_i\| = \sqrt{\sum_{j,\dots} W_{ij\dots}^2}`
-over every axis but the first; a vector or scalar is one unit.
-
-**Adaptive gradient clipping** (Brock, De, Smith & Simonyan 2021,
-"High-Performance Large-Scale Image Recognition Without Normalization", ICML,
-Section 4.1), unit-wise:
-
-.. math::
-
-    G_i \leftarrow \begin{cases}
-        \lambda\,\dfrac{\max(\|W_i\|, \epsilon)}{\|G_i\|}\, G_i &
-            \text{if } \dfrac{\|G_i\|}{\max(\|W_i\|, \epsilon)} > \lambda \\
-        G_i & \text{otherwise}\end{cases}
-
-(Ranger21's defaults :math:`\lambda = 10^{-2}`, :math:`\epsilon = 10^{-3}`.)
-
-**Gradient centralization** (Yong, Huang, Hua & Zhang 2020, "Gradient
-Centralization: A New Optimization Technique for Deep Neural Networks", ECCV,
-eq. 1): for weights with more than one axis, subtract each unit's mean,
-:math:`G_i \leftarrow G_i - \operatorname{mean}(G_i)`; vectors are left alone.
-(A unit with a single weight, e.g. a ``Linear(1, n)`` weight of shape
-``(n, 1)``, gets a zero gradient: switch centralization off for such layers.)
-
-**Gradient normalization** (Ranger21, applied after centralization): divide
-the gradient of a tensor by its standard deviation,
-:math:`G \leftarrow G / (\operatorname{std}(G) + \epsilon)`, for tensors
-with more than two elements (the sample standard deviation, ``ddof=1``, as
-``torch.std`` in the authors' code).
-
-**Positive-negative momentum** (Xie, Yuan, Zhu & Sugiyama 2021,
-"Positive-Negative Momentum: Manipulating Stochastic Gradient Noise to Improve
-Generalization", ICML, Algorithm 2 "AdaPNM"): two momentum buffers, each fed
-every other step, combined with a positive and a negative weight whose noise
-amplitude is normalised:
-
-.. math::
-
-    m_t &= \beta_1^2\, m_{t-2} + (1-\beta_1^2)\, g_t \\
-    \bar m_t &= \frac{(1+\beta_0)\, m_t - \beta_0\, m_{t-1}}{\sqrt{(1+\beta_0)^2 + \beta_0^2}}
-
-(:math:`m_{t-1}` is the other buffer, last fed at step :math:`t-1`. The
-authors' Ranger21 code divides by :math:`\sqrt{(1+\beta_2)^2+\beta_2^2}`, a
-slip for :math:`\beta_0`; this is the PNM paper's normalisation.)
-
-**AdamW-style denominator** (Loshchilov & Hutter 2019, as in
-:mod:`optim.functional.adam`): :math:`\sqrt{\hat v_t} + \epsilon` with
-:math:`\hat v_t = v_t / (1-\beta_2^t)` (or :math:`v^{max}_t` with AMSGrad, as
-AdaPNM has it).
-
-**Stable weight decay** (Xie et al., arXiv:2011.11152, first titled "Stable
-Weight Decay Regularization", later "On the Overlooked Pitfalls of Weight
-Decay and How to Mitigate Them"; their AdamS): decoupled
-decay divided by the root of the mean of :math:`\hat v` over all the model's
-coordinates,
-
-.. math::
-
-    \theta \leftarrow \theta\,\big(1 - \eta_t \lambda / \sqrt{\bar v_t}\big),
-    \qquad \bar v_t = \operatorname{mean}(\hat v_t)
-
-(:math:`\sqrt{\bar v}` is floored at :math:`\epsilon` so that an all-zero
-gradient cannot divide by zero).
-
-**Norm loss** (Georgiou et al. 2021, "Norm Loss: An efficient yet effective
-regularization method for deep neural networks", arXiv:2103.06583): the penalty :math:`\lambda_n\sum_i (1 - \|W_i\|)^2` pulls every unit
-toward the unit sphere; its gradient is
-:math:`2\lambda_n (1 - 1/\|W_i\|) W_i`, applied decoupled like weight decay:
-
-.. math::
-
-    W_i \leftarrow W_i\,\big(1 - 2\eta_t\lambda_n(1 - 1/(\|W_i\| + \epsilon))\big)
-
-**Linear warmup** (Ma & Yarats 2021, "On the adequacy of untuned warmup for
-adaptive optimization", AAAI): :math:`\eta_t = \eta\min(1, t/\tau)` with the
-untuned :math:`\tau = \lceil 2/(1-\beta_2)\rceil` (2000 steps for
-:math:`\beta_2 = 0.999`).
-
-**Linear warmdown** (Ranger21's explore-exploit schedule): over the last
-fraction of a run of :math:`T` steps, from :math:`t_0 = \lfloor pT\rfloor`
-(:math:`p = 0.72`), the rate falls linearly to :math:`\eta_{min}`:
-:math:`\eta_t = \eta - (\eta - \eta_{min})\min(1, (t - t_0)/(T - t_0))` for
-:math:`t > t_0`.
-
-**Lookahead** (Zhang, Lucas, Hinton & Ba 2019, "Lookahead Optimizer: k steps
-forward, 1 step back", NeurIPS): slow weights :math:`\phi`, and every
-:math:`k` steps :math:`\phi \leftarrow \phi + \alpha(\theta - \phi)`,
-:math:`\theta \leftarrow \phi` (:math:`k = 5`, :math:`\alpha = 0.5`).
+The pure transforms and Ranger21's schedule factors are importable from here
+too (``transforms.unitwise_norm``, ``transforms.linear_warmup``,
+``transforms.default_warmup_steps`` = :func:`optim.functional.schedules.untuned_warmup_steps`,
+``transforms.lookahead`` = :func:`optim.functional.lookahead.lookahead_sync`),
+for code written against this module; new code imports them from
+:mod:`optim.functional`.
 """
 from __future__ import annotations
 
-import math
-
-from minigrad.backend import get_array_module
+from .functional.lookahead import lookahead_sync as lookahead
+from .functional.schedules import linear_warmdown, linear_warmup
+from .functional.schedules import untuned_warmup_steps as default_warmup_steps
+from .functional.transforms import (
+    adamw_denominator,
+    adaptive_gradient_clipping,
+    gradient_centralization,
+    gradient_normalization,
+    norm_loss,
+    positive_negative_momentum,
+    stable_weight_decay,
+    unitwise_norm,
+)
 
 __all__ = [
+    "clip_gradients_adaptive_", "centralize_gradients_", "normalize_gradients_",
     "unitwise_norm", "adaptive_gradient_clipping", "gradient_centralization",
     "gradient_normalization", "positive_negative_momentum", "adamw_denominator",
     "stable_weight_decay", "norm_loss", "linear_warmup", "default_warmup_steps",
-    "linear_warmdown", "lookahead", "clip_gradients_adaptive_", "centralize_gradients_",
-    "normalize_gradients_",
+    "linear_warmdown", "lookahead",
 ]
 
-
-def unitwise_norm(x):
-    r""":math:`\|x_i\|` per unit (row; all axes but the first), or the whole norm for ndim <= 1.
-
-    The result broadcasts against ``x`` (``keepdims`` for ndim >= 2, a 0-d
-    array otherwise).
-    """
-    xp = get_array_module(x)
-    if x.ndim <= 1:
-        return xp.sqrt((x * x).sum())
-    return xp.sqrt((x * x).sum(axis=tuple(range(1, x.ndim)), keepdims=True))
-
-
-def adaptive_gradient_clipping(grad, theta, *, clipping=1e-2, eps=1e-3):
-    r"""Unit-wise adaptive gradient clipping (Brock et al. 2021): the module docstring's formula."""
-    xp = get_array_module(grad)
-    w_norm = xp.maximum(unitwise_norm(theta), eps)              # max(||W_i||, eps)
-    g_norm = unitwise_norm(grad)                                # ||G_i||
-    max_norm = clipping * w_norm                                # lambda max(||W_i||, eps)
-    safe = xp.where(g_norm > 0, g_norm, 1.0)
-    return xp.where(g_norm > max_norm, grad * (max_norm / safe), grad)
-
-
-def gradient_centralization(grad):
-    r""":math:`G_i - \operatorname{mean}(G_i)` per unit for ndim >= 2 (Yong et al. 2020); vectors unchanged."""
-    if grad.ndim <= 1:
-        return grad
-    return grad - grad.mean(axis=tuple(range(1, grad.ndim)), keepdims=True)
-
-
-def gradient_normalization(grad, *, eps=1e-8):
-    r""":math:`G / (\operatorname{std}(G) + \epsilon)` for tensors of more than two elements."""
-    if grad.size <= 2:
-        return grad
-    return grad / (grad.std(ddof=1) + eps)
-
-
-def positive_negative_momentum(grad, state, *, beta1=0.9, beta0=1.0, t):
-    r"""One step of positive-negative momentum (Xie et al. 2021).
-
-    Args:
-        grad: :math:`g_t`.
-        state: ``exp_avg`` and ``neg_exp_avg``, the two buffers. On odd
-            :math:`t` ``exp_avg`` is fed (it is :math:`m_t`) and
-            ``neg_exp_avg`` is :math:`m_{t-1}`; on even :math:`t` the roles
-            swap.
-        beta1: :math:`\beta_1`. beta0: :math:`\beta_0` (1 in Ranger21).
-        t: the step number, from 1.
-
-    Returns:
-        ``(m_bar, new_state, intermediates)``: :math:`\bar m_t`, the fed
-        buffer under its name, and ``m`` (:math:`m_t`), ``m_neg``
-        (:math:`m_{t-1}`), ``m_bar``.
-    """
-    fed, other = ("exp_avg", "neg_exp_avg") if t % 2 == 1 else ("neg_exp_avg", "exp_avg")
-    m = beta1 ** 2 * state[fed] + (1 - beta1 ** 2) * grad                    # m_t
-    m_neg = state[other]                                                    # m_{t-1}
-    noise_norm = math.sqrt((1 + beta0) ** 2 + beta0 ** 2)
-    m_bar = ((1 + beta0) * m - beta0 * m_neg) / noise_norm                  # m_bar_t
-    return m_bar, {fed: m}, {"m": m, "m_neg": m_neg, "m_bar": m_bar}
-
-
-def adamw_denominator(v, *, beta2=0.999, t, eps=1e-8):
-    r""":math:`\sqrt{v_t/(1-\beta_2^t)} + \epsilon`."""
-    xp = get_array_module(v)
-    return xp.sqrt(v / (1 - beta2 ** t)) + eps
-
-
-def stable_weight_decay(theta, *, lr, weight_decay, v_bar, eps=1e-8):
-    r""":math:`\theta(1 - \eta\lambda/\max(\sqrt{\bar v}, \epsilon))` (Xie et al., AdamS)."""
-    if weight_decay == 0:
-        return theta
-    return theta * (1 - lr * weight_decay / max(math.sqrt(v_bar), eps))
-
-
-def norm_loss(theta, *, lr, factor, eps=1e-8):
-    r""":math:`W_i(1 - 2\eta\lambda_n(1 - 1/(\|W_i\| + \epsilon)))` per unit (Georgiou et al. 2021)."""
-    if factor == 0:
-        return theta
-    correction = 2 * factor * (1 - 1 / (unitwise_norm(theta) + eps))
-    return theta * (1 - lr * correction)
-
-
-def default_warmup_steps(beta2):
-    r"""Ma & Yarats' untuned warmup length :math:`\lceil 2/(1-\beta_2)\rceil`.
-
-    Rounded to 9 decimals before the ceiling, so that :math:`\beta_2 = 0.9`
-    gives 20, not 21 (:math:`1 - 0.9` is not exact in floating point).
-    """
-    return int(math.ceil(round(2.0 / (1.0 - beta2), 9)))
-
-
-def linear_warmup(t, warmup):
-    r"""The factor :math:`\min(1, t/\tau)` (1 when ``warmup`` is 0)."""
-    return 1.0 if warmup <= 0 else min(1.0, t / warmup)
-
-
-def linear_warmdown(t, *, lr, num_iterations, start=0.72, min_lr=3e-5):
-    r"""The learning rate :math:`\eta_t` of the linear warmdown over the last :math:`1-p` of :math:`T` steps."""
-    if num_iterations is None:
-        return lr
-    t0 = int(start * num_iterations)
-    if t <= t0 or num_iterations <= t0:
-        return lr
-    return lr - (lr - min_lr) * min(1.0, (t - t0) / (num_iterations - t0))
-
-
-def lookahead(theta, slow, *, alpha=0.5):
-    r"""Lookahead's synchronisation: :math:`\phi \leftarrow \phi + \alpha(\theta - \phi)`, :math:`\theta \leftarrow \phi`.
-
-    Returns ``(theta_new, slow_new)`` (two separate arrays).
-    """
-    slow = slow + alpha * (theta - slow)
-    return slow.copy(), slow
-
-
-# ---------------------------------------------------------------------------
-# in-place gradient transforms on parameter lists
-# ---------------------------------------------------------------------------
 
 def _transform_(params, fn):
     for p in params:

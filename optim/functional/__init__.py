@@ -19,8 +19,18 @@ same result. Each module's docstring holds the formula in LaTeX and its
 source, and the lines of code follow the formula's lines with its symbols.
 
 The optimizer classes in :mod:`optim` call these functions parameter by
-parameter.
+parameter; the fast path (:mod:`optim.fast`) runs them, or their in-place
+twins, over flat buffers. Beside the formulas:
+
+* :mod:`optim.functional.flags`: PyTorch's flags (``maximize``, the two weight
+  decays, AMSGrad) as the named steps the formulas take around their lines;
+* :mod:`optim.functional.schedules`: the learning-rate schedules' closed forms
+  and Ma & Yarats' untuned warmup length;
+* :mod:`optim.functional.transforms`: Ranger21's components;
+* :func:`lookahead_sync`: Lookahead's synchronisation, shared by every
+  optimizer that synchronises.
 """
+from . import flags, schedules, transforms
 from .adabelief import adabelief, adabelief_init
 from .adadelta import adadelta, adadelta_init
 from .adafactor import adafactor, adafactor_init
@@ -40,7 +50,7 @@ from .barzilai_borwein import (
 from .lamb import lamb, lamb_init
 from .lars import lars, lars_init
 from .lbfgs import cubic_interpolate, lbfgs_two_loop, lbfgs_update_history, strong_wolfe
-from .lookahead import lookahead, lookahead_init, lookahead_momentum
+from .lookahead import lookahead, lookahead_init, lookahead_momentum, lookahead_sync
 from .muon import muon, muon_adjust_lr, muon_init, newton_schulz
 from .nadam import nadam, nadam_init
 from .radam import radam, radam_init
@@ -48,12 +58,40 @@ from .ranger21 import ranger21, ranger21_init, ranger21_lr, ranger21_moments, ra
 from .rmsprop import rmsprop, rmsprop_init
 from .rprop import rprop, rprop_init
 from .sam import sam, sam_ascent, sam_grad_norm
-from .sgd import sgd, sgd_init, sgd_lookahead
+from .schedules import (
+    anneal_cos,
+    anneal_linear,
+    constant_warmup,
+    cosine_annealing,
+    cyclic_position,
+    exponential_decay,
+    hyperbolic_decay,
+    linear_ramp,
+    linear_warmdown,
+    linear_warmup,
+    multistep_decay,
+    noam_rate,
+    polynomial_decay,
+    step_decay,
+    untuned_warmup_period,
+    untuned_warmup_steps,
+)
+from .sgd import sgd, sgd_init, sgd_lecture, sgd_lookahead
 from .shampoo import shampoo, shampoo_init
 from .sophia import gnb_estimate, hutchinson_estimate, sophia, sophia_hessian_update, sophia_init
 from .svrg import svrg, svrg_snapshot
-from .swa import ema_average, swa_average, swa_cyclic_lr, swalr_anneal
+from .swa import ema_average, lerp, swa_average, swa_cyclic_lr, swalr_anneal
 from .swats import swats, swats_init
+from .transforms import (
+    adamw_denominator,
+    adaptive_gradient_clipping,
+    gradient_centralization,
+    gradient_normalization,
+    norm_loss,
+    positive_negative_momentum,
+    stable_weight_decay,
+    unitwise_norm,
+)
 
 # the update functions (the submodules of the same names are reached as modules)
 __all__ = sorted(name for name, value in dict(globals()).items()

@@ -55,10 +55,13 @@ import math
 
 from minigrad.backend import get_array_module
 
+from ..types import Array, Update
+from .flags import l2_penalty
+
 __all__ = ["adabelief", "adabelief_init"]
 
 
-def adabelief_init(theta, *, amsgrad=False):
+def adabelief_init(theta: Array, *, amsgrad: bool = False) -> dict:
     r"""The state before the first step: ``step = 0``, :math:`m_0 = s_0 = s^{max}_0 = 0`."""
     xp = get_array_module(theta)
     state = {"step": 0, "exp_avg": xp.zeros_like(theta), "exp_avg_var": xp.zeros_like(theta)}
@@ -67,9 +70,10 @@ def adabelief_init(theta, *, amsgrad=False):
     return state
 
 
-def adabelief(theta, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-16,
-              weight_decay=0.0, amsgrad=False, weight_decouple=True, fixed_decay=False,
-              rectify=False, degenerated_to_sgd=True):
+def adabelief(theta: Array, grad: Array, state: dict, *, lr: float = 1e-3, beta1: float = 0.9,
+              beta2: float = 0.999, eps: float = 1e-16, weight_decay: float = 0.0, amsgrad: bool = False,
+              weight_decouple: bool = True, fixed_decay: bool = False, rectify: bool = False,
+              degenerated_to_sgd: bool = True) -> Update:
     r"""One AdaBelief step on one parameter (the formulas of the module docstring).
 
     Args:
@@ -95,8 +99,8 @@ def adabelief(theta, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-16,
         if weight_decay != 0:
             decay = weight_decay if fixed_decay else lr * weight_decay
             theta = theta * (1 - decay)                       # theta <- theta (1 - gamma lambda)
-    elif weight_decay != 0:
-        g = g + weight_decay * theta                          # g_t <- g_t + lambda theta
+    else:
+        g = l2_penalty(g, theta, weight_decay)                # g_t <- g_t + lambda theta
     m = beta1 * state["exp_avg"] + (1 - beta1) * g            # m_t
     s = beta2 * state["exp_avg_var"] + (1 - beta2) * (g - m) ** 2 + eps   # s_t (eps into s)
     bc1 = 1 - beta1 ** t

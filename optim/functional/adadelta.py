@@ -24,17 +24,20 @@ from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
+from ..types import Array, Update
+from .flags import l2_penalty, signed_gradient
+
 __all__ = ["adadelta", "adadelta_init"]
 
 
-def adadelta_init(theta):
+def adadelta_init(theta: Array) -> dict:
     """The state before the first step: ``step = 0``, :math:`v_0 = u_0 = 0`."""
     xp = get_array_module(theta)
     return {"step": 0, "square_avg": xp.zeros_like(theta), "acc_delta": xp.zeros_like(theta)}
 
 
-def adadelta(theta, grad, state, *, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0,
-             maximize=False):
+def adadelta(theta: Array, grad: Array, state: dict, *, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
+             weight_decay: float = 0.0, maximize: bool = False) -> Update:
     r"""One Adadelta step on one parameter (the formula of the module docstring).
 
     Args:
@@ -50,9 +53,8 @@ def adadelta(theta, grad, state, *, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0,
     """
     xp = get_array_module(theta)
     t = state["step"] + 1                           # t <- t + 1
-    g = -grad if maximize else grad                 # g_t (negated to maximize)
-    if weight_decay != 0:
-        g = g + weight_decay * theta                # g_t <- g_t + lambda theta_{t-1}
+    g = signed_gradient(grad, maximize)           # g_t (negated to maximize)
+    g = l2_penalty(g, theta, weight_decay)        # g_t <- g_t + lambda theta_{t-1}
     u = state["acc_delta"]                          # u_{t-1}
     v = rho * state["square_avg"] + (1 - rho) * g * g        # v_t
     delta = xp.sqrt(u + eps) / xp.sqrt(v + eps) * g          # Delta_t

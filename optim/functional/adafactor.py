@@ -58,12 +58,16 @@ from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
+from ..checks import check_choice
+from ..types import Array, Update
+from .flags import decoupled_decay, signed_gradient
+
 __all__ = ["adafactor", "adafactor_init", "EPS1_FORMS"]
 
 EPS1_FORMS = ("torch", "paper")
 
 
-def adafactor_init(theta):
+def adafactor_init(theta: Array) -> dict:
     r"""The state before the first step: zeros for :math:`R, C` (2-d and up) or :math:`\hat V`.
 
     ``row_var`` (:math:`R`, shape ``(..., n, 1)``) and ``col_var``
@@ -84,8 +88,9 @@ def _rms(xp, x):
     return float(xp.sqrt(xp.mean(x * x)))
 
 
-def adafactor(theta, grad, state, *, lr=1e-2, beta2_decay=-0.8, eps1=None, eps2=1e-3, d=1.0,
-              weight_decay=0.0, maximize=False, eps1_form="torch"):
+def adafactor(theta: Array, grad: Array, state: dict, *, lr: float = 1e-2, beta2_decay: float = -0.8,
+              eps1: float | None = None, eps2: float = 1e-3, d: float = 1.0, weight_decay: float = 0.0,
+              maximize: bool = False, eps1_form: str = "torch") -> Update:
     r"""One Adafactor step on one parameter (the formula of the module docstring).
 
     Args:
@@ -107,20 +112,17 @@ def adafactor(theta, grad, state, *, lr=1e-2, beta2_decay=-0.8, eps1=None, eps2=
         (factored) or ``V`` (not factored), ``V_hat``, ``U``, ``U_hat``.
         Inputs are not modified.
     """
-    if eps1_form not in EPS1_FORMS:
-        raise ValueError(f"Invalid eps1_form: {eps1_form!r} (expected one of "
-                         f"{', '.join(map(repr, EPS1_FORMS))})")
+    check_choice(eps1_form, "eps1_form", EPS1_FORMS)
     xp = get_array_module(theta)
     if eps1 is None:
         eps1 = float(xp.finfo(theta.dtype).eps)     # machine epsilon of the dtype
     paper = eps1_form == "paper"
     t = state["step"] + 1                           # t <- t + 1
-    g = -grad if maximize else grad                 # g_t (negated to maximize)
+    g = signed_gradient(grad, maximize)             # g_t (negated to maximize)
     beta2_hat = 1 - t ** beta2_decay                # beta2_hat_t <- 1 - t^tau
     rho_t = min(lr, 1 / t ** 0.5)                   # rho_t <- min(gamma, 1/sqrt(t))
     alpha_t = max(eps2, _rms(xp, theta)) * rho_t    # alpha_t <- max(eps2, RMS(theta)) rho_t
-    if weight_decay != 0:
-        theta = theta * (1 - lr * weight_decay)     # theta <- theta (1 - gamma lambda)
+    theta = decoupled_decay(theta, lr, weight_decay)  # theta <- theta (1 - gamma lambda)
     g2 = g * g + eps1 if paper else g * g           # g_t^2 (+ eps1 in the paper)
     intermediates = {"t": t, "g": g, "beta2_hat": beta2_hat, "rho_t": rho_t,
                      "alpha_t": alpha_t}

@@ -30,23 +30,30 @@ become
     \alpha_t &\leftarrow \gamma\, \sqrt{1 - \beta_2^t} / (1 - \beta_1^t) \\
     \theta_t &\leftarrow \theta_{t-1} - \alpha_t\, m_t / (\sqrt{v_t} + \hat\epsilon)
 
-It equals the standard form with :math:`\epsilon = \hat\epsilon\sqrt{1-\beta_2^t}`,
-so the two differ in the first steps, while :math:`1-\beta_2^t` is small.
+It equals the standard form with :math:`\epsilon = \hat\epsilon / \sqrt{1-\beta_2^t}`
+(``docs/CONVENTIONS.md``), so the two differ in the first steps, while
+:math:`1-\beta_2^t` is small.
 
-:func:`adam_` is the same formula in place (each line with ``out=``, the same
-operations in the same order, so bitwise equal), for the flat fast path
-(``impl="flat"``, :mod:`optim.flat`).
+In :func:`adam` the lines of Algorithm 1 come in order; PyTorch's flags are
+the named steps of :mod:`optim.functional.flags` around them (``maximize``
+and the two weight decays before, AMSGrad's maximum on :math:`v`).
+
+Its in-place twin for the fast path is :func:`optim.fast.inplace.adam_`.
 """
 from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
-__all__ = ["adam", "adam_", "adamw", "adam_init", "BIAS_CORRECTIONS"]
+from ..checks import check_choice
+from ..types import Array, Update
+from .flags import amsgrad_max, signed_gradient, weight_decay_step
+
+__all__ = ["adam", "adamw", "adam_init", "BIAS_CORRECTIONS"]
 
 BIAS_CORRECTIONS = ("standard", "efficient")
 
 
-def adam_init(theta, *, amsgrad=False):
+def adam_init(theta: Array, *, amsgrad: bool = False) -> dict:
     r"""The state before the first step: ``step = 0``, :math:`m_0 = v_0 = 0` (and :math:`v^{max}_0 = 0`)."""
     xp = get_array_module(theta)
     state = {"step": 0, "exp_avg": xp.zeros_like(theta), "exp_avg_sq": xp.zeros_like(theta)}
@@ -55,9 +62,9 @@ def adam_init(theta, *, amsgrad=False):
     return state
 
 
-def adam(theta, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
-         weight_decay=0.0, amsgrad=False, maximize=False, decoupled_weight_decay=False,
-         bias_correction="standard"):
+def adam(theta: Array, grad: Array, state: dict, *, lr: float = 1e-3, beta1: float = 0.9,
+         beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False,
+         maximize: bool = False, decoupled_weight_decay: bool = False, bias_correction: str = "standard") -> Update:
     r"""One Adam step on one parameter (the formula of the module docstring).
 
     Args:
@@ -75,23 +82,18 @@ def adam(theta, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
         ``g``, ``m``, ``v`` (``v_max`` with amsgrad) and ``m_hat``, ``v_hat``
         (standard) or ``alpha_t`` (efficient). Inputs are not modified.
     """
-    if bias_correction not in BIAS_CORRECTIONS:
-        raise ValueError(f"Invalid bias_correction: {bias_correction!r} (expected one of "
-                         f"{', '.join(map(repr, BIAS_CORRECTIONS))})")
+    check_choice(bias_correction, "bias_correction", BIAS_CORRECTIONS)
     xp = get_array_module(theta)
     t = state["step"] + 1                           # t <- t + 1
-    g = -grad if maximize else grad                 # g_t (negated to maximize)
-    if weight_decay != 0:
-        if decoupled_weight_decay:
-            theta = theta * (1 - lr * weight_decay)           # theta <- theta (1 - gamma lambda)
-        else:
-            g = g + weight_decay * theta                      # g_t <- g_t + lambda theta_{t-1}
+    g = signed_gradient(grad, maximize)                                        # g_t (negated to maximize)
+    theta, g = weight_decay_step(theta, g, lr=lr, weight_decay=weight_decay,   # theta (1 - gamma lambda)
+                                 decoupled=decoupled_weight_decay)             # or g_t + lambda theta
     m = beta1 * state["exp_avg"] + (1 - beta1) * g            # m_t
     v = beta2 * state["exp_avg_sq"] + (1 - beta2) * g * g     # v_t
     new_state = {"step": t, "exp_avg": m, "exp_avg_sq": v}
     intermediates = {"t": t, "g": g, "m": m, "v": v}
     if amsgrad:
-        v_max = xp.maximum(state["max_exp_avg_sq"], v)        # v_max_t <- max(v_max_{t-1}, v_t)
+        v_max = amsgrad_max(state["max_exp_avg_sq"], v)       # v_max_t <- max(v_max_{t-1}, v_t)
         new_state["max_exp_avg_sq"] = intermediates["v_max"] = v_max
         v_used = v_max
     else:
@@ -108,70 +110,9 @@ def adam(theta, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
     return theta, new_state, intermediates
 
 
-def adam_(theta, grad, state, out, work, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
-          weight_decay=0.0, amsgrad=False, maximize=False, decoupled_weight_decay=False,
-          bias_correction="standard"):
-    r""":func:`adam` in place, for the flat fast path: the same operations in the same order.
-
-    Each line below is the line of :func:`adam` with the same comment, written
-    with ``out=`` so that no array is allocated; the results are bitwise
-    equal to :func:`adam`'s (tested in ``tests/test_optim_fast.py``).
-
-    Args:
-        theta: :math:`\theta_{t-1}`, overwritten with :math:`\theta_t`.
-        grad: the gradient (read only).
-        state: as for :func:`adam` (read only, but its arrays may be ``out``'s).
-        out: where the new state's arrays go: ``out["exp_avg"]``,
-            ``out["exp_avg_sq"]`` (and ``out["max_exp_avg_sq"]``); each may
-            be the array of the same name in ``state`` (the fast path passes
-            the same arrays, so the state is updated in place).
-        work: three scratch arrays shaped like ``theta``.
-
-    Returns:
-        The new state (its arrays are ``out``'s). No intermediates: a traced
-        optimizer runs :func:`adam`.
-    """
-    if bias_correction not in BIAS_CORRECTIONS:
-        raise ValueError(f"Invalid bias_correction: {bias_correction!r}")
-    xp = get_array_module(theta)
-    t = state["step"] + 1                                        # t <- t + 1
-    g = xp.negative(grad, out=work[0]) if maximize else grad     # g_t (negated to maximize)
-    if weight_decay != 0:
-        if decoupled_weight_decay:                                # theta <- theta (1 - gamma lambda)
-            xp.multiply(theta, 1 - lr * weight_decay, out=theta)
-        else:                                                     # g_t <- g_t + lambda theta_{t-1}
-            g = xp.add(g, xp.multiply(weight_decay, theta, out=work[1]), out=work[0])
-    m = xp.multiply(beta1, state["exp_avg"], out=out["exp_avg"])      # m_t <- beta1 m_{t-1}
-    m += xp.multiply(1 - beta1, g, out=work[1])                       #        + (1 - beta1) g_t
-    v = xp.multiply(beta2, state["exp_avg_sq"], out=out["exp_avg_sq"])  # v_t <- beta2 v_{t-1}
-    g2 = xp.multiply(1 - beta2, g, out=work[1])
-    g2 *= g
-    v += g2                                                           #        + (1 - beta2) g_t g_t
-    new_state = {"step": t, "exp_avg": m, "exp_avg_sq": v}
-    if amsgrad:
-        v_max = xp.maximum(state["max_exp_avg_sq"], v, out=out["max_exp_avg_sq"])  # v_max_t
-        new_state["max_exp_avg_sq"] = v_max
-        v_used = v_max
-    else:
-        v_used = v
-    if bias_correction == "standard":
-        m_hat = xp.divide(m, 1 - beta1 ** t, out=work[1])           # m_hat_t <- m_t / (1 - beta1^t)
-        v_hat = xp.divide(v_used, 1 - beta2 ** t, out=work[2])      # v_hat_t <- v_t / (1 - beta2^t)
-        step = xp.multiply(lr, m_hat, out=work[1])                  # gamma m_hat_t
-        denom = xp.sqrt(v_hat, out=work[2])
-        denom += eps                                                # sqrt(v_hat_t) + eps
-    else:
-        alpha_t = lr * (1 - beta2 ** t) ** 0.5 / (1 - beta1 ** t)   # alpha_t
-        step = xp.multiply(alpha_t, m, out=work[1])                 # alpha_t m_t
-        denom = xp.sqrt(v_used, out=work[2])
-        denom += eps                                                # sqrt(v_t) + eps
-    step /= denom
-    theta -= step                                                   # theta_t
-    return new_state
-
-
-def adamw(theta, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
-          weight_decay=1e-2, amsgrad=False, maximize=False, bias_correction="standard"):
+def adamw(theta: Array, grad: Array, state: dict, *, lr: float = 1e-3, beta1: float = 0.9,
+          beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False,
+          maximize: bool = False, bias_correction: str = "standard") -> Update:
     r"""AdamW: :func:`adam` with decoupled weight decay, :math:`\theta \leftarrow \theta(1-\gamma\lambda)`.
 
     Same state and intermediates as :func:`adam`; PyTorch's default

@@ -30,17 +30,20 @@ from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
+from ..types import Array, Update
+from .flags import l2_penalty, signed_gradient
+
 __all__ = ["adamax", "adamax_init"]
 
 
-def adamax_init(theta):
+def adamax_init(theta: Array) -> dict:
     r"""The state before the first step: ``step = 0``, :math:`m_0 = u_0 = 0`."""
     xp = get_array_module(theta)
     return {"step": 0, "exp_avg": xp.zeros_like(theta), "exp_inf": xp.zeros_like(theta)}
 
 
-def adamax(theta, grad, state, *, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8,
-           weight_decay=0.0, maximize=False):
+def adamax(theta: Array, grad: Array, state: dict, *, lr: float = 2e-3, beta1: float = 0.9,
+           beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0, maximize: bool = False) -> Update:
     r"""One Adamax step on one parameter (the formula of the module docstring).
 
     Args:
@@ -56,9 +59,8 @@ def adamax(theta, grad, state, *, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8,
     """
     xp = get_array_module(theta)
     t = state["step"] + 1                           # t <- t + 1
-    g = -grad if maximize else grad                 # g_t (negated to maximize)
-    if weight_decay != 0:
-        g = g + weight_decay * theta                # g_t <- g_t + lambda theta_{t-1}
+    g = signed_gradient(grad, maximize)           # g_t (negated to maximize)
+    g = l2_penalty(g, theta, weight_decay)        # g_t <- g_t + lambda theta_{t-1}
     m = beta1 * state["exp_avg"] + (1 - beta1) * g  # m_t
     u = xp.maximum(beta2 * state["exp_inf"], xp.abs(g) + eps)   # u_t = max(b2 u, |g| + eps)
     m_hat = m / (1 - beta1 ** t)                    # m_hat_t <- m_t / (1 - beta1^t)

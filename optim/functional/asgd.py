@@ -36,6 +36,9 @@ What to read from it:
   :math:`t_0 = 0` the average at step :math:`t` is the mean of
   :math:`\theta_2, \dots, \theta_t` (:math:`\theta_1` is replaced, not
   averaged in), and in general of :math:`\theta_{t_0+2}, \dots, \theta_t`.
+  :math:`t_0 = -1` gives :math:`\mu_{t+1} = 1/(t+1)`, so the average is
+  exactly the lecture's mean of all the iterates :math:`\theta_1, \dots,
+  \theta_t`.
 * The state ``eta`` and ``mu`` hold the values for the *next* step
   (:math:`\eta_{t+1}, \mu_{t+1}`); the intermediates ``eta`` and ``mu`` are
   the ones this step used. A change of ``lr`` reaches :math:`\eta` one step
@@ -45,10 +48,13 @@ from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
+from ..types import Array, Update
+from .flags import l2_penalty, signed_gradient
+
 __all__ = ["asgd", "asgd_init"]
 
 
-def asgd_init(theta, *, lr=1e-2):
+def asgd_init(theta: Array, *, lr: float = 1e-2) -> dict:
     r"""The state before the first step: :math:`\eta_1 = \gamma`, :math:`\mu_1 = 1`, ``ax`` = 0.
 
     ``eta`` and ``mu`` are Python floats (PyTorch keeps 0-d tensors of its
@@ -58,8 +64,8 @@ def asgd_init(theta, *, lr=1e-2):
     return {"step": 0, "eta": float(lr), "mu": 1.0, "ax": xp.zeros_like(theta)}
 
 
-def asgd(theta, grad, state, *, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0.0,
-         maximize=False):
+def asgd(theta: Array, grad: Array, state: dict, *, lr: float = 1e-2, lambd: float = 1e-4,
+         alpha: float = 0.75, t0: float = 1e6, weight_decay: float = 0.0, maximize: bool = False) -> Update:
     r"""One ASGD step on one parameter (the formula of the module docstring).
 
     Args:
@@ -76,9 +82,8 @@ def asgd(theta, grad, state, *, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_
         ``theta_bar`` (:math:`\bar\theta_t`). Inputs are not modified.
     """
     t = state["step"] + 1                           # t <- t + 1
-    g = -grad if maximize else grad                 # g_t (negated to maximize)
-    if weight_decay != 0:
-        g = g + weight_decay * theta                # g_t <- g_t + lambda_wd theta_{t-1}
+    g = signed_gradient(grad, maximize)           # g_t (negated to maximize)
+    g = l2_penalty(g, theta, weight_decay)        # g_t <- g_t + lambda_wd theta_{t-1}
     eta = state["eta"]                              # eta_t
     mu = state["mu"]                                # mu_t
     theta = theta * (1 - lambd * eta) - eta * g     # theta_t <- theta(1 - lambda eta_t) - eta_t g_t

@@ -89,6 +89,9 @@ import math
 
 from minigrad.backend import get_array_module
 
+from ..checks import check_choice
+from ..types import Array, Update
+
 __all__ = [
     "barzilai_borwein", "barzilai_borwein_init", "bb_step_size", "svrg_bb_step_size",
     "sgd_bb_step_size", "sgd_bb", "sgd_bb_init", "BB_VARIANTS", "BB_FALLBACKS", "dot",
@@ -98,7 +101,7 @@ BB_VARIANTS = ("long", "short")
 BB_FALLBACKS = ("previous", "max")
 
 
-def dot(a, b) -> float:
+def dot(a: Array, b: Array) -> float:
     r""":math:`a^\top b` for two vectors given as lists of blocks (arrays of any shapes)."""
     return float(sum(float((x * z).sum()) for x, z in zip(a, b)))
 
@@ -116,8 +119,9 @@ def _safeguarded(alpha_raw, curvature_ok, alpha_prev, alpha_min, alpha_max, fall
     return float(alpha), not valid
 
 
-def bb_step_size(s_dot_s, s_dot_y, y_dot_y, *, variant="long", alpha_prev, alpha_min=1e-10,
-                 alpha_max=1e10, curvature_eps=1e-10, fallback="previous"):
+def bb_step_size(s_dot_s: float, s_dot_y: float, y_dot_y: float, *, variant: str = "long", alpha_prev: float,
+                 alpha_min: float = 1e-10, alpha_max: float = 1e10, curvature_eps: float = 1e-10,
+                 fallback: str = "previous"):
     r"""The safeguarded BB step :math:`\alpha_k` from the three inner products.
 
     Returns:
@@ -125,8 +129,7 @@ def bb_step_size(s_dot_s, s_dot_y, y_dot_y, *, variant="long", alpha_prev, alpha
         BB1/BB2 value, None when the curvature test fails) and ``fallback``
         (True when the safeguard replaced it).
     """
-    if variant not in BB_VARIANTS:
-        raise ValueError(f"Invalid variant: {variant!r} (expected one of 'long', 'short')")
+    check_choice(variant, "variant", BB_VARIANTS)
     curvature_ok = s_dot_y > curvature_eps * math.sqrt(s_dot_s * y_dot_y)
     alpha_bb = None
     if curvature_ok:
@@ -143,13 +146,14 @@ def _blocks(x):
     return (list(x), False) if isinstance(x, (list, tuple)) else ([x], True)
 
 
-def barzilai_borwein_init(theta):
+def barzilai_borwein_init(theta: Array) -> dict:
     """The state before the first step: ``step = 0``, no previous point yet."""
     return {"step": 0, "alpha": None, "prev_param": None, "prev_grad": None}
 
 
-def barzilai_borwein(theta, grad, state, *, lr=1e-3, variant="long", alpha_min=1e-10,
-                     alpha_max=1e10, curvature_eps=1e-10, fallback="previous"):
+def barzilai_borwein(theta: Array, grad: Array, state: dict, *, lr: float = 1e-3, variant: str = "long",
+                     alpha_min: float = 1e-10, alpha_max: float = 1e10, curvature_eps: float = 1e-10,
+                     fallback: str = "previous") -> Update:
     r"""One full-batch Barzilai-Borwein step (the first formula of the module docstring).
 
     Args:
@@ -178,7 +182,7 @@ def barzilai_borwein(theta, grad, state, *, lr=1e-3, variant="long", alpha_min=1
     if k == 0:
         alpha = float(lr)                                          # alpha_0 = lr
     else:
-        s = [xi - xp for xi, xp in zip(x, state["prev_param"])]   # s_{k-1} = x_k - x_{k-1}
+        s = [xi - x_prev for xi, x_prev in zip(x, state["prev_param"])]   # s_{k-1} = x_k - x_{k-1}
         y = [gi - gp for gi, gp in zip(g, state["prev_grad"])]    # y_{k-1} = g_k - g_{k-1}
         s_dot_s, s_dot_y, y_dot_y = dot(s, s), dot(s, y), dot(y, y)
         alpha, info = bb_step_size(s_dot_s, s_dot_y, y_dot_y, variant=variant,
@@ -198,8 +202,8 @@ def barzilai_borwein(theta, grad, state, *, lr=1e-3, variant="long", alpha_min=1
 # Tan, Ma, Dai & Qian (2016)
 # ---------------------------------------------------------------------------
 
-def svrg_bb_step_size(s_dot_s, s_dot_y, y_dot_y, *, m, eta_prev, eta_min=1e-10, eta_max=1e10,
-                      curvature_eps=1e-10):
+def svrg_bb_step_size(s_dot_s: float, s_dot_y: float, y_dot_y: float, *, m: Array, eta_prev: float,
+                      eta_min: float = 1e-10, eta_max: float = 1e10, curvature_eps: float = 1e-10):
     r"""SVRG-BB's :math:`\eta_k = \|s\|^2 / (m\, s^\top y)`, safeguarded.
 
     ``s`` :math:`= \tilde x_k - \tilde x_{k-1}`, ``y``
@@ -216,8 +220,9 @@ def svrg_bb_step_size(s_dot_s, s_dot_y, y_dot_y, *, m, eta_prev, eta_min=1e-10, 
     return eta, {"eta_bb": eta_bb, "fallback": fell_back}
 
 
-def sgd_bb_step_size(s_dot_s, s_dot_y, y_dot_y, *, m, k, c_prev, eta_prev, smoothing=True,
-                     eta_min=1e-10, eta_max=1e10, curvature_eps=1e-10):
+def sgd_bb_step_size(s_dot_s: float, s_dot_y: float, y_dot_y: float, *, m: Array, k: int, c_prev: float,
+                     eta_prev: float, smoothing: bool = True, eta_min: float = 1e-10, eta_max: float = 1e10,
+                     curvature_eps: float = 1e-10):
     r"""SGD-BB's step for epoch :math:`k \ge 2`, with the smoothing of the module docstring.
 
     ``s`` :math:`= \tilde x_k - \tilde x_{k-1}`, ``y``
@@ -248,13 +253,13 @@ def sgd_bb_step_size(s_dot_s, s_dot_y, y_dot_y, *, m, k, c_prev, eta_prev, smoot
     return float(eta), float(c), intermediates
 
 
-def sgd_bb_init(theta):
+def sgd_bb_init(theta: Array) -> dict:
     r"""The state of one parameter before the first epoch: :math:`\hat g = 0`."""
     xp = get_array_module(theta)
     return {"g_hat": xp.zeros_like(theta)}
 
 
-def sgd_bb(theta, grad, state, *, eta, t, beta=None):
+def sgd_bb(theta: Array, grad: Array, state: dict, *, eta, t: int, beta: float | None = None) -> Update:
     r"""One SGD-BB inner step: :math:`x_{t+1} = x_t - \eta_k \nabla f_{i_t}(x_t)`, and the average.
 
     Args:

@@ -37,23 +37,26 @@ from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
+from ..types import Array, Update
+
 __all__ = ["lamb", "lamb_init", "tensor_norm"]
 
 
-def tensor_norm(x) -> float:
+def tensor_norm(x: Array) -> float:
     r"""The Euclidean (Frobenius) norm :math:`\lVert x\rVert_2` of a whole array, as a float."""
     xp = get_array_module(x)
     return float(xp.sqrt(xp.sum(x * x)))
 
 
-def lamb_init(theta):
+def lamb_init(theta: Array) -> dict:
     r"""The state before the first step: ``step = 0``, :math:`m_0 = v_0 = 0`."""
     xp = get_array_module(theta)
     return {"step": 0, "exp_avg": xp.zeros_like(theta), "exp_avg_sq": xp.zeros_like(theta)}
 
 
-def lamb(theta, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-6, weight_decay=0.0,
-         clamp_value=None, bias_correction=True):
+def lamb(theta: Array, grad: Array, state: dict, *, lr: float = 1e-3, beta1: float = 0.9,
+         beta2: float = 0.999, eps: float = 1e-6, weight_decay: float = 0.0, clamp_value: float | None = None,
+         bias_correction: bool = True) -> Update:
     r"""One LAMB step on one parameter tensor (the formula of the module docstring).
 
     Args:

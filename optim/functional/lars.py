@@ -40,12 +40,13 @@ from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
+from ..types import Array, Update
 from .lamb import tensor_norm
 
 __all__ = ["lars", "lars_init"]
 
 
-def lars_init(theta, *, momentum=0.9):
+def lars_init(theta: Array, *, momentum: float = 0.9) -> dict:
     """The state before the first step: :math:`v_0 = 0` (no state without momentum)."""
     if momentum == 0:
         return {}
@@ -53,8 +54,8 @@ def lars_init(theta, *, momentum=0.9):
     return {"momentum_buffer": xp.zeros_like(theta)}
 
 
-def lars(theta, grad, state, *, lr=1e-3, momentum=0.9, weight_decay=0.0, trust_coefficient=1e-3,
-         eps=0.0, exclude=False):
+def lars(theta: Array, grad: Array, state: dict, *, lr: float = 1e-3, momentum: float = 0.9,
+         weight_decay: float = 0.0, trust_coefficient: float = 1e-3, eps: float = 0.0, exclude: bool = False) -> Update:
     r"""One LARS step on one layer (the formula of the module docstring).
 
     Args:

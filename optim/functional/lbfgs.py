@@ -94,8 +94,11 @@ are backend scalars of the parameters' dtype, as PyTorch keeps 0-d tensors.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from minigrad.backend import get_array_module
+
+from ..types import Array
 
 __all__ = [
     "lbfgs_update_history", "lbfgs_two_loop", "cubic_interpolate", "strong_wolfe",
@@ -105,7 +108,8 @@ __all__ = [
 CURVATURE_THRESHOLD = 1e-10     # keep (s, y) only if y^T s exceeds this (PyTorch, minFunc)
 
 
-def lbfgs_update_history(s, y, old_stps, old_dirs, ro, H_diag, *, history_size):
+def lbfgs_update_history(s: Array, y: Array, old_stps: list, old_dirs: list, ro: list, H_diag: Array, *,
+                         history_size: int):
     r"""Add the pair :math:`(s_k, y_k)` to the memory if :math:`y_k^\top s_k > 10^{-10}`.
 
     Args:
@@ -136,7 +140,7 @@ def lbfgs_update_history(s, y, old_stps, old_dirs, ro, H_diag, *, history_size):
     return old_stps, old_dirs, ro, H_diag, {"ys": ys, "accepted": accepted}
 
 
-def lbfgs_two_loop(g, old_stps, old_dirs, ro, H_diag):
+def lbfgs_two_loop(g: Array, old_stps: list, old_dirs: list, ro: list, H_diag: Array):
     r"""The two-loop recursion: :math:`d = -H_k g` from the stored pairs (Algorithm 7.4).
 
     Args:
@@ -166,7 +170,8 @@ def lbfgs_two_loop(g, old_stps, old_dirs, ro, H_diag):
     return d, {"alpha": alpha, "beta": beta, "q": q, "r": r}
 
 
-def cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
+def cubic_interpolate(x1: float, f1: float, g1: float, x2: float, f2: float, g2: float,
+                      bounds: tuple[float, float] | None = None):
     r"""The minimizer of the cubic through :math:`(x_1, f_1, g_1)`, :math:`(x_2, f_2, g_2)` (eq. 3.59).
 
     ``g1``, ``g2`` are the slopes :math:`\phi'` at the two points. The result
@@ -197,8 +202,8 @@ def _sqrt(x):
     return get_array_module(x).sqrt(x)
 
 
-def strong_wolfe(obj_func, x, t, d, f, g, gtd, *, c1=1e-4, c2=0.9, tolerance_change=1e-9,
-                 max_ls=25):
+def strong_wolfe(obj_func: Callable, x: Array, t: int, d: Array, f: float, g: Array, gtd: float, *,
+                 c1: float = 1e-4, c2: float = 0.9, tolerance_change: float = 1e-9, max_ls: int = 25):
     r"""Find a step :math:`t` along :math:`d` satisfying the strong Wolfe conditions.
 
     Args:

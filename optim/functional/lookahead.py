@@ -15,10 +15,13 @@ and restarts the fast weights there:
            \;=\; (1-\alpha)\,\phi_{t-1} + \alpha\,\theta_{t,k} \\
     \theta_{t+1,0} &\leftarrow \phi_t
 
-:func:`lookahead` is the synchronisation (the last two lines) for one
-parameter. It computes :math:`\phi_t` in the second, equivalent form so that
-:math:`\alpha = 1` gives exactly :math:`\theta_{t,k}` (then Lookahead with
-:math:`k = 1` is its inner optimizer, bit for bit).
+:func:`lookahead_sync` is the synchronisation (the last two lines), the one
+definition of it in :mod:`optim`: the ``Lookahead`` wrapper (through
+:func:`lookahead`, the same step with the state dict and the intermediates),
+``Ranger`` and ``Ranger21`` all run it. It computes :math:`\phi_t` in the
+second, equivalent form so that :math:`\alpha = 1` gives exactly
+:math:`\theta_{t,k}` (then Lookahead with :math:`k = 1` is its inner
+optimizer, bit for bit).
 
 The inner optimizer's state (momentum, second moments) is kept across the
 synchronisation by default, as in the paper. Two variants act on its momentum
@@ -33,17 +36,36 @@ from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
-__all__ = ["lookahead", "lookahead_init", "lookahead_momentum", "PULLBACK_MODES"]
+from ..checks import check_choice
+from ..types import Array
+
+__all__ = ["lookahead", "lookahead_init", "lookahead_momentum", "lookahead_sync", "PULLBACK_MODES"]
 
 PULLBACK_MODES = ("none", "reset", "pullback")
 
 
-def lookahead_init(theta):
+def lookahead_init(theta: Array) -> dict:
     r"""The slow weights at the start: :math:`\phi_0 = \theta_0` (a copy)."""
     return {"slow_param": theta.copy()}
 
 
-def lookahead(theta, state, *, alpha=0.5):
+def lookahead_sync(theta: Array, slow: Array, *, alpha: float = 0.5):
+    r"""The synchronisation :math:`\phi_t = (1-\alpha)\phi_{t-1} + \alpha\theta_{t,k}`, :math:`\theta_{t+1,0} = \phi_t`.
+
+    Args:
+        theta: the fast weights :math:`\theta_{t,k}`.
+        slow: the slow weights :math:`\phi_{t-1}`.
+        alpha: :math:`\alpha`.
+
+    Returns:
+        ``(theta_new, slow_new)``: :math:`\phi_t` twice, as two separate
+        arrays. Inputs are not modified.
+    """
+    phi = (1 - alpha) * slow + alpha * theta                  # phi_t = phi + alpha (theta_k - phi)
+    return phi.copy(), phi                                    # theta_{t+1,0} = phi_t
+
+
+def lookahead(theta: Array, state: dict, *, alpha: float = 0.5):
     r"""The synchronisation of one parameter after :math:`k` inner steps.
 
     Args:
@@ -56,14 +78,12 @@ def lookahead(theta, state, *, alpha=0.5):
         :math:`\theta_{t+1,0} = \phi_t`, ``{"slow_param": phi_t}``, and the
         intermediates ``theta_k`` and ``phi``. Inputs are not modified.
     """
-    phi = state["slow_param"]                                 # phi_{t-1}
     theta_k = theta                                           # theta_{t,k}
-    phi = (1 - alpha) * phi + alpha * theta_k                 # phi_t = phi + alpha (theta_k - phi)
-    theta = phi.copy()                                        # theta_{t+1,0} = phi_t
+    theta, phi = lookahead_sync(theta_k, state["slow_param"], alpha=alpha)
     return theta, {"slow_param": phi}, {"theta_k": theta_k, "phi": phi}
 
 
-def lookahead_momentum(buffer, slow_buffer, *, alpha=0.5, mode="pullback"):
+def lookahead_momentum(buffer: Array, slow_buffer: Array, *, alpha: float = 0.5, mode: str = "pullback"):
     r"""The inner optimizer's momentum at a synchronisation.
 
     Args:
@@ -74,9 +94,7 @@ def lookahead_momentum(buffer, slow_buffer, *, alpha=0.5, mode="pullback"):
     Returns:
         ``(buffer_new, slow_buffer_new)``.
     """
-    if mode not in PULLBACK_MODES:
-        raise ValueError(f"Invalid pullback_momentum: {mode!r} (expected one of "
-                         f"{', '.join(map(repr, PULLBACK_MODES))})")
+    check_choice(mode, "pullback_momentum", PULLBACK_MODES)
     xp = get_array_module(buffer)
     if slow_buffer is None:
         slow_buffer = xp.zeros_like(buffer)

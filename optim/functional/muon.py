@@ -67,6 +67,8 @@ import math
 
 from minigrad.backend import get_array_module
 
+from ..types import Array, Update
+from .flags import decoupled_decay
 from .swa import lerp
 
 __all__ = ["muon", "muon_init", "newton_schulz", "muon_adjust_lr",
@@ -78,12 +80,13 @@ NS_EPS = 1e-7
 ADJUST_LR_FNS = (None, "original", "match_rms_adamw")
 
 
-def muon_init(theta):
+def muon_init(theta: Array) -> dict:
     r"""The state before the first step: :math:`B_0 = 0` (``momentum_buffer``)."""
     return {"momentum_buffer": get_array_module(theta).zeros_like(theta)}
 
 
-def newton_schulz(G, coefficients=NS_COEFFICIENTS, steps=NS_STEPS, eps=NS_EPS):
+def newton_schulz(G: Array, coefficients: tuple[float, float, float] = NS_COEFFICIENTS, steps: int = NS_STEPS,
+                  eps: float = NS_EPS):
     r"""The Newton–Schulz quintic iteration :math:`\operatorname{NS}^{(a,b,c)}_k(G;\varepsilon)` (module docstring).
 
     Runs in ``G``'s dtype. Raises ``ValueError`` for a non-2-D ``G``, a
@@ -108,7 +111,7 @@ def newton_schulz(G, coefficients=NS_COEFFICIENTS, steps=NS_STEPS, eps=NS_EPS):
     return X.T if tall else X
 
 
-def muon_adjust_lr(lr, adjust_lr_fn, shape):
+def muon_adjust_lr(lr: float, adjust_lr_fn, shape: tuple):
     r"""The shape-dependent learning rate :math:`\tilde\gamma` for an :math:`m \times n` parameter.
 
     ``None``/``"original"``: :math:`\gamma\sqrt{\max(1, m/n)}` (Jordan);
@@ -126,8 +129,10 @@ def muon_adjust_lr(lr, adjust_lr_fn, shape):
     return lr * ratio
 
 
-def muon(theta, grad, state, *, lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True,
-         ns_coefficients=NS_COEFFICIENTS, ns_steps=NS_STEPS, eps=NS_EPS, adjust_lr_fn=None):
+def muon(theta: Array, grad: Array, state: dict, *, lr: float = 1e-3, weight_decay: float = 0.1,
+         momentum: float = 0.95, nesterov: bool = True,
+         ns_coefficients: tuple[float, float, float] = NS_COEFFICIENTS, ns_steps: int = NS_STEPS,
+         eps: float = NS_EPS, adjust_lr_fn: str | None = None) -> Update:
     r"""One Muon step on one 2-D parameter (the formula of the module docstring).
 
     Args:
@@ -150,6 +155,6 @@ def muon(theta, grad, state, *, lr=1e-3, weight_decay=0.1, momentum=0.95, nester
     U = lerp(g, B, momentum) if nesterov else B           # U_t = (1 - mu) g_t + mu B_t
     O = newton_schulz(U, ns_coefficients, ns_steps, eps)  # O_t = NS(U_t)
     lr_adj = muon_adjust_lr(lr, adjust_lr_fn, theta.shape)
-    theta = theta * (1 - lr * weight_decay)               # theta <- theta (1 - gamma lambda)
+    theta = decoupled_decay(theta, lr, weight_decay)      # theta <- theta (1 - gamma lambda)
     theta = theta - lr_adj * O                            # theta <- theta - gamma~ O_t
     return theta, {"momentum_buffer": B}, {"g": g, "B": B, "U": U, "O": O, "lr_adj": lr_adj}

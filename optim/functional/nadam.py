@@ -44,12 +44,16 @@ from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
+from ..checks import check_choice
+from ..types import Array, Update
+from .flags import signed_gradient, weight_decay_step
+
 __all__ = ["nadam", "nadam_init", "MU_SCHEDULES"]
 
 MU_SCHEDULES = ("dozat", "constant")
 
 
-def nadam_init(theta):
+def nadam_init(theta: Array) -> dict:
     r"""The state before the first step: ``step = 0``, :math:`P_0 = 1`, :math:`m_0 = v_0 = 0`.
 
     ``mu_product`` is a Python float (PyTorch keeps a 0-d tensor of its
@@ -60,9 +64,9 @@ def nadam_init(theta):
             "exp_avg_sq": xp.zeros_like(theta)}
 
 
-def nadam(theta, grad, state, *, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8,
-          weight_decay=0.0, momentum_decay=4e-3, decoupled_weight_decay=False,
-          maximize=False, mu_schedule="dozat"):
+def nadam(theta: Array, grad: Array, state: dict, *, lr: float = 2e-3, beta1: float = 0.9,
+          beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0, momentum_decay: float = 4e-3,
+          decoupled_weight_decay: bool = False, maximize: bool = False, mu_schedule: str = "dozat") -> Update:
     r"""One NAdam step on one parameter (the formula of the module docstring).
 
     Args:
@@ -82,17 +86,12 @@ def nadam(theta, grad, state, *, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8,
         (:math:`P_t`), ``m``, ``v``, ``m_hat``, ``v_hat``. Inputs are not
         modified.
     """
-    if mu_schedule not in MU_SCHEDULES:
-        raise ValueError(f"Invalid mu_schedule: {mu_schedule!r} (expected one of "
-                         f"{', '.join(map(repr, MU_SCHEDULES))})")
+    check_choice(mu_schedule, "mu_schedule", MU_SCHEDULES)
     xp = get_array_module(theta)
     t = state["step"] + 1                           # t <- t + 1
-    g = -grad if maximize else grad                 # g_t (negated to maximize)
-    if weight_decay != 0:
-        if decoupled_weight_decay:
-            theta = theta * (1 - lr * weight_decay)           # theta <- theta (1 - gamma lambda)
-        else:
-            g = g + weight_decay * theta                      # g_t <- g_t + lambda theta_{t-1}
+    g = signed_gradient(grad, maximize)                                        # g_t (negated to maximize)
+    theta, g = weight_decay_step(theta, g, lr=lr, weight_decay=weight_decay,   # theta (1 - gamma lambda)
+                                 decoupled=decoupled_weight_decay)             # or g_t + lambda theta
     if mu_schedule == "dozat":
         mu_t = beta1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))          # mu_t
         mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))  # mu_{t+1}

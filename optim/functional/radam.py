@@ -59,18 +59,29 @@ import math
 
 from minigrad.backend import get_array_module
 
-__all__ = ["radam", "radam_init"]
+from ..types import Array, Update
+from .flags import signed_gradient, weight_decay_step
+
+__all__ = ["radam", "radam_init", "check_threshold"]
 
 
-def radam_init(theta):
+def check_threshold(threshold: float) -> None:
+    r"""Require :math:`\rho_t`'s threshold to be at least 4: the rectification term needs :math:`\rho_t > 4`."""
+    if not threshold >= 4:
+        raise ValueError(f"Invalid threshold value: {threshold} (the rectification term "
+                         "needs rho_t > 4, so the threshold must be >= 4)")
+
+
+def radam_init(theta: Array) -> dict:
     r"""The state before the first step: ``step = 0``, :math:`m_0 = v_0 = 0`."""
     xp = get_array_module(theta)
     return {"step": 0, "exp_avg": xp.zeros_like(theta), "exp_avg_sq": xp.zeros_like(theta)}
 
 
-def radam(theta, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
-          weight_decay=0.0, decoupled_weight_decay=False, maximize=False,
-          threshold=5.0, degenerated_to_sgd=True):
+def radam(theta: Array, grad: Array, state: dict, *, lr: float = 1e-3, beta1: float = 0.9,
+          beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0,
+          decoupled_weight_decay: bool = False, maximize: bool = False, threshold: float = 5.0,
+          degenerated_to_sgd: bool = True) -> Update:
     r"""One RAdam step on one parameter (the formula of the module docstring).
 
     Args:
@@ -90,21 +101,17 @@ def radam(theta, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
         (bool) and, on rectified steps only, ``r_t`` and ``l_t``. Inputs are
         not modified.
     """
-    if not threshold >= 4:
-        raise ValueError(f"Invalid threshold value: {threshold} (the rectification term "
-                         "needs rho_t > 4, so the threshold must be >= 4)")
+    check_threshold(threshold)
     xp = get_array_module(theta)
     t = state["step"] + 1                           # t <- t + 1
-    g = -grad if maximize else grad                 # g_t (negated to maximize)
+    g = signed_gradient(grad, maximize)             # g_t (negated to maximize)
     rho_inf = 2 / (1 - beta2) - 1                                  # rho_inf
     rho_t = rho_inf - 2 * t * beta2 ** t / (1 - beta2 ** t)        # rho_t
     rectified = rho_t > threshold
     moves = rectified or degenerated_to_sgd         # does theta change at this step?
-    if weight_decay != 0:
-        if not decoupled_weight_decay:
-            g = g + weight_decay * theta                      # g_t <- g_t + lambda theta_{t-1}
-        elif moves:
-            theta = theta * (1 - lr * weight_decay)           # theta <- theta (1 - gamma lambda)
+    if moves or not decoupled_weight_decay:         # (decoupled decay only on a step that moves)
+        theta, g = weight_decay_step(theta, g, lr=lr, weight_decay=weight_decay,   # theta (1 - gamma lambda)
+                                     decoupled=decoupled_weight_decay)             # or g_t + lambda theta
     m = beta1 * state["exp_avg"] + (1 - beta1) * g            # m_t
     v = beta2 * state["exp_avg_sq"] + (1 - beta2) * g * g     # v_t
     m_hat = m / (1 - beta1 ** t)                              # m_hat_t <- m_t / (1 - beta1^t)

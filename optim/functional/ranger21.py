@@ -2,7 +2,9 @@ r"""Ranger21 as pure functions: AdamW with eight components, in the paper's orde
 
 Wright & Demeure (2021), "Ranger21: a synergistic deep learning optimizer",
 arXiv:2106.13731. Each component, its formula and its own source are in
-:mod:`optim.transforms`; this module composes them as the paper describes
+:mod:`optim.functional.transforms` (the schedule in
+:mod:`optim.functional.schedules`, Lookahead in
+:mod:`optim.functional.lookahead`); this module composes them as the paper describes
 (its intent, not the quirks of the authors' code: there the gradient is
 centralised and normalised twice, the PNM noise norm uses :math:`\beta_2`,
 and the decay and norm loss reach only the last parameter of each group).
@@ -44,21 +46,26 @@ of all groups), so the optimizer computes it between two halves of the step:
 runs both for one parameter on its own (a one-tensor model).
 
 The bias correction of :math:`\bar m_t` is :math:`1 - \beta_1^t`, as in
-AdaPNM. The warmup length defaults to :math:`\lceil 2/(1-\beta_2)\rceil`; as
-in the authors' code, when that is more than 45% of the run it becomes 22% of
-the run.
+AdaPNM. The warmup length defaults to Ma & Yarats' :math:`\lceil 2/(1-\beta_2)\rceil`
+(:func:`optim.functional.schedules.untuned_warmup_steps`, the length
+``LinearWarmupLR`` uses too); as in the authors' code, when that is more than
+45% of the run it becomes 22% of the run.
 """
 from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
-from .. import transforms as T
+from ..types import Array, Update
+from . import transforms as T
+from .flags import amsgrad_max
+from .lookahead import lookahead_sync
+from .schedules import linear_warmdown, linear_warmup, untuned_warmup_steps
 
 __all__ = ["ranger21", "ranger21_init", "ranger21_moments", "ranger21_update",
            "ranger21_lr", "ranger21_warmup_steps"]
 
 
-def ranger21_init(theta, *, amsgrad=False, lookahead=True):
+def ranger21_init(theta: Array, *, amsgrad: bool = False, lookahead: bool = True) -> dict:
     r"""The state before the first step: zero moments, and the slow weights :math:`\phi_0 = \theta_0`."""
     xp = get_array_module(theta)
     state = {"step": 0, "exp_avg": xp.zeros_like(theta), "neg_exp_avg": xp.zeros_like(theta),
@@ -70,27 +77,29 @@ def ranger21_init(theta, *, amsgrad=False, lookahead=True):
     return state
 
 
-def ranger21_warmup_steps(beta2, num_iterations=None, num_warmup_iterations=None):
+def ranger21_warmup_steps(beta2: float, num_iterations: int | None = None,
+                          num_warmup_iterations: int | None = None):
     r"""The warmup length :math:`\tau`: given, or :math:`\lceil 2/(1-\beta_2)\rceil` (22% of a short run)."""
     if num_warmup_iterations is not None:
         return int(num_warmup_iterations)
-    tau = T.default_warmup_steps(beta2)
+    tau = untuned_warmup_steps(beta2)
     if num_iterations is not None and tau > 0.45 * num_iterations:
         tau = int(0.22 * num_iterations)
     return tau
 
 
-def ranger21_lr(t, *, lr, warmup, num_iterations=None, warmdown_start=0.72,
-                warmdown_min_lr=3e-5):
+def ranger21_lr(t: int, *, lr: float, warmup: int, num_iterations: int | None = None,
+                warmdown_start: float = 0.72, warmdown_min_lr: float = 3e-5):
     r""":math:`\eta_t = \min(\eta\min(1, t/\tau), \eta^{warmdown}_t)`."""
-    return min(lr * T.linear_warmup(t, warmup),
-               T.linear_warmdown(t, lr=lr, num_iterations=num_iterations,
-                                 start=warmdown_start, min_lr=warmdown_min_lr))
+    return min(lr * linear_warmup(t, warmup),
+               linear_warmdown(t, lr=lr, num_iterations=num_iterations,
+                               start=warmdown_start, min_lr=warmdown_min_lr))
 
 
-def ranger21_moments(theta, grad, state, *, beta1=0.9, beta2=0.999, beta0=1.0,
-                     agc_clipping=1e-2, agc_eps=1e-3, centralize=True, normalize=True,
-                     normalize_eps=1e-8, amsgrad=False):
+def ranger21_moments(theta: Array, grad: Array, state: dict, *, beta1: float = 0.9, beta2: float = 0.999,
+                     beta0: float = 1.0, agc_clipping: float = 1e-2, agc_eps: float = 1e-3,
+                     centralize: bool = True, normalize: bool = True, normalize_eps: float = 1e-8,
+                     amsgrad: bool = False) -> Update:
     r"""The first half of a step: the gradient transforms and the moments.
 
     Args:
@@ -108,7 +117,6 @@ def ranger21_moments(theta, grad, state, *, beta1=0.9, beta2=0.999, beta0=1.0,
         intermediates ``t``, ``g`` (after the transforms), ``m``,
         ``m_neg``, ``m_bar``, ``v``, ``v_max`` (AMSGrad), ``v_hat``.
     """
-    xp = get_array_module(theta)
     t = state["step"] + 1
     g = grad
     if agc_clipping:
@@ -124,17 +132,17 @@ def ranger21_moments(theta, grad, state, *, beta1=0.9, beta2=0.999, beta0=1.0,
     intermediates = {"t": t, "g": g, **inter, "v": v}
     v_used = v
     if amsgrad:
-        v_used = xp.maximum(state["max_exp_avg_sq"], v)            # v_max_t
+        v_used = amsgrad_max(state["max_exp_avg_sq"], v)           # v_max_t
         new_state["max_exp_avg_sq"] = intermediates["v_max"] = v_used
     v_hat = v_used / (1 - beta2 ** t)                              # v_hat_t
     intermediates["v_hat"] = v_hat
     return {"t": t, "m_bar": m_bar, "v_hat": v_hat, "state": new_state}, intermediates
 
 
-def ranger21_update(theta, state, moments, *, v_bar, lr=1e-3, beta1=0.9, eps=1e-8,
-                    weight_decay=1e-4, normloss_factor=1e-4, warmup=0, num_iterations=None,
-                    warmdown_start=0.72, warmdown_min_lr=3e-5, lookahead_k=5,
-                    lookahead_alpha=0.5):
+def ranger21_update(theta: Array, state: dict, moments: dict, *, v_bar, lr: float = 1e-3, beta1: float = 0.9,
+                    eps: float = 1e-8, weight_decay: float = 1e-4, normloss_factor: float = 1e-4,
+                    warmup: int = 0, num_iterations: int | None = None, warmdown_start: float = 0.72,
+                    warmdown_min_lr: float = 3e-5, lookahead_k: int = 5, lookahead_alpha: float = 0.5):
     r"""The second half of a step: schedule, stable decay, norm loss, AdamW step, Lookahead.
 
     Args:
@@ -166,17 +174,19 @@ def ranger21_update(theta, state, moments, *, v_bar, lr=1e-3, beta1=0.9, eps=1e-
     theta = theta - lr_t * update                                            # AdamW-style step
     synced = bool(lookahead_k) and t % lookahead_k == 0
     if synced:
-        theta, slow = T.lookahead(theta, state["slow_param"], alpha=lookahead_alpha)
+        theta, slow = lookahead_sync(theta, state["slow_param"], alpha=lookahead_alpha)
         new_state["slow_param"] = slow                                       # Lookahead
     return theta, new_state, {"lr_t": lr_t, "v_bar": v_bar, "denom": denom,
                               "update": update, "synced": synced}
 
 
-def ranger21(theta, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
-             weight_decay=1e-4, v_bar=None, beta0=1.0, agc_clipping=1e-2, agc_eps=1e-3,
-             centralize=True, normalize=True, normalize_eps=1e-8, amsgrad=False,
-             normloss_factor=1e-4, warmup=None, num_iterations=None, warmdown_start=0.72,
-             warmdown_min_lr=3e-5, lookahead_k=5, lookahead_alpha=0.5):
+def ranger21(theta: Array, grad: Array, state: dict, *, lr: float = 1e-3, beta1: float = 0.9,
+             beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 1e-4, v_bar: float | None = None,
+             beta0: float = 1.0, agc_clipping: float = 1e-2, agc_eps: float = 1e-3, centralize: bool = True,
+             normalize: bool = True, normalize_eps: float = 1e-8, amsgrad: bool = False,
+             normloss_factor: float = 1e-4, warmup: int | None = None, num_iterations: int | None = None,
+             warmdown_start: float = 0.72, warmdown_min_lr: float = 3e-5, lookahead_k: int = 5,
+             lookahead_alpha: float = 0.5) -> Update:
     r"""One whole Ranger21 step on one parameter.
 
     ``v_bar`` defaults to the mean of this parameter's own :math:`\hat v_t`

@@ -23,18 +23,19 @@ The lecture puts :math:`\epsilon` inside the root, :math:`a_t = \sqrt{v_t +
 \epsilon}` (centered: :math:`\sqrt{v_t - \bar g_t^2 + \epsilon}`):
 ``eps_inside_sqrt=True``.
 
-:func:`rmsprop_` is the same formula in place (each line with ``out=``, the
-same operations in the same order, so bitwise equal), for the flat fast path
-(``impl="flat"``, :mod:`optim.flat`).
+Its in-place twin for the fast path is :func:`optim.fast.inplace.rmsprop_`.
 """
 from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
-__all__ = ["rmsprop", "rmsprop_", "rmsprop_init"]
+from ..types import Array, Update
+from .flags import l2_penalty, signed_gradient
+
+__all__ = ["rmsprop", "rmsprop_init"]
 
 
-def rmsprop_init(theta, *, momentum=0.0, centered=False):
+def rmsprop_init(theta: Array, *, momentum: float = 0.0, centered: bool = False) -> dict:
     r"""The state before the first step: zeros for :math:`v`, :math:`b` (if momentum), :math:`\bar g` (if centered)."""
     xp = get_array_module(theta)
     state = {"step": 0, "square_avg": xp.zeros_like(theta)}
@@ -45,8 +46,9 @@ def rmsprop_init(theta, *, momentum=0.0, centered=False):
     return state
 
 
-def rmsprop(theta, grad, state, *, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0,
-            momentum=0.0, centered=False, maximize=False, eps_inside_sqrt=False):
+def rmsprop(theta: Array, grad: Array, state: dict, *, lr: float = 1e-2, alpha: float = 0.99,
+            eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
+            maximize: bool = False, eps_inside_sqrt: bool = False) -> Update:
     r"""One RMSprop step on one parameter (the formula of the module docstring).
 
     Args:
@@ -66,9 +68,8 @@ def rmsprop(theta, grad, state, *, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0
     """
     xp = get_array_module(theta)
     t = state["step"] + 1                           # t <- t + 1
-    g = -grad if maximize else grad                 # g_t (negated to maximize)
-    if weight_decay != 0:
-        g = g + weight_decay * theta                # g_t <- g_t + lambda theta_{t-1}
+    g = signed_gradient(grad, maximize)           # g_t (negated to maximize)
+    g = l2_penalty(g, theta, weight_decay)        # g_t <- g_t + lambda theta_{t-1}
     v = alpha * state["square_avg"] + (1 - alpha) * g * g     # v_t
     new_state = {"step": t, "square_avg": v}
     intermediates = {"t": t, "g": g, "v": v}
@@ -92,56 +93,3 @@ def rmsprop(theta, grad, state, *, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0
     return theta, new_state, intermediates
 
 
-def rmsprop_(theta, grad, state, out, work, *, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0,
-             momentum=0.0, centered=False, maximize=False, eps_inside_sqrt=False):
-    r""":func:`rmsprop` in place, for the flat fast path: the same operations in the same order.
-
-    Each line is the line of :func:`rmsprop` with the same comment, written
-    with ``out=``; the results are bitwise equal to :func:`rmsprop`'s (tested
-    in ``tests/test_optim_fast.py``).
-
-    Args:
-        theta: :math:`\theta_{t-1}`, overwritten with :math:`\theta_t`.
-        grad: the gradient (read only).
-        state: as for :func:`rmsprop` (read only, but its arrays may be ``out``'s).
-        out: where the new state's arrays go: ``out["square_avg"]`` and, when
-            used, ``out["grad_avg"]``, ``out["momentum_buffer"]``; each may be
-            the array of the same name in ``state``.
-        work: three scratch arrays shaped like ``theta``.
-
-    Returns:
-        The new state (its arrays are ``out``'s).
-    """
-    xp = get_array_module(theta)
-    t = state["step"] + 1                                        # t <- t + 1
-    g = xp.negative(grad, out=work[0]) if maximize else grad     # g_t (negated to maximize)
-    if weight_decay != 0:                                        # g_t <- g_t + lambda theta_{t-1}
-        g = xp.add(g, xp.multiply(weight_decay, theta, out=work[1]), out=work[0])
-    v = xp.multiply(alpha, state["square_avg"], out=out["square_avg"])   # v_t <- alpha v_{t-1}
-    g2 = xp.multiply(1 - alpha, g, out=work[1])
-    g2 *= g
-    v += g2                                                      #        + (1 - alpha) g_t g_t
-    new_state = {"step": t, "square_avg": v}
-    if centered:
-        g_bar = xp.multiply(alpha, state["grad_avg"], out=out["grad_avg"])  # g_bar_t <- alpha g_bar
-        g_bar += xp.multiply(1 - alpha, g, out=work[1])                   #   + (1 - alpha) g_t
-        g_bar2 = xp.multiply(g_bar, g_bar, out=work[1])
-        variance = xp.subtract(v, g_bar2, out=work[1])         # v_t - g_bar_t^2
-        new_state["grad_avg"] = g_bar
-    else:
-        variance = v
-    if eps_inside_sqrt:
-        a = xp.sqrt(xp.add(variance, eps, out=work[1]), out=work[1])   # a_t <- sqrt(v_t + eps)
-    else:
-        a = xp.sqrt(variance, out=work[1])
-        a += eps                                                 # a_t <- sqrt(v_t) + eps
-    if momentum > 0:
-        b = xp.multiply(momentum, state["momentum_buffer"], out=out["momentum_buffer"])
-        b += xp.divide(g, a, out=work[2])                        # b_t <- mu b_{t-1} + g_t / a_t
-        theta -= xp.multiply(lr, b, out=work[2])                 # theta_t <- theta - gamma b_t
-        new_state["momentum_buffer"] = b
-    else:
-        step = xp.multiply(lr, g, out=work[2])
-        step /= a
-        theta -= step                                        # theta_t <- theta - gamma g_t / a_t
-    return new_state

@@ -43,10 +43,13 @@ from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
+from ..types import Array, Update
+from .flags import signed_gradient
+
 __all__ = ["rprop", "rprop_init"]
 
 
-def rprop_init(theta, *, lr=1e-2, backtracking=False):
+def rprop_init(theta: Array, *, lr: float = 1e-2, backtracking: bool = False) -> dict:
     r"""The state before the first step: :math:`g_0 = 0`, :math:`\Delta_0 = \gamma`, ``step = 0``.
 
     With backtracking also ``prev_update`` :math:`\Delta\theta_0 = 0`.
@@ -58,8 +61,9 @@ def rprop_init(theta, *, lr=1e-2, backtracking=False):
     return state
 
 
-def rprop(theta, grad, state, *, lr=1e-2, etaminus=0.5, etaplus=1.2, step_size_min=1e-6,
-          step_size_max=50.0, maximize=False, backtracking=False):
+def rprop(theta: Array, grad: Array, state: dict, *, lr: float = 1e-2, etaminus: float = 0.5,
+          etaplus: float = 1.2, step_size_min: float = 1e-6, step_size_max: float = 50.0,
+          maximize: bool = False, backtracking: bool = False) -> Update:
     r"""One Rprop step on one parameter (the formula of the module docstring).
 
     Args:
@@ -81,7 +85,7 @@ def rprop(theta, grad, state, *, lr=1e-2, etaminus=0.5, etaplus=1.2, step_size_m
     """
     xp = get_array_module(theta)
     t = state["step"] + 1                           # t <- t + 1
-    g = -grad if maximize else grad                 # g_t (negated to maximize)
+    g = signed_gradient(grad, maximize)             # g_t (negated to maximize)
     agreement = g * state["prev"]                   # g_t g_{t-1}
     same_sign = agreement > 0
     flipped = agreement < 0

@@ -40,6 +40,8 @@ import math
 
 from minigrad.backend import get_array_module
 
+from ..types import Array
+
 __all__ = ["sam", "sam_ascent", "sam_grad_norm", "SAM_EPS"]
 
 SAM_EPS = 1e-12     # added to the norm (as public SAM code does): a zero gradient gives e = 0
@@ -61,7 +63,7 @@ def _scale(theta, adaptive, eta):
     return xp.abs(theta) + eta
 
 
-def sam_grad_norm(thetas, grads, *, adaptive=False, eta=0.0) -> float:
+def sam_grad_norm(thetas: Array, grads: Array, *, adaptive: bool = False, eta: float = 0.0) -> float:
     r""":math:`\lVert T_w g\rVert_2` over all the tensors together (:math:`T_w = 1` for SAM).
 
     ``adaptive`` and ``eta`` may be single values or one per tensor (the
@@ -78,7 +80,8 @@ def sam_grad_norm(thetas, grads, *, adaptive=False, eta=0.0) -> float:
     return math.sqrt(total)
 
 
-def sam_ascent(theta, grad, *, rho=0.05, grad_norm, adaptive=False, eta=0.0):
+def sam_ascent(theta: Array, grad: Array, *, rho: float = 0.05, grad_norm: float, adaptive: bool = False,
+               eta: float = 0.0):
     r"""The ascent step of one tensor, given the norm over all tensors.
 
     Returns:
@@ -92,7 +95,7 @@ def sam_ascent(theta, grad, *, rho=0.05, grad_norm, adaptive=False, eta=0.0):
     return theta + e_w, e_w, {"e_w": e_w, "grad_norm": grad_norm, "scale": scale}
 
 
-def sam(thetas, grads, *, rho=0.05, adaptive=False, eta=0.0):
+def sam(thetas: Array, grads: Array, *, rho: float = 0.05, adaptive: bool = False, eta: float = 0.0):
     r"""The ascent step for a list of tensors (one SAM perturbation).
 
     Returns:

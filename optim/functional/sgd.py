@@ -50,20 +50,22 @@ is the same algorithm written in the variable :math:`\theta' = \tilde\theta`
 
 Dampening :math:`\tau` belongs to PyTorch's form only.
 
-:func:`sgd_` is the same formulas in place (each line with ``out=``, the same
-operations in the same order, so bitwise equal), for the flat fast path
-(``impl="flat"``, :mod:`optim.flat`).
+Its in-place twin for the fast path is :func:`optim.fast.inplace.sgd_`.
 """
 from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
-__all__ = ["sgd", "sgd_", "sgd_init", "sgd_lookahead", "MOMENTUM_FORMS"]
+from ..checks import check_choice
+from ..types import Array, Update
+from .flags import l2_penalty, signed_gradient
+
+__all__ = ["sgd", "sgd_lecture", "sgd_init", "sgd_lookahead", "MOMENTUM_FORMS"]
 
 MOMENTUM_FORMS = ("torch", "lecture")
 
 
-def sgd_init(theta, *, momentum=0.0, momentum_form="torch"):
+def sgd_init(theta: Array, *, momentum: float = 0.0, momentum_form: str = "torch") -> dict:
     """The state before the first step.
 
     PyTorch's form starts with no buffer (the first step sets :math:`b_1 =
@@ -76,7 +78,7 @@ def sgd_init(theta, *, momentum=0.0, momentum_form="torch"):
     return {"velocity": xp.zeros_like(theta)}
 
 
-def sgd_lookahead(theta, state, *, momentum):
+def sgd_lookahead(theta: Array, state: dict, *, momentum: float):
     r"""The lecture form's Nesterov look-ahead point :math:`\theta - \mu v`.
 
     The point where the gradient of the next step must be evaluated.
@@ -88,8 +90,9 @@ def sgd_lookahead(theta, state, *, momentum):
     return theta - momentum * v
 
 
-def sgd(theta, grad, state, *, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-        nesterov=False, maximize=False, momentum_form="torch"):
+def sgd(theta: Array, grad: Array, state: dict, *, lr: float = 1e-3, momentum: float = 0.0,
+        dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False,
+        momentum_form: str = "torch") -> Update:
     r"""One SGD step on one parameter (the formulas of the module docstring).
 
     Args:
@@ -102,24 +105,21 @@ def sgd(theta, grad, state, *, lr=1e-3, momentum=0.0, dampening=0.0, weight_deca
         momentum: :math:`\mu`.  dampening: :math:`\tau` (torch form only).
         weight_decay: :math:`\lambda` (L2 penalty added to the gradient).
         nesterov, maximize: as in ``torch.optim.SGD``.
-        momentum_form: ``"torch"`` or ``"lecture"``.
+        momentum_form: ``"torch"`` or ``"lecture"`` (:func:`sgd_lecture`).
 
     Returns:
         ``(theta_new, new_state, intermediates)``; intermediates: ``g`` and
         ``d`` (torch form: also ``b``), or ``g`` and ``v`` (lecture form:
         also ``theta_lookahead`` with Nesterov). Inputs are not modified.
     """
-    if momentum_form not in MOMENTUM_FORMS:
-        raise ValueError(f"Invalid momentum_form: {momentum_form!r} (expected one of "
-                         f"{', '.join(map(repr, MOMENTUM_FORMS))})")
+    check_choice(momentum_form, "momentum_form", MOMENTUM_FORMS)
     if momentum != 0 and momentum_form == "lecture":
-        return _sgd_lecture(theta, grad, state, lr=lr, momentum=momentum,
-                            weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
+        return sgd_lecture(theta, grad, state, lr=lr, momentum=momentum,
+                           weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
 
     # ---- PyTorch's form (also plain SGD without momentum, where both forms agree)
-    g = -grad if maximize else grad                 # g_t (negated to maximize)
-    if weight_decay != 0:
-        g = g + weight_decay * theta                # g_t <- g_t + lambda theta_{t-1}
+    g = signed_gradient(grad, maximize)             # g_t (negated to maximize)
+    g = l2_penalty(g, theta, weight_decay)          # g_t <- g_t + lambda theta_{t-1}
     if momentum == 0:
         d = g                                       # no momentum: d_t = g_t
         theta = theta - lr * d                      # theta_t <- theta_{t-1} - gamma d_t
@@ -137,95 +137,42 @@ def sgd(theta, grad, state, *, lr=1e-3, momentum=0.0, dampening=0.0, weight_deca
     return theta, {"momentum_buffer": b}, {"g": g, "b": b, "d": d}
 
 
-def _sgd_lecture(theta, grad, state, *, lr, momentum, weight_decay, nesterov, maximize):
-    """The lecture form (see the module docstring); called by :func:`sgd`."""
+def sgd_lecture(theta: Array, grad: Array, state: dict, *, lr: float = 1e-3, momentum: float = 0.0,
+                weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False) -> Update:
+    r"""One step of the lecture form of momentum (Sutskever et al. 2013; module docstring).
+
+    .. math::
+
+        v_t \leftarrow \mu\, v_{t-1} + \eta\, g_t, \qquad
+        \theta_t \leftarrow \theta_{t-1} - v_t
+
+    with :math:`g_t` the gradient at the look-ahead point
+    :math:`\tilde\theta = \theta_{t-1} - \mu v_{t-1}` when ``nesterov``
+    (the caller evaluates it there: :func:`sgd_lookahead`).
+
+    Args:
+        theta: :math:`\theta_{t-1}`. grad: :math:`\nabla f_t(\tilde\theta)`.
+        state: ``{"velocity": v}`` (empty before the first step: :math:`v_0 = 0`).
+        lr: :math:`\eta`. momentum: :math:`\mu`. weight_decay: :math:`\lambda`
+            (an L2 penalty, its gradient taken at :math:`\tilde\theta`).
+        nesterov: the gradient is the look-ahead point's. maximize: as in
+            ``torch.optim.SGD``.
+
+    Returns:
+        ``(theta_new, {"velocity": v_t}, intermediates)``; intermediates ``g``,
+        ``v`` and, with Nesterov, ``theta_lookahead``. Inputs are not modified.
+    """
     xp = get_array_module(theta)
     v = state["velocity"] if "velocity" in state else xp.zeros_like(theta)   # v_0 = 0
     if nesterov:
         theta_tilde = theta - momentum * v          # look-ahead point theta - mu v
     else:
         theta_tilde = theta
-    g = -grad if maximize else grad                 # grad f_t(theta~) (negated to maximize)
-    if weight_decay != 0:
-        g = g + weight_decay * theta_tilde          # g_t <- g_t + lambda theta~
+    g = signed_gradient(grad, maximize)             # grad f_t(theta~) (negated to maximize)
+    g = l2_penalty(g, theta_tilde, weight_decay)    # g_t <- g_t + lambda theta~
     v = momentum * v + lr * g                       # v_t <- mu v_{t-1} + eta g_t
     theta = theta - v                               # theta_t <- theta_{t-1} - v_t
     intermediates = {"g": g, "v": v}
     if nesterov:
         intermediates["theta_lookahead"] = theta_tilde
     return theta, {"velocity": v}, intermediates
-
-
-def sgd_(theta, grad, state, out, work, *, lr=1e-3, momentum=0.0, dampening=0.0,
-         weight_decay=0.0, nesterov=False, maximize=False, momentum_form="torch"):
-    r""":func:`sgd` in place, for the flat fast path: the same operations in the same order.
-
-    Each line is the line of :func:`sgd` with the same comment, written with
-    ``out=``; the results are bitwise equal to :func:`sgd`'s (tested in
-    ``tests/test_optim_fast.py``). One multiplication is left out where it
-    is exact: :math:`(1-\tau) g_t` with :math:`\tau = 0` is :math:`g_t`.
-
-    Args:
-        theta: :math:`\theta_{t-1}`, overwritten with :math:`\theta_t`.
-        grad: the gradient (read only).
-        state: as for :func:`sgd` (read only, but its arrays may be ``out``'s).
-        out: where the new state's array goes: ``out["momentum_buffer"]``
-            (torch form) or ``out["velocity"]`` (lecture form); it may be the
-            array of the same name in ``state``.
-        work: two scratch arrays shaped like ``theta`` (three for the lecture
-            form with Nesterov).
-
-    Returns:
-        The new state (its array is ``out``'s).
-    """
-    if momentum_form not in MOMENTUM_FORMS:
-        raise ValueError(f"Invalid momentum_form: {momentum_form!r}")
-    xp = get_array_module(theta)
-    if momentum != 0 and momentum_form == "lecture":
-        return _sgd_lecture_(theta, grad, state, out, work, xp=xp, lr=lr, momentum=momentum,
-                             weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
-
-    # ---- PyTorch's form (also plain SGD without momentum)
-    g = xp.negative(grad, out=work[0]) if maximize else grad     # g_t (negated to maximize)
-    if weight_decay != 0:                                        # g_t <- g_t + lambda theta_{t-1}
-        g = xp.add(g, xp.multiply(weight_decay, theta, out=work[1]), out=work[0])
-    if momentum == 0:
-        theta -= xp.multiply(lr, g, out=work[1])                 # theta_t <- theta - gamma d_t
-        return {}
-    b = out["momentum_buffer"]
-    if "momentum_buffer" not in state:
-        xp.copyto(b, g)                                          # b_1 <- g_1
-    else:
-        xp.multiply(momentum, state["momentum_buffer"], out=b)   # b_t <- mu b_{t-1}
-        if dampening == 0:
-            b += g                                               #        + g_t   (1 * g_t is g_t)
-        else:
-            b += xp.multiply(1 - dampening, g, out=work[1])      #        + (1 - tau) g_t
-    if nesterov:
-        d = xp.add(g, xp.multiply(momentum, b, out=work[1]), out=work[1])  # d_t <- g_t + mu b_t
-    else:
-        d = b                                                    # d_t <- b_t
-    theta -= xp.multiply(lr, d, out=work[1])                     # theta_t <- theta - gamma d_t
-    return {"momentum_buffer": b}
-
-
-def _sgd_lecture_(theta, grad, state, out, work, *, xp, lr, momentum, weight_decay, nesterov,
-                  maximize):
-    """The lecture form in place (see :func:`_sgd_lecture`); called by :func:`sgd_`."""
-    v = out["velocity"]
-    if "velocity" in state:
-        v_prev = state["velocity"]
-    else:
-        v_prev = v
-        v_prev[...] = 0                                          # v_0 = 0
-    if nesterov:                                                 # look-ahead point theta - mu v
-        theta_tilde = xp.subtract(theta, xp.multiply(momentum, v_prev, out=work[2]), out=work[2])
-    else:
-        theta_tilde = theta
-    g = xp.negative(grad, out=work[0]) if maximize else grad     # grad f_t(theta~) (maximize: -)
-    if weight_decay != 0:                                        # g_t <- g_t + lambda theta~
-        g = xp.add(g, xp.multiply(weight_decay, theta_tilde, out=work[1]), out=work[0])
-    xp.multiply(momentum, v_prev, out=v)                         # v_t <- mu v_{t-1}
-    v += xp.multiply(lr, g, out=work[1])                         #        + eta g_t
-    theta -= v                                                   # theta_t <- theta_{t-1} - v_t
-    return {"velocity": v}

@@ -51,13 +51,15 @@ from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
+from ..types import Array, Update
+
 __all__ = ["shampoo", "shampoo_init", "matrix_power_sym", "mode_statistic", "mode_product",
            "VECTOR_STATISTICS"]
 
 VECTOR_STATISTICS = ("full", "diagonal")
 
 
-def matrix_power_sym(H, r, *, eps=0.0):
+def matrix_power_sym(H: Array, r: Array, *, eps: float = 0.0):
     r""":math:`H^{r}` of a symmetric matrix through :math:`H = Q\Lambda Q^\top` (eigenvalues floored at ``eps``)."""
     xp = get_array_module(H)
     lam, Q = xp.linalg.eigh(H)
@@ -65,14 +67,14 @@ def matrix_power_sym(H, r, *, eps=0.0):
     return (Q * lam ** r) @ Q.T
 
 
-def mode_statistic(G, i):
+def mode_statistic(G: Array, i: int):
     r""":math:`G_{(i)} G_{(i)}^\top`: contract :math:`G` with itself over every mode but :math:`i`."""
     xp = get_array_module(G)
     other = [j for j in range(G.ndim) if j != i]
     return xp.tensordot(G, G, axes=(other, other))
 
 
-def mode_product(G, M, i):
+def mode_product(G: Array, M: Array, i: int):
     r""":math:`G \times_i M`: multiply mode :math:`i` of :math:`G` by the matrix :math:`M`."""
     xp = get_array_module(G)
     return xp.moveaxis(xp.tensordot(M, G, axes=([1], [i])), 0, i)
@@ -82,7 +84,7 @@ def _as_tensor(theta):
     return theta.reshape(1) if theta.ndim == 0 else theta
 
 
-def shampoo_init(theta, *, eps=1e-6, vector_statistic="full"):
+def shampoo_init(theta: Array, *, eps: float = 1e-6, vector_statistic: str = "full") -> dict:
     r"""The state before the first step: :math:`H^i_0 = \epsilon I` per mode (or :math:`\epsilon\mathbf 1`)."""
     xp = get_array_module(theta)
     x = _as_tensor(theta)
@@ -94,8 +96,9 @@ def shampoo_init(theta, *, eps=1e-6, vector_statistic="full"):
             "inverse_roots": [xp.zeros_like(h) for h in statistics]}
 
 
-def shampoo(theta, grad, state, *, lr=1e-2, eps=1e-6, beta=None, update_freq=1,
-            weight_decay=0.0, vector_statistic="full"):
+def shampoo(theta: Array, grad: Array, state: dict, *, lr: float = 1e-2, eps: float = 1e-6,
+            beta: float | None = None, update_freq: int = 1, weight_decay: float = 0.0,
+            vector_statistic: str = "full") -> Update:
     r"""One Shampoo step on one parameter (the formulas of the module docstring).
 
     Args:

@@ -52,24 +52,27 @@ from __future__ import annotations
 
 from minigrad.backend import get_array_module
 
+from ..types import Array, Update
+from .flags import decoupled_decay, signed_gradient
+
 __all__ = ["sophia", "sophia_init", "sophia_hessian_update", "hutchinson_estimate",
            "gnb_estimate", "SOPHIA_ESTIMATORS"]
 
 SOPHIA_ESTIMATORS = ("hutchinson", "gnb")
 
 
-def sophia_init(theta):
+def sophia_init(theta: Array) -> dict:
     r"""The state before the first step: ``step = 0``, :math:`m_0 = 0`, :math:`h_0 = 0`."""
     xp = get_array_module(theta)
     return {"step": 0, "exp_avg": xp.zeros_like(theta), "hessian": xp.zeros_like(theta)}
 
 
-def hutchinson_estimate(u, hu):
+def hutchinson_estimate(u: Array, hu: Array):
     r"""Hutchinson's :math:`\hat h = u \odot (H u)` from the probe :math:`u` and :math:`Hu`."""
     return u * hu
 
 
-def gnb_estimate(g_hat, batch_size):
+def gnb_estimate(g_hat: Array, batch_size):
     r"""Gauss-Newton-Bartlett's :math:`\hat h = B\cdot \hat g \odot \hat g`.
 
     ``g_hat`` is the gradient of the mean loss over the :math:`B` examples with
@@ -78,7 +81,7 @@ def gnb_estimate(g_hat, batch_size):
     return batch_size * g_hat * g_hat
 
 
-def sophia_hessian_update(state, h_hat, *, beta2=0.99):
+def sophia_hessian_update(state: dict, h_hat: Array, *, beta2: float = 0.99):
     r"""The EMA of the Hessian estimates: :math:`h \leftarrow \beta_2 h + (1-\beta_2)\hat h`.
 
     Returns:
@@ -88,8 +91,8 @@ def sophia_hessian_update(state, h_hat, *, beta2=0.99):
     return {"hessian": h}, {"h_hat": h_hat, "h": h}
 
 
-def sophia(theta, grad, state, *, lr=1e-4, beta1=0.965, rho=0.04, weight_decay=0.1,
-           eps=1e-15, maximize=False):
+def sophia(theta: Array, grad: Array, state: dict, *, lr: float = 1e-4, beta1: float = 0.965,
+           rho: float = 0.04, weight_decay: float = 0.1, eps: float = 1e-15, maximize: bool = False) -> Update:
     r"""One Sophia step on one parameter (Algorithm 3, the step; :math:`h` is in ``state``).
 
     Args:
@@ -109,11 +112,10 @@ def sophia(theta, grad, state, *, lr=1e-4, beta1=0.965, rho=0.04, weight_decay=0
     """
     xp = get_array_module(theta)
     t = state["step"] + 1
-    g = -grad if maximize else grad                               # g_t
+    g = signed_gradient(grad, maximize)                           # g_t
     m = beta1 * state["exp_avg"] + (1 - beta1) * g                # m_t
     h = state["hessian"]                                          # h_t
-    if weight_decay != 0:
-        theta = theta * (1 - lr * weight_decay)                   # theta -= eta lambda theta
+    theta = decoupled_decay(theta, lr, weight_decay)              # theta -= eta lambda theta
     denom = xp.maximum(rho * h, eps)                              # max(rho h_t, eps)
     ratio = xp.clip(m / denom, -1.0, 1.0)                         # clip(m_t / denom, 1)
     theta = theta - lr * ratio                                    # theta_t

@@ -32,12 +32,14 @@ cancel between the last two terms), which is what ``weight_decay`` adds.
 """
 from __future__ import annotations
 
+from ..types import Array, Update
+
 __all__ = ["svrg", "svrg_snapshot", "SVRG_OPTIONS"]
 
 SVRG_OPTIONS = ("I", "II")
 
 
-def svrg_snapshot(theta, full_grad):
+def svrg_snapshot(theta: Array, full_grad: Array):
     r"""The snapshot state: :math:`\tilde w \leftarrow w`, :math:`\tilde\mu \leftarrow \nabla F(\tilde w)`.
 
     Args:
@@ -51,7 +53,8 @@ def svrg_snapshot(theta, full_grad):
     return {"snapshot": theta.copy(), "full_grad": full_grad.copy()}
 
 
-def svrg(theta, grad, state, *, snapshot_grad, lr, weight_decay=0.0):
+def svrg(theta: Array, grad: Array, state: dict, *, snapshot_grad: Array, lr: float,
+         weight_decay: float = 0.0) -> Update:
     r"""One SVRG inner step on one parameter.
 
     Args:

@@ -49,10 +49,12 @@ from __future__ import annotations
 
 import math
 
+from ..types import Array
+
 __all__ = ["lerp", "swa_average", "ema_average", "swa_cyclic_lr", "swalr_anneal"]
 
 
-def lerp(start, end, weight):
+def lerp(start: Array, end: Array, weight: Array):
     r"""Linear interpolation :math:`\text{start} + w(\text{end} - \text{start})`, as ``torch.lerp``.
 
     PyTorch evaluates it from the nearer end, which keeps the result exact
@@ -65,17 +67,17 @@ def lerp(start, end, weight):
     return end - (end - start) * (1 - weight)
 
 
-def swa_average(theta_swa, theta, n_averaged):
+def swa_average(theta_swa: Array, theta: Array, n_averaged: int):
     r""":math:`\theta_{SWA} + (\theta - \theta_{SWA})/(n + 1)`: add one model to an average of ``n``."""
     return theta_swa + (theta - theta_swa) / (n_averaged + 1)
 
 
-def ema_average(theta_ema, theta, decay):
+def ema_average(theta_ema: Array, theta: Array, decay):
     r""":math:`\beta\,\theta_{EMA} + (1-\beta)\,\theta`, written as ``lerp(theta_ema, theta, 1 - decay)``."""
     return lerp(theta_ema, theta, 1 - decay)
 
 
-def swa_cyclic_lr(i, alpha_1, alpha_2, cycle_length):
+def swa_cyclic_lr(i: int, alpha_1: float, alpha_2: float, cycle_length: int):
     r"""The SWA paper's cyclical learning rate :math:`\alpha(i)` (eq. 1); ``i`` counts from 1.
 
     Returns ``(alpha_i, s_i)``.
@@ -88,7 +90,7 @@ def swa_cyclic_lr(i, alpha_1, alpha_2, cycle_length):
     return alpha, s
 
 
-def swalr_anneal(tau, strategy="cos"):
+def swalr_anneal(tau: float, strategy: str = "cos"):
     r"""``SWALR``'s annealing factor :math:`a(\tau)`: :math:`(1-\cos\pi\tau)/2` or :math:`\tau`."""
     if strategy == "cos":
         return (1 - math.cos(math.pi * tau)) / 2

@@ -56,10 +56,13 @@ import math
 
 from minigrad.backend import get_array_module
 
+from ..types import Array, Update
+from .flags import l2_penalty
+
 __all__ = ["swats", "swats_init"]
 
 
-def swats_init(theta):
+def swats_init(theta: Array) -> dict:
     r"""The state before the first step: Adam phase, :math:`m_0 = a_0 = 0`, :math:`\lambda_0 = 0`.
 
     Keys: ``step``, ``exp_avg`` (:math:`m`), ``exp_avg_sq`` (:math:`a`),
@@ -73,8 +76,8 @@ def swats_init(theta):
             "exp_avg_gamma": 0.0, "phase": "adam"}
 
 
-def swats(theta, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-9, switch_eps=1e-9,
-          weight_decay=0.0):
+def swats(theta: Array, grad: Array, state: dict, *, lr: float = 1e-3, beta1: float = 0.9,
+          beta2: float = 0.999, eps: float = 1e-9, switch_eps: float = 1e-9, weight_decay: float = 0.0) -> Update:
     r"""One SWATS step on one parameter tensor (Algorithm 1, per layer; see the module docstring).
 
     Args:
@@ -95,8 +98,7 @@ def swats(theta, grad, state, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-9, swit
     xp = get_array_module(theta)
     k = state["step"] + 1                                     # k <- k + 1
     g = grad                                                  # g_k
-    if weight_decay != 0:
-        g = g + weight_decay * theta                          # L2 term (not in Algorithm 1)
+    g = l2_penalty(g, theta, weight_decay)                  # L2 term (not in Algorithm 1)
     w = theta
 
     if state["phase"] == "sgd":

@@ -17,76 +17,25 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
-from optim_utils import case_id
+from optim_utils import CONVENTION_CONFIGS, TORCH_CONFIGS, case_id, take_checkpoint
 
 import minigrad as mg
 import optim
-from optim import flat
-from optim.functional.adagrad import adagrad, adagrad_, adagrad_init
-from optim.functional.adam import adam, adam_, adam_init
-from optim.functional.rmsprop import rmsprop, rmsprop_, rmsprop_init
-from optim.functional.sgd import sgd, sgd_, sgd_init
+from optim.fast import flat
+from optim.fast.inplace import adagrad_, adam_, rmsprop_, sgd_
+from optim.functional.adagrad import adagrad, adagrad_init
+from optim.functional.adam import adam, adam_init
+from optim.functional.rmsprop import rmsprop, rmsprop_init
+from optim.functional.sgd import sgd, sgd_init
 
 # A 0-d scalar, tiny tensors (several per chunk), one spanning many chunks.
 SHAPES = [(), (5,), (4, 3), (2, 3, 2), (1,), (37,), (3, 1)]
 STEPS = 12
 
-CONFIGS = {
-    "SGD": [
-        {},
-        {"lr": 1e-2},
-        {"weight_decay": 0.5},
-        {"momentum": 0.9},
-        {"weight_decay": 0.1, "maximize": True},
-        {"momentum": 0.9, "dampening": 0.5},
-        {"momentum": 0.9, "weight_decay": 0.1},
-        {"momentum": 0.9, "nesterov": True, "weight_decay": 0.1},
-        {"lr": 0.05, "momentum": 0.5, "nesterov": True, "maximize": True},
-        {"lr": 0.05, "momentum": 0.9, "momentum_form": "lecture", "weight_decay": 0.1},
-        {"lr": 0.05, "momentum": 0.9, "momentum_form": "lecture", "maximize": True},
-    ],
-    "Adagrad": [
-        {},
-        {"weight_decay": 0.1},
-        {"weight_decay": 0.1, "maximize": True},
-        {"lr": 0.1},
-        {"initial_accumulator_value": 0.1, "weight_decay": 0.1},
-        {"lr": 0.1, "lr_decay": 0.5, "weight_decay": 0.1},
-        {"eps": 1e-3, "lr_decay": 1e-2},
-        {"eps": 1e-3, "eps_inside_sqrt": True, "maximize": True},
-    ],
-    "RMSprop": [
-        {},
-        {"lr": 1e-3},
-        {"weight_decay": 0.1},
-        {"maximize": True},
-        {"weight_decay": 0.1, "centered": True},
-        {"maximize": True, "weight_decay": 0.1},
-        {"weight_decay": 0.1, "centered": True, "momentum": 0.1},
-        {"weight_decay": 0.1, "centered": True, "momentum": 0.1, "maximize": True},
-        {"momentum": 0.9, "alpha": 0.9, "eps": 1e-3},
-        {"eps": 1e-3, "eps_inside_sqrt": True},
-        {"eps": 1e-3, "eps_inside_sqrt": True, "centered": True, "momentum": 0.5},
-    ],
-    "Adam": [
-        {},
-        {"lr": 0.01},
-        {"weight_decay": 0.1},
-        {"weight_decay": 0.1, "maximize": True},
-        {"weight_decay": 0.1, "amsgrad": True},
-        {"weight_decay": 0.1, "amsgrad": True, "maximize": True},
-        {"weight_decay": 0.1, "decoupled_weight_decay": True},
-        {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6, "amsgrad": True,
-         "decoupled_weight_decay": True, "weight_decay": 0.5},
-        {"bias_correction": "efficient", "eps": 1e-3},
-        {"bias_correction": "efficient", "amsgrad": True, "maximize": True, "weight_decay": 0.1},
-    ],
-    "AdamW": [
-        {},
-        {"weight_decay": 0.1, "amsgrad": True},
-        {"weight_decay": 0, "betas": (0.5, 0.9)},
-    ],
-}
+# torch's configurations (the parity tests' table) plus the convention options, for the
+# optimizers with a fast path
+CONFIGS = {name: TORCH_CONFIGS[name] + CONVENTION_CONFIGS.get(name, [])
+           for name in ("SGD", "Adagrad", "RMSprop", "Adam", "AdamW")}
 CASES = [(name, cfg) for name, cfgs in CONFIGS.items() for cfg in cfgs]
 
 
@@ -330,12 +279,7 @@ def test_state_dict_round_trip(case, impls, through_file, tmp_path):
 
     params, opt = make(name, cfg, impls[0])
     train(opt, params, grads[:7])
-    sd = opt.state_dict()
-    values = [p.numpy().copy() for p in params]
-    if through_file:
-        mg.save({"optimizer": sd, "params": values}, tmp_path / "ckpt.npz")
-        loaded = mg.load(tmp_path / "ckpt.npz")
-        sd, values = loaded["optimizer"], loaded["params"]
+    sd, values = take_checkpoint(opt, params, tmp_path, through_file)
     train(opt, params, grads[7:9])           # must not change the state dict taken
     resumed = [mg.Tensor(np.array(v), requires_grad=True) for v in values]
     opt_resumed = getattr(optim, name)(resumed, lr=123.0, impl=impls[1])
@@ -416,7 +360,7 @@ def test_sgd_lecture_nesterov_with_closure():
         params, opt = make("SGD", {"lr": 0.05, "momentum": 0.9, "nesterov": True,
                                    "momentum_form": "lecture", "weight_decay": 0.1}, impl)
 
-        def closure():
+        def closure(opt=opt, params=params):
             opt.zero_grad()
             loss = sum(((p - mg.Tensor(c)) ** 2).sum() for p, c in zip(params, target))
             loss.backward()

@@ -7,10 +7,6 @@
 * SWALR: the learning rates of 100 steps equal torch's (1e-12), both
   strategies, several anneal_epochs, several groups.
 * SWACyclicLR: the paper's eq. (1) written out here.
-* update_bn: with a batch-norm-like module written here (minigrad has no
-  BatchNorm yet), the recomputed running statistics equal those of
-  torch.nn.BatchNorm1d after torch's update_bn, and the plain mean over the
-  batches of the batch statistics.
 """
 import numpy as np
 import pytest
@@ -28,14 +24,13 @@ from optim.swa_utils import (
     get_ema_multi_avg_fn,
     get_swa_avg_fn,
     get_swa_multi_avg_fn,
-    update_bn,
 )
 
 TOL = 1e-12
 
 
 # ---------------------------------------------------------------------------
-# a batch-norm-like module (the attributes update_bn relies on)
+# a batch-norm-like module (buffers that the averaged model copies)
 # ---------------------------------------------------------------------------
 
 class BatchNormLike(nn.Module):
@@ -310,54 +305,3 @@ def test_swa_with_cyclic_lr_trains_a_regression():
     err_swa = np.abs(swa_model.module.weight.numpy().T - w_ls[:5]).max()
     err_last = np.abs(model.weight.numpy().T - w_ls[:5]).max()
     assert err_swa < err_last
-
-
-# ---------------------------------------------------------------------------
-# update_bn
-# ---------------------------------------------------------------------------
-
-@pytest.mark.parametrize("as_tuples", [False, True])
-def test_update_bn_matches_torch(as_tuples):
-    ours, theirs = make_models(bn=True)
-    rng = np.random.default_rng(4)
-    batches = [rng.standard_normal((8, 3)) * 2 + 1 for _ in range(5)]
-    loader = [(mg.Tensor(b), None) if as_tuples else mg.Tensor(b) for b in batches]
-    tloader = [(torch.tensor(b), None) if as_tuples else torch.tensor(b) for b in batches]
-    # make the stored statistics stale first
-    ours[1].running_mean.data[...] = 3.0
-    with torch.no_grad():
-        theirs[1].running_mean.fill_(3.0)
-    ours.eval()
-    theirs.eval()
-    update_bn(loader, ours)
-    torch.optim.swa_utils.update_bn(tloader, theirs)
-    bn, tbn = ours[1], theirs[1]
-    for name in ("running_mean", "running_var"):
-        np.testing.assert_allclose(getattr(bn, name).numpy(),
-                                   getattr(tbn, name).detach().numpy(), rtol=TOL, atol=TOL)
-    assert int(bn.num_batches_tracked.item()) == int(tbn.num_batches_tracked) == 5
-    # restored: momentum and the training flag
-    assert bn.momentum == tbn.momentum == 0.1
-    assert not ours.training and not bn.training
-    # the cumulative average = the plain mean over batches of the batch statistics
-    with mg.no_grad():
-        hidden = [ours[0](mg.Tensor(b)).numpy() for b in batches]
-    np.testing.assert_allclose(bn.running_mean.numpy(),
-                               np.mean([h.mean(axis=0) for h in hidden], axis=0),
-                               rtol=TOL, atol=TOL)
-    np.testing.assert_allclose(bn.running_var.numpy(),
-                               np.mean([h.var(axis=0, ddof=1) for h in hidden], axis=0),
-                               rtol=TOL, atol=TOL)
-
-
-def test_update_bn_on_averaged_model_and_without_bn():
-    ours, _ = make_models(bn=True)
-    swa = AveragedModel(ours)
-    swa.update_parameters(ours)
-    update_bn([mg.Tensor(np.ones((4, 3)) * k) for k in range(3)], swa)
-    assert int(swa.module[1].num_batches_tracked.item()) == 3
-    plain, _ = make_models(bn=False)
-    before = [p.data.copy() for p in plain.parameters()]
-    update_bn([mg.Tensor(np.ones((4, 3)))], plain)         # nothing to do
-    for p, b in zip(plain.parameters(), before):
-        np.testing.assert_array_equal(p.data, b)

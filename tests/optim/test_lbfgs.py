@@ -31,7 +31,7 @@ import torch
 
 import minigrad as mg
 import optim
-from optim.functional import lbfgs as F
+from optim import functional as F
 
 RTOL = 1e-10          # parameters and losses, element by element
 ATOL = 1e-13          # for losses that go to zero (Rosenbrock)
@@ -371,8 +371,12 @@ def test_history_update_skips_negative_curvature_and_drops_oldest():
 
 def test_cubic_interpolate_finds_the_minimizer_of_a_cubic():
     # phi(t) = (t - 1)^3/3 ... use phi(t) = t^3 - 3t (minimum at t = 1), slope 3t^2 - 3
-    phi = lambda t: t ** 3 - 3 * t
-    dphi = lambda t: 3 * t ** 2 - 3
+    def phi(t):
+        return t ** 3 - 3 * t
+
+    def dphi(t):
+        return 3 * t ** 2 - 3
+
     for x1, x2 in [(0.0, 2.0), (2.0, 0.0), (0.5, 3.0)]:
         t = F.cubic_interpolate(x1, phi(x1), dphi(x1), x2, phi(x2), dphi(x2))
         assert t == pytest.approx(1.0, abs=1e-12)
@@ -384,7 +388,9 @@ def test_cubic_interpolate_finds_the_minimizer_of_a_cubic():
 def test_strong_wolfe_conditions_hold_on_a_quadratic():
     A = np.diag([1.0, 10.0])
     x0 = np.array([1.0, 1.0])
-    f = lambda x: 0.5 * x @ A @ x
+
+    def f(x):
+        return 0.5 * x @ A @ x
 
     def obj(x, t, d):
         z = x + t * d

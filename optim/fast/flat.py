@@ -3,15 +3,16 @@ r"""The flat fast path: the same formula over one flat buffer per param group.
 ``optim.Adam(params, impl="flat")`` (also ``SGD``, ``RMSprop``, ``Adagrad``,
 ``AdamW``) replaces the teaching path's loop "for each parameter: call the
 formula" by "for each chunk of a flat buffer: call the formula". The formula
-is the one in :mod:`optim.functional`; nothing about the update is written
-here. What this module does is bookkeeping:
+is the one in :mod:`optim.functional` (or its in-place twin in
+:mod:`optim.fast.inplace`); nothing about the update is written here. What this module does is bookkeeping:
 
 Flat buffers
     The parameters of a group that share a dtype and a device (a *bucket*)
     are stored one after the other in one contiguous 1-d array, and each
     parameter's ``.data`` is rebound to its view of that array (shaped like
-    the parameter), so a chunk of parameters is a slice, never a copy. Every state buffer (``exp_avg``, ``momentum_buffer``,
-    ...) is one such array too, and ``opt.state[p]["exp_avg"]`` is ``p``'s
+    the parameter), so a chunk of parameters is a slice, never a copy.
+    Every state buffer (``exp_avg``, ``momentum_buffer``, ...) is one such
+    array too, and ``opt.state[p]["exp_avg"]`` is ``p``'s
     view of it, so ``opt.state`` and ``state_dict()`` look exactly as on the
     teaching path (PyTorch's format). Anything that replaces one of those
     arrays (``p.data = ...``, ``Module.to``, ``load_state_dict``, assigning
@@ -33,12 +34,12 @@ The formula, two ways
     The chunk is given either to the optimizer's ``_update`` (the pure
     formula, exactly what the teaching path calls; its results are copied
     back into the chunk) or, when the optimizer has one, to
-    ``_update_inplace``, which calls the formula's in-place twin written
-    beside it in :mod:`optim.functional` (``adam_`` next to ``adam``: the
+    ``_update_inplace``, which calls the formula's in-place twin in
+    :mod:`optim.fast.inplace` (``adam_`` for ``optim.functional.adam``: the
     same lines in the same order with ``out=``, so no allocation and no copy
     back). Both do the same floating-point operations in the same order as
     the teaching path, so the results are **bitwise equal** to it
-    (``tests/test_optim_fast.py``). Any elementwise optimizer (one whose
+    (``tests/optim/test_fast_path.py``). Any elementwise optimizer (one whose
     formula treats every coordinate alike given scalar hyperparameters and
     scalar state) can use the flat path with its pure formula alone.
 
@@ -474,9 +475,12 @@ def _run_chunks(opt, bucket, group, tasks, worker, inplace):
             run.result = new_state
 
 
-def step_group(opt, group_index, group, first_index, *, inplace=None):
+def step_group(opt, group_index, group, first_index, *, teaching, inplace=None):
     """One step of one param group on the flat path (see the module docstring).
 
+    ``teaching(group_index, group, first_index)`` is the teaching path's step
+    of the group, which a traced step runs instead (then the results go back
+    into the flat buffers).
     ``inplace``: use the optimizer's ``_update_inplace`` (the default when it
     has one, unless ``opt._flat_inplace`` is False) or its pure ``_update``
     on each chunk (``False``; what an optimizer without an in-place formula
@@ -484,7 +488,7 @@ def step_group(opt, group_index, group, first_index, *, inplace=None):
     """
     layout = _layout(opt, group_index, group, with_state=False)
     if opt.tracing:                      # the teaching path records; then back into the buffers
-        opt._step_group(group_index, group, first_index)
+        teaching(group_index, group, first_index)
         layout.sync(opt.state)
         return
     if inplace is None:

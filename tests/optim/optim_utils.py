@@ -14,6 +14,90 @@ RTOL = 1e-10                               # relative, no absolute slack
 SHAPES = [(), (5,), (4, 3), (2, 3, 2)]     # a 0-d scalar, a vector, a matrix, a 3-d array
 STEPS = 50
 
+# The configurations of torch's optim_inputs_func_<name> (CPU, float lr), plus
+# the flags PyTorch's list leaves out (decoupled weight decay, amsgrad with
+# maximize, nesterov without weight decay, ...).
+TORCH_CONFIGS = {
+    "SGD": [
+        {},
+        {"lr": 1e-2},
+        {"weight_decay": 0.5},
+        {"momentum": 0.9},
+        {"weight_decay": 0.1, "maximize": True},
+        {"momentum": 0.9, "dampening": 0.5},
+        {"momentum": 0.9, "weight_decay": 0.1},
+        {"momentum": 0.9, "nesterov": True, "weight_decay": 0.1},
+        {"lr": 0.05, "momentum": 0.5, "nesterov": True, "maximize": True},
+    ],
+    "Adagrad": [
+        {},
+        {"weight_decay": 0.1},
+        {"weight_decay": 0.1, "maximize": True},
+        {"lr": 0.1},
+        {"initial_accumulator_value": 0.1, "weight_decay": 0.1},
+        {"lr": 0.1, "lr_decay": 0.5, "weight_decay": 0.1},
+        {"eps": 1e-3, "lr_decay": 1e-2},
+    ],
+    "RMSprop": [
+        {},
+        {"lr": 1e-3},
+        {"weight_decay": 0.1},
+        {"maximize": True},
+        {"weight_decay": 0.1, "centered": True},
+        {"maximize": True, "weight_decay": 0.1},
+        {"weight_decay": 0.1, "centered": True, "momentum": 0.1},
+        {"weight_decay": 0.1, "centered": True, "momentum": 0.1, "maximize": True},
+        {"momentum": 0.9, "alpha": 0.9, "eps": 1e-3},
+    ],
+    "Adadelta": [
+        {},
+        {"lr": 0.01},
+        {"weight_decay": 0.1},
+        {"maximize": True},
+        {"weight_decay": 0.1, "maximize": True},
+        {"rho": 0.95, "weight_decay": 0.9},
+    ],
+    "Adam": [
+        {},
+        {"lr": 0.01},
+        {"weight_decay": 0.1},
+        {"weight_decay": 0.1, "maximize": True},
+        {"weight_decay": 0.1, "amsgrad": True},
+        {"weight_decay": 0.1, "amsgrad": True, "maximize": True},
+        {"weight_decay": 0.1, "decoupled_weight_decay": True},
+        {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6, "amsgrad": True,
+         "decoupled_weight_decay": True, "weight_decay": 0.5},
+    ],
+    "AdamW": [
+        {},
+        {"lr": 0.01},
+        {"weight_decay": 0.1},
+        {"weight_decay": 0.1, "maximize": True},
+        {"weight_decay": 0.1, "amsgrad": True},
+        {"weight_decay": 0, "betas": (0.5, 0.9)},
+    ],
+}
+
+# The lecture and paper forms that minigrad's options add to these optimizers
+# (torch has no counterpart to compare them with; the fast path must equal them too).
+CONVENTION_CONFIGS = {
+    "SGD": [
+        {"lr": 0.05, "momentum": 0.9, "momentum_form": "lecture", "weight_decay": 0.1},
+        {"lr": 0.05, "momentum": 0.9, "momentum_form": "lecture", "maximize": True},
+    ],
+    "Adagrad": [
+        {"eps": 1e-3, "eps_inside_sqrt": True, "maximize": True},
+    ],
+    "RMSprop": [
+        {"eps": 1e-3, "eps_inside_sqrt": True},
+        {"eps": 1e-3, "eps_inside_sqrt": True, "centered": True, "momentum": 0.5},
+    ],
+    "Adam": [
+        {"bias_correction": "efficient", "eps": 1e-3},
+        {"bias_correction": "efficient", "amsgrad": True, "maximize": True, "weight_decay": 0.1},
+    ],
+}
+
 
 def train(opt, params, grads):
     """Feed one list of gradients per step (None: that parameter gets no gradient)."""
@@ -28,6 +112,18 @@ def random_grads(seed, steps, shapes):
     rng = np.random.default_rng(seed)
     return [[None if (i == 1 and t % 4 == 3) else rng.standard_normal(s)
              for i, s in enumerate(shapes)] for t in range(steps)]
+
+
+def take_checkpoint(opt, params, tmp_path, through_file):
+    """The optimizer's state dict and copies of the parameters' values; with
+    ``through_file``, both written to a checkpoint file and read back."""
+    sd = opt.state_dict()
+    values = [p.numpy().copy() for p in params]
+    if through_file:
+        mg.save({"optimizer": sd, "params": values}, tmp_path / "ckpt.npz")
+        loaded = mg.load(tmp_path / "ckpt.npz")
+        sd, values = loaded["optimizer"], loaded["params"]
+    return sd, values
 
 
 def check_round_trip(name, cfg, shapes, tmp_path, through_file):
@@ -45,12 +141,7 @@ def check_round_trip(name, cfg, shapes, tmp_path, through_file):
     first = [mg.Tensor(a.copy(), requires_grad=True) for a in init]
     opt_first = getattr(optim, name)(first, **cfg)
     train(opt_first, first, grads[:12])
-    sd = opt_first.state_dict()
-    values = [p.numpy().copy() for p in first]
-    if through_file:
-        mg.save({"optimizer": sd, "params": values}, tmp_path / "ckpt.npz")
-        loaded = mg.load(tmp_path / "ckpt.npz")
-        sd, values = loaded["optimizer"], loaded["params"]
+    sd, values = take_checkpoint(opt_first, first, tmp_path, through_file)
     train(opt_first, first, grads[12:14])       # must not change the state dict taken
 
     resumed = [mg.Tensor(np.array(v), requires_grad=True) for v in values]
