@@ -533,20 +533,29 @@ __all__ = ["Optimizer", "check_betas", "check_lr", "check_nonnegative", "require
 '''
 
 
+_BASE_OPTIM_FILES = ("optimizer.py", "checks.py", "types.py", "fast/mixin.py", "fast/flat.py")
+_BASE_FAST_INIT = '''"""The flat path's mixin alone (the base class imports it); no formulas."""
+'''
+
+
 def _base_optim(target: str) -> None:
-    """An ``optim`` package holding only the base class (``optimizer.py`` and ``flat.py``), no optimizers.
+    """An ``optim`` package holding only the base class and what it imports, no optimizers and no formulas.
 
     The child may build on ``optim.Optimizer``; the project's own optimizer
-    classes (the reference of the ``optimizer-class`` assignment) stay out.
+    classes and ``optim.functional`` (the reference of the ``optimizer-class``
+    assignment) stay out.
     """
     import optim
 
     source = os.path.dirname(os.path.abspath(optim.__file__))
     os.mkdir(target, 0o755)
-    for name in ("optimizer.py", "flat.py"):
+    os.mkdir(os.path.join(target, "fast"), 0o755)
+    for name in _BASE_OPTIM_FILES:
         shutil.copyfile(os.path.join(source, name), os.path.join(target, name))
     with open(os.path.join(target, "__init__.py"), "w", encoding="utf-8") as f:
         f.write(_BASE_OPTIM_INIT)
+    with open(os.path.join(target, "fast", "__init__.py"), "w", encoding="utf-8") as f:
+        f.write(_BASE_FAST_INIT)
 
 
 def _chmod_tree(path: str) -> None:
