@@ -16,11 +16,17 @@ from minigrad.atomic import write_text
 __all__ = ["main"]
 
 
+def _usage_error(message: str):
+    """A wrong command line: one line on stderr, exit status 2 (as argparse does)."""
+    print(f"python -m grading: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def _assignment(name):
     try:
         return assignments.get(name)
     except KeyError as exc:
-        raise SystemExit(f"error: {exc.args[0]}") from None
+        _usage_error(exc.args[0])
 
 
 def _limits(args, assignment):
@@ -42,7 +48,7 @@ def cmd_starter(args):
     os.makedirs(args.dir, exist_ok=True)
     path = os.path.join(args.dir, a.module + ".py")
     if os.path.exists(path) and not args.force:
-        raise SystemExit(f"error: {path} exists (use --force to overwrite)")
+        _usage_error(f"{path} exists (use --force to overwrite)")
     write_text(path, a.starter)
     print(f"wrote {path}")
     return 0
@@ -54,6 +60,8 @@ def cmd_grade(args):
     from grading.sandbox import SandboxError
 
     a = _assignment(args.assignment)
+    if not os.path.exists(args.submission):
+        _usage_error(f"submission {args.submission} does not exist")
     fmt = args.format
     out = args.out or ("results.md" if fmt == "markdown" else "results.json")
     try:

@@ -94,8 +94,13 @@ def test_cli_list_starter_check(tmp_path, capsys):
     assert "NotImplementedError" in text
     (result,) = grade(ASSIGNMENT, str(tmp_path), functions=["sgd_step"]).results
     assert result.score == 0 and "NotImplementedError" in "\n".join(result.lines)
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exit_info:
         main(["grade", "no-such-assignment", str(tmp_path)])
+    assert exit_info.value.code == 2 and "no-such-assignment" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["grade", "optimizers", str(tmp_path / "missing"), "--out", str(tmp_path / "r.json")])
+    assert exit_info.value.code == 2 and "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "r.json").exists()
 
 
 def test_hidden_case_failure_reveals_no_values(tmp_path):
