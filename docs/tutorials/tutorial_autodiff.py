@@ -35,7 +35,7 @@ print("f =", f.item(), "  made by", f.creator)
 # (through Graphviz's ``dot`` when it is installed), and ``mg.to_dot(f)`` gives the
 # DOT text.
 ax = plot(f, {"w": w, "b": b})
-ax.set_title("the graph of f = tanh(w x + b)^2")
+_ = ax.set_title("the graph of f = tanh(w x + b)^2")
 
 # %%
 # The chain rule by hand
@@ -143,4 +143,4 @@ fig.tight_layout()
 # %%
 # The graph of one training step's loss, drawn after its ``backward()``: the
 # parameters (blue) feed the matrix products, the data (dashed) enters at the top.
-plot(loss, dict(model.named_parameters()))
+_ = plot(loss, dict(model.named_parameters()))
