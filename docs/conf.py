@@ -24,7 +24,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.mathjax",
     "sphinx.ext.napoleon",
-    "sphinx.ext.viewcode",
+    "sphinx.ext.viewcode",     # [source] links: the code beside each formula
     "myst_parser",
     "sphinx_gallery.gen_gallery",
     "sphinx-mathjax-offline",   # MathJax 3 copied into _static/mathjax: no CDN
