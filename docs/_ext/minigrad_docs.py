@@ -131,8 +131,18 @@ def _autodoc(directive: str, target: str, *options: str) -> list:
     return ["```{eval-rst}", f".. {directive}:: {target}", *(f"   :{o}:" for o in options), "```", ""]
 
 
+def _cell(text: str) -> str:
+    """``text`` safe inside a Markdown table cell."""
+    return text.replace("|", "\\|")
+
+
 def _first_line(doc: str | None) -> str:
-    return (inspect.cleandoc(doc).split("\n")[0].strip() if doc else "")
+    """A docstring's first line, its reStructuredText inline markup written as MyST
+    (``:math:`x``` -> ``{math}`x```, double-backquoted literals -> single), for a
+    Markdown table."""
+    line = inspect.cleandoc(doc).split("\n")[0].strip() if doc else ""
+    line = re.sub(r"``([^`]+)``", r"`\1`", line)
+    return re.sub(r":(\w+):`([^`]+)`", r"{\1}`\2`", line)
 
 
 def family_page(family: str, classes: list, tracing: pathlib.Path | None,
@@ -198,7 +208,7 @@ def optimizer_pages() -> list:
         module = functional_module(family)
         summary = _first_line(module.__doc__) if module else ""
         table.append(f"| {{doc}}`{family}` | {', '.join(f'`optim.{c}`' for c in classes)} | "
-                     f"{summary.replace('|', '/')} |")
+                     f"{_cell(summary)} |")
     index = ["# Optimizers", "",
              "Every optimizer of `optim`, one page per family: the formula rendered, the "
              "quantities a trace records, the lecture-versus-PyTorch conventions and the "
@@ -219,7 +229,7 @@ def scheduler_page() -> list:
 
     for n in names:
         lines.append(f"| {{class}}`~optim.lr_scheduler.{n}` | "
-                     f"{_first_line(getattr(lr_scheduler, n).__doc__).replace('|', '/')} |")
+                     f"{_cell(_first_line(getattr(lr_scheduler, n).__doc__))} |")
     lines += ["", *_autodoc("automodule", "optim.lr_scheduler", "no-index")]
     for n in names:
         lines += _autodoc("autoclass", f"optim.lr_scheduler.{n}", "members", "show-inheritance")
@@ -312,7 +322,7 @@ def gallery_pages() -> list:
         _write(OUT / "gallery" / f"{name}.md", gallery_page(name, run_dir))
     rows = ["| demonstration | what it shows |", "| --- | --- |"]
     for name in names:
-        rows.append(f"| {{doc}}`{name}` | {registry.get(name).description.replace('|', '/')} |")
+        rows.append(f"| {{doc}}`{name}` | {_cell(registry.get(name).description)} |")
     index = ["# Lecture demonstrations", "",
              "Each lecture demonstration of `python -m experiments run lectures`, with its "
              "method, plots and report.", "", *rows, "", "```{toctree}", ":hidden:", "", *names, "```", ""]
