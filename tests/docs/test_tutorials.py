@@ -28,3 +28,19 @@ def test_tutorial_runs(path, tmp_path):
     source = path.read_text()
     assert source.lstrip().startswith(('r"""', '"""')) and "\n=====" in source.split("# %%")[0]
     assert source.count("# %%") >= 3
+
+
+def test_getting_started_code_runs(tmp_path):
+    """The Python blocks of the getting-started page, run in order, train the model."""
+    import re
+
+    page = (ROOT / "docs" / "getting_started.md").read_text()
+    code = "\n".join(re.findall(r"```python\n(.*?)```", page, re.S))
+    assert "optim.Adam" in code and "loss.backward()" in code
+    script = tmp_path / "getting_started.py"
+    script.write_text(code + "\nassert loss.item() < 0.3, loss.item()\n")
+    env = dict(os.environ, MPLBACKEND="Agg",
+               PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
