@@ -51,7 +51,7 @@ sphinx_gallery_conf = {
     "examples_dirs": ["tutorials"],
     "gallery_dirs": ["generated/tutorials"],
     "filename_pattern": r"tutorial_",     # run every tutorial at build time
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "minigrad_docs.tutorial_order",   # reading order
     "download_all_examples": False,
     "remove_config_comments": True,
     "show_memory": False,

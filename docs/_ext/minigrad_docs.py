@@ -341,6 +341,18 @@ def guides_page() -> list:
     return [stem for stem, _ in present]
 
 
+#: The tutorials in reading order (sphinx-gallery's ``within_subsection_order``);
+#: a tutorial not listed follows them, by file name.
+TUTORIAL_ORDER = ("tutorial_autodiff.py", "tutorial_adam.py", "tutorial_radam.py",
+                  "tutorial_comparing_optimizers.py")
+
+
+def tutorial_order(filename: str) -> tuple:
+    """Sort key of a tutorial file: its place in :data:`TUTORIAL_ORDER`, then its name."""
+    name = os.path.basename(filename)
+    return (TUTORIAL_ORDER.index(name) if name in TUTORIAL_ORDER else len(TUTORIAL_ORDER), name)
+
+
 def generate(app=None) -> None:
     """Write every generated page (Sphinx calls it at ``builder-inited``)."""
     optimizer_pages()
