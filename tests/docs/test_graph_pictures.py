@@ -94,3 +94,12 @@ def test_draw_bad_arguments(tmp_path):
         draw(loss, tmp_path / "g.svg", method="tikz")
     with pytest.raises(TypeError):
         draw(np.ones(3), tmp_path / "g.svg")
+
+
+def test_auto_falls_back_to_matplotlib_without_dot(tmp_path, monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)   # as on a machine without Graphviz
+    loss, params = mlp_loss()
+    assert draw(loss, tmp_path / "g.png", params).read_bytes().startswith(b"\x89PNG")
+    with pytest.raises(FileNotFoundError, match="dot"):
+        draw(loss, tmp_path / "h.svg", params, method="dot")
+    assert not (tmp_path / "h.svg").exists()
