@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import pathlib
 import platform
 import random
@@ -46,6 +47,19 @@ __all__ = ["run_experiment", "run_lectures", "LectureRun", "jsonable", "versions
            "DEFAULT_OUT", "format_outcomes"]
 
 DEFAULT_OUT = "results"
+
+#: Each lecture demonstration's page of the documentation site, relative to the
+#: repository root (``python -m sphinx -b html docs docs/_build/html`` builds it).
+DOCS_PAGE = "docs/_build/html/generated/gallery/{name}.html"
+
+
+def docs_page_link(name: str, out) -> Optional[str]:
+    """Link from the folder ``out`` to the docs page of lecture demonstration
+    ``name`` (None for an experiment that has no page)."""
+    if name not in registry.LECTURES:
+        return None
+    page = pathlib.Path(__file__).resolve().parents[1] / DOCS_PAGE.format(name=name)
+    return pathlib.Path(os.path.relpath(page, pathlib.Path(out).resolve())).as_posix()
 
 
 def versions() -> dict:
@@ -247,6 +261,9 @@ def _write_index(run: LectureRun, pending: Sequence[str], args: dict) -> pathlib
         links = [f"[summary.json]({name}/summary.json)"]
         if s.get("report"):
             links.insert(0, f"[report]({name}/{s['report']})")
+        page = docs_page_link(name, run.out)
+        if page:
+            links.append(f"[docs page]({page})")
         lines += [" · ".join(links), ""]
         for p in s.get("plots", []):
             lines += [f"![{name}: {pathlib.Path(p).stem}]({name}/{p})", ""]

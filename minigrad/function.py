@@ -14,11 +14,24 @@ from __future__ import annotations
 
 import traceback
 import weakref
+from typing import NamedTuple
 
 from . import backend
 from .errors import AnomalyError, DeviceError, GraphError, ShapeError
 from .grad_mode import state
 from .tensor import Tensor
+
+
+class InputLink(NamedTuple):
+    """What ``Function.release`` keeps of one input: enough to draw the graph."""
+
+    creator: "Function | None"   # the Function that produced the input; None for a leaf
+    output_index: int            # which output of ``creator`` it was
+    tensor: weakref.ref          # the input tensor while something else keeps it alive
+    shape: tuple
+    dtype: object
+    requires_grad: bool
+    name: "str | None"           # the tensor's ``.name``, a label for drawings
 
 
 class Function:
@@ -40,6 +53,8 @@ class Function:
     name: str | None = None
 
     inputs: list | None = None
+    #: after release(): one InputLink per input (the graph's shape, no values)
+    input_links: tuple | None = None
     outputs: list | None = None
     needs_input_grad: tuple = ()
     created_at: str | None = None
@@ -111,7 +126,17 @@ class Function:
         return out
 
     def release(self) -> None:
-        """Drop the saved inputs after backward (``retain_graph=False``)."""
+        """Drop the saved inputs after backward (``retain_graph=False``).
+
+        The graph's shape outlives its values, as ``grad_fn.next_functions`` does in
+        PyTorch: ``input_links`` keeps, per input, its producer Function (None for a
+        leaf), its output index and a weak reference to the input tensor, so
+        ``to_dot`` can still draw the graph. No array is kept.
+        """
+        if self.inputs is not None:
+            self.input_links = tuple(
+                InputLink(x.creator, x._output_index, weakref.ref(x), tuple(x.shape), x.dtype,
+                          x._requires_grad, x.name) for x in self.inputs)
         self.inputs = None
         self.__dict__.pop("saved", None)
         self.__dict__.pop("_output_arrays", None)
