@@ -1,5 +1,7 @@
 """minigrad: a small reverse-mode autodiff engine on NumPy (and CuPy on a GPU).
 
+Example::
+
     import minigrad as mg
     w = mg.tensor([1.0, 2.0], requires_grad=True)
     loss = (w * w).sum()

@@ -13,7 +13,7 @@ Each criterion is fed what the training loop observes and answers whether to sto
 
 Observations (keyword arguments of :meth:`StoppingCriterion.update`, all optional):
 
-============  =====================================================================
+============= =====================================================================
 ``step``      the iteration count :math:`t`: optimizer steps taken so far, so the
               observation of :math:`\theta_t`. When omitted, the n-th ``update``
               call counts as step n.
@@ -21,7 +21,7 @@ Observations (keyword arguments of :meth:`StoppingCriterion.update`, all optiona
               one-element Tensor).
 ``val_loss``  a validation metric (for :class:`Patience`).
 ``grad_norm`` :math:`\lVert \nabla J(\theta_t) \rVert` (see :func:`total_grad_norm`).
-============  =====================================================================
+============= =====================================================================
 
 A criterion that needs an observation absent from a call keeps its previous verdict,
 so validation can be reported once per epoch and the loss once per step through the

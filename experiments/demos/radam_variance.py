@@ -253,7 +253,8 @@ def run(ctx):
     rows = [[v, d["peak_loss_first_100"], d["mean_loss_first_100"], d["final_loss"],
              d["noise_feature_weight"]] for v, d in summary.items()]
     a, wu, w200, ra = (summary[v] for v in VARIANTS)
-    columns = ["variant", "peak loss, first 100", "mean loss, first 100", "final loss", "mean |w| on noise features"]
+    columns = ["variant", "peak loss, first 100", "mean loss, first 100", "final loss",
+               "mean \\|w\\| on noise features"]  # pipes escaped: they would split the Markdown table's cell
     report = f"""
 **Variance of the adaptive learning rate** (left). For $g \\sim N(0, 1)$ and
 $\\beta_2 = {BETA2}$ the Monte-Carlo variance of

@@ -154,8 +154,8 @@ def ranger21_update(theta: Array, state: dict, moments: dict, *, v_bar, lr: floa
         weight_decay: :math:`\lambda` (stable weight decay).
         normloss_factor: :math:`\lambda_n`. warmup: :math:`\tau`.
         num_iterations: :math:`T` (None: no warmdown). warmdown_start:
-        :math:`p`. warmdown_min_lr: :math:`\eta_{min}`. lookahead_k,
-        lookahead_alpha: :math:`k, \alpha` (``lookahead_k`` 0: no Lookahead).
+            :math:`p`. warmdown_min_lr: :math:`\eta_{min}`. lookahead_k,
+            lookahead_alpha: :math:`k, \alpha` (``lookahead_k`` 0: no Lookahead).
 
     Returns:
         ``(theta_new, new_state, intermediates)``; intermediates ``lr_t``,
