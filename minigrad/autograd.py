@@ -107,6 +107,10 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     pending = {}  # Function -> list of summed gradients of its outputs
 
     def deliver(tensor, g):
+        if g.data.dtype != tensor.data.dtype and tensor.data.dtype.kind == "f":
+            # a gradient takes the dtype of its tensor (float32 * float64 would
+            # otherwise hand a float32 leaf a float64 .grad), as in torch
+            g = _cast(g, tensor.data.dtype)
         fn = tensor.creator
         if fn is None:  # a leaf
             if capture is not None:
@@ -134,6 +138,7 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 continue
             if fn.inputs is None:
                 raise freed_graph_error(fn)
+            fn.check_versions()
             _note_output_grads(fn, gys, capture, create_graph)
             gys = [g if g is not None else _zeros_like_output(fn, i)
                    for i, g in enumerate(gys)]
@@ -180,6 +185,12 @@ def _note_output_grads(fn, gys, capture, create_graph):
             capture[id(out)] = gys[i]
         elif capture is None and out._retains_grad:
             out._accumulate_grad(gys[i], create_graph)
+
+
+def _cast(g, dtype):
+    from .ops.elementwise import astype
+
+    return astype(g, dtype)
 
 
 def _zeros_like_output(fn, i):

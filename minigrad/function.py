@@ -18,7 +18,7 @@ import weakref
 from . import backend
 from .errors import AnomalyError, DeviceError, GraphError, ShapeError
 from .grad_mode import state
-from .tensor import Tensor
+from .tensor import Tensor, write_clock
 
 
 class Function:
@@ -44,6 +44,20 @@ class Function:
     needs_input_grad: tuple = ()
     created_at: str | None = None
 
+    #: The inputs whose *values* ``backward`` reads, by position; ``None`` means
+    #: all of them (the safe default for new Functions). An input listed here that
+    #: is modified in place between the forward and the backward makes the
+    #: backward raise (see :meth:`check_versions`). Ops whose backward needs only
+    #: shapes (add, reshape, indexing, ...) list none, as torch saves none.
+    saved_inputs: tuple | None = None
+
+    #: True for ops whose output is a view of input 0's memory (reshape,
+    #: transpose, basic indexing, ...): the output shares its version counter.
+    view_op: bool = False
+
+    #: the write clock when the graph was recorded (see ``tensor.write_clock``)
+    _stamp: int = 0
+
     # ------------------------------------------------------------------ call
     def __call__(self, *inputs):
         xs = [x.data for x in inputs]
@@ -57,8 +71,11 @@ class Function:
         if single:
             ys = (ys,)
         outputs = [Tensor._make(y) for y in ys]
+        if self.view_op:
+            _share_versions(inputs[0], xs[0], outputs)
 
         if state.grad_enabled and any(x._requires_grad for x in inputs):
+            self._stamp = write_clock[0]
             self.inputs = list(inputs)
             self.needs_input_grad = tuple(x._requires_grad for x in inputs)
             self.outputs = [weakref.ref(o) for o in outputs]
@@ -110,6 +127,29 @@ class Function:
             out.creator, out._output_index = self, i
         return out
 
+    def saved_input_indices(self):
+        """Positions of the inputs whose values ``backward`` reads (see ``saved_inputs``)."""
+        if self.saved_inputs is None:
+            return range(len(self.inputs))
+        return self.saved_inputs
+
+    def check_versions(self) -> None:
+        """Raise if a tensor this backward needs was modified in place since the forward.
+
+        Checked: the saved inputs (:attr:`saved_inputs`) and every output still
+        alive. An output written in place after the forward means the gradient
+        reaching it went through an operation the graph never saw.
+        """
+        stamp = self._stamp
+        for i in self.saved_input_indices():
+            vc = self.inputs[i]._vc
+            if vc is not None and vc[0] > stamp:
+                raise _modified_error(self, f"input {i}", self.inputs[i])
+        for i, ref in enumerate(self.outputs):
+            out = ref()
+            if out is not None and out._vc is not None and out._vc[0] > stamp:
+                raise _modified_error(self, f"output {i}", out)
+
     def release(self) -> None:
         """Drop the saved inputs after backward (``retain_graph=False``)."""
         self.inputs = None
@@ -118,6 +158,28 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.op_name}>"
+
+
+def _share_versions(x: Tensor, array, outputs) -> None:
+    """Outputs that are views of ``x``'s memory share its version counter."""
+    xp = backend.get_array_module(array)
+    for o in outputs:
+        if o.data is array or xp.may_share_memory(o.data, array):
+            x._share_version(o)
+
+
+def _modified_error(fn: Function, which: str, t: Tensor) -> GraphError:
+    vc = t._vc
+    label = f"{t.name!r}, " if t.name else ""
+    where = f"\nThe op was created at:\n{fn.created_at}" if fn.created_at else ""
+    return GraphError(
+        f"one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: {which} of {fn.op_name} ({label}a tensor of shape "
+        f"{tuple(t.shape)}, {t.dtype}) was changed by {vc[2] or 'an in-place write'} "
+        f"(now at version {vc[1]}) after {fn.op_name} used it in the forward pass. "
+        "Compute the forward again after the change, or make the change out of place "
+        "(y = x * 2 rather than x.mul_(2))." + where
+    )
 
 
 def _check_same_device(fn: Function, inputs) -> None:

@@ -37,6 +37,8 @@ __all__ = ["relu", "sigmoid", "tanh", "gelu", "softplus", "softmax", "log_softma
 
 
 class Softmax(Function):
+    saved_inputs = ()
+
     def __init__(self, axis):
         self.axis = axis
 
@@ -54,7 +56,7 @@ class Softmax(Function):
 
 def softmax(x, dim=-1):
     """exp(x_i) / sum_j exp(x_j) along ``dim``."""
-    return Softmax(normalize_axis(dim, x.ndim))(x)
+    return Softmax(normalize_axis(dim, x.ndim, "softmax"))(x)
 
 
 def log_softmax(x, dim=-1):

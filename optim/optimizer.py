@@ -251,6 +251,28 @@ def _to_host(value):
 # the base class
 # ---------------------------------------------------------------------------
 
+def _marks_parameters_modified(step):
+    """Wrap ``step`` so that every parameter's version counter is bumped after it.
+
+    The update writes through ``p.data``, which the counter does not see; bumping
+    it here makes a backward through a graph recorded before the step (which
+    would use the new values) raise instead of returning wrong gradients.
+    """
+    import functools
+
+    @functools.wraps(step)
+    def wrapped(self, *args, **kwargs):
+        try:
+            return step(self, *args, **kwargs)
+        finally:
+            for group in self.param_groups:
+                for p in group["params"]:
+                    p._bump_version("an optimizer step")
+
+    wrapped._marks_parameters_modified = True
+    return wrapped
+
+
 class Optimizer:
     """Base class of all optimizers (PyTorch's ``torch.optim.Optimizer`` API).
 
@@ -280,6 +302,11 @@ class Optimizer:
 
     _flat = False
     """Whether the formula is elementwise, so that ``impl="flat"`` may run it on chunks."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__:
+            cls.step = _marks_parameters_modified(cls.__dict__["step"])
 
     def __init__(self, params, defaults, *, trace=False, impl="teaching"):
         check_choice(impl, "impl", IMPLS)
@@ -429,6 +456,8 @@ class Optimizer:
         loss = self._evaluate_closure(closure)
         self._apply_update()
         return loss
+
+    step = _marks_parameters_modified(step)
 
     @staticmethod
     def _evaluate_closure(closure):

@@ -17,6 +17,8 @@ from .shape import sum_to
 
 
 class Add(Function):
+    saved_inputs = ()
+
     def forward(self, a, b):
         return a + b
 
@@ -26,6 +28,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    saved_inputs = ()
+
     def forward(self, a, b):
         return a - b
 
@@ -34,7 +38,14 @@ class Sub(Function):
         return sum_to(g, a.shape), sum_to(-g, b.shape)
 
 
+def _cross_saved(fn):
+    """For a * b and a @ b: da needs b, db needs a (what torch saves)."""
+    return [i for i, other in ((0, 1), (1, 0)) if fn.needs_input_grad[other]]
+
+
 class Mul(Function):
+    saved_input_indices = _cross_saved
+
     def forward(self, a, b):
         return a * b
 
@@ -46,6 +57,9 @@ class Mul(Function):
 
 
 class Div(Function):
+    def saved_input_indices(self):
+        return (0, 1) if self.needs_input_grad[1] else (1,)
+
     def forward(self, a, b):
         return a / b
 
@@ -57,6 +71,8 @@ class Div(Function):
 
 
 class Neg(Function):
+    saved_inputs = ()
+
     def forward(self, a):
         return -a
 

@@ -30,6 +30,8 @@ def _xp(a):
 
 
 class Exp(Function):
+    saved_inputs = ()
+
     def forward(self, x):
         return _xp(x).exp(x)
 
@@ -46,6 +48,8 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    saved_inputs = ()
+
     def forward(self, x):
         return _xp(x).sqrt(x)
 
@@ -63,6 +67,8 @@ class Abs(Function):
 
 
 class Tanh(Function):
+    saved_inputs = ()
+
     def forward(self, x):
         return _xp(x).tanh(x)
 
@@ -72,6 +78,8 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
+    saved_inputs = ()
+
     def forward(self, x):
         xp = _xp(x)
         # e = exp(-|x|) never overflows; for x < 0 the form e / (1 + e) keeps the
@@ -151,6 +159,8 @@ def _split_by_winner(g, a, b, a_wins):
 class Where(Function):
     """``where(cond, a, b)``: a where cond is true, b elsewhere."""
 
+    saved_inputs = ()
+
     def __init__(self, cond):
         self.cond = cond
 
@@ -193,6 +203,8 @@ class Clip(Function):
 class Cast(Function):
     """Change dtype; the gradient is cast back."""
 
+    saved_inputs = ()
+
     def __init__(self, dtype):
         self.dtype = np.dtype(dtype)
 
@@ -207,6 +219,8 @@ class Cast(Function):
 class ToDevice(Function):
     """Move between CPU and GPU; the gradient moves back."""
 
+    saved_inputs = ()
+
     def __init__(self, device):
         self.device = device
 
@@ -219,6 +233,8 @@ class ToDevice(Function):
 
 
 class Clone(Function):
+    saved_inputs = ()
+
     def forward(self, x):
         return x.copy()
 

@@ -14,10 +14,14 @@ from .. import backend
 from ..errors import ShapeError
 from ..function import Function
 from ..tensor import Tensor
+from ._axes import check_axes, check_axis
 
 
 # ---------------------------------------------------------------- reshaping
 class Reshape(Function):
+    saved_inputs = ()
+    view_op = True
+
     def __init__(self, shape):
         self.shape = shape
 
@@ -45,6 +49,9 @@ def reshape(x, *shape):
 
 
 class Transpose(Function):
+    saved_inputs = ()
+    view_op = True
+
     def __init__(self, axes):
         self.axes = axes
 
@@ -59,7 +66,9 @@ def permute(x, *axes):
     """Reorder the axes: output axis i is input axis ``axes[i]``."""
     if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
         axes = tuple(axes[0])
-    axes = tuple(int(a) % max(x.ndim, 1) for a in axes)
+    if x.ndim == 0 and axes in ((), (0,), (-1,)):
+        return x
+    axes = check_axes(axes, x.ndim, "permute")
     if sorted(axes) != list(range(x.ndim)):
         raise ShapeError(f"permute: {axes} is not a permutation of the {x.ndim} axes "
                          f"of a tensor of shape {x.shape}")
@@ -70,6 +79,9 @@ def permute(x, *axes):
 
 def transpose(x, dim0=-2, dim1=-1):
     """Swap two axes (PyTorch's ``transpose``); the last two by default."""
+    dim0, dim1 = check_axes((dim0, dim1), x.ndim, "transpose")
+    if dim0 == dim1:
+        return x
     axes = list(range(x.ndim))
     axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
     return permute(x, *axes)
@@ -83,26 +95,32 @@ def T(x):
 def squeeze(x, dim=None):
     if dim is None:
         return reshape(x, tuple(s for s in x.shape if s != 1))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    dims = {d % x.ndim for d in dims}
+    dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+    dims = set(check_axes(dims, x.ndim, "squeeze"))
     return reshape(x, tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1)))
 
 
 def unsqueeze(x, dim):
-    dim = dim % (x.ndim + 1)
+    dim = check_axis(dim, x.ndim + 1, "unsqueeze")
     return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
 
 
 def flatten(x, start_dim=0, end_dim=-1):
+    start, end = check_axes((start_dim, end_dim), x.ndim, "flatten")
     if x.ndim == 0:
         return reshape(x, (1,))
-    start, end = start_dim % x.ndim, end_dim % x.ndim
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
+                         f"(tensor of {x.ndim} dimensions)")
     merged = math.prod(x.shape[start:end + 1])
     return reshape(x, x.shape[:start] + (merged,) + x.shape[end + 1:])
 
 
 # ------------------------------------------------------------ broadcasting
 class BroadcastTo(Function):
+    view_op = True
+    saved_inputs = ()
+
     def __init__(self, shape):
         self.shape = shape
 
@@ -137,6 +155,8 @@ def _sum_to_axes(in_shape, shape):
 
 
 class SumTo(Function):
+    saved_inputs = ()
+
     def __init__(self, shape):
         self.shape = shape
 
@@ -176,6 +196,9 @@ def _unwrap_key(key, device):
 class GetItem(Function):
     """``x[key]``: slices, integers, integer arrays, boolean masks."""
 
+    saved_inputs = ()
+    view_op = True
+
     def __init__(self, key):
         self.key = key
 
@@ -194,6 +217,8 @@ class ScatterAdd(Function):
     other way round. It is also the segment sum of tree models
     (:func:`index_add`).
     """
+
+    saved_inputs = ()
 
     def __init__(self, key, shape):
         self.key = key
@@ -229,7 +254,7 @@ def index_add(x, dim, index, source):
     Same semantics as ``torch.index_add``.
     """
     index = _key_on_device(index, x)
-    dim = dim % x.ndim
+    dim = check_axis(dim, x.ndim, "index_add")
     key = (slice(None),) * dim + (index,)
     return x + ScatterAdd(key, x.shape)(source)
 
@@ -248,6 +273,8 @@ def segment_sum(x, segment_ids, num_segments):
 
 # ------------------------------------------------------- joining, splitting
 class Concatenate(Function):
+    saved_inputs = ()
+
     def __init__(self, axis):
         self.axis = axis
 
@@ -265,23 +292,39 @@ def concatenate(tensors, axis=0):
     tensors = list(tensors)
     if not tensors:
         raise ValueError("concatenate: expected a non-empty list of tensors")
+    _check_tensors(tensors, "concatenate")
+    if any(t.ndim == 0 for t in tensors):
+        raise ShapeError("concatenate: zero-dimensional tensors cannot be concatenated "
+                         "(use stack, or reshape them to shape (1,))")
+    axis = check_axis(axis, tensors[0].ndim, "concatenate")
     if len(tensors) == 1:
         return tensors[0]
-    return Concatenate(axis % tensors[0].ndim)(*tensors)
+    return Concatenate(axis)(*tensors)
 
 
 def stack(tensors, axis=0):
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack: expected a non-empty list of tensors")
+    _check_tensors(tensors, "stack")
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
         raise ShapeError(f"stack: all tensors need the same shape, got {sorted(shapes)}")
-    axis = axis % (tensors[0].ndim + 1)
+    axis = check_axis(axis, tensors[0].ndim + 1, "stack")
     return concatenate([unsqueeze(t, axis) for t in tensors], axis)
 
 
+def _check_tensors(tensors, op):
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: element {i} of the list is a {type(t).__name__}, not a "
+                            "Tensor; wrap arrays with minigrad.tensor(...)")
+
+
 class Split(Function):
+    saved_inputs = ()
+    view_op = True
+
     def __init__(self, bounds, axis):
         self.bounds, self.axis = bounds, axis
 
@@ -295,7 +338,7 @@ class Split(Function):
 
 def split_at(x, bounds, axis=0):
     """Pieces of ``x`` cut before each index in ``bounds`` along ``axis``."""
-    axis = axis % x.ndim
+    axis = check_axis(axis, x.ndim, "split")
     if not bounds:
         return (x,)
     return Split(list(bounds), axis)(x)
@@ -303,10 +346,12 @@ def split_at(x, bounds, axis=0):
 
 def split(x, split_size_or_sections, dim=0):
     """PyTorch's ``split``: pieces of size ``n`` (last one shorter), or of the given sizes."""
-    dim = dim % x.ndim
+    if x.ndim == 0:
+        raise ShapeError("split: a zero-dimensional tensor cannot be split")
+    dim = check_axis(dim, x.ndim, "split")
     length = x.shape[dim]
-    if isinstance(split_size_or_sections, int):
-        n = split_size_or_sections
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        n = int(split_size_or_sections)
         if n <= 0:
             raise ValueError(f"split: split size must be positive, got {n}")
         bounds = list(range(n, length, n))
@@ -321,7 +366,12 @@ def split(x, split_size_or_sections, dim=0):
 
 
 def chunk(x, chunks, dim=0):
-    length = x.shape[dim % x.ndim]
+    if x.ndim == 0:
+        raise ShapeError("chunk: a zero-dimensional tensor cannot be chunked")
+    if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks <= 0:
+        raise ValueError(f"chunk: the number of chunks must be a positive integer, "
+                         f"got {chunks!r}")
+    length = x.shape[check_axis(dim, x.ndim, "chunk")]
     if length == 0:  # torch gives ``chunks`` empty pieces
         return split(x, [0] * chunks, dim)
     return split(x, max(1, -(-length // chunks)), dim)
