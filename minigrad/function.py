@@ -60,6 +60,11 @@ class Function:
 
     # ------------------------------------------------------------------ call
     def __call__(self, *inputs):
+        try:
+            needs = tuple([x._requires_grad for x in inputs])
+        except AttributeError:  # an array or a number among the inputs
+            inputs = _coerce_inputs(self, inputs)
+            needs = tuple([x._requires_grad for x in inputs])
         xs = [x.data for x in inputs]
         _check_same_device(self, inputs)
         try:
@@ -74,10 +79,10 @@ class Function:
         if self.view_op:
             _share_versions(inputs[0], xs[0], outputs)
 
-        if state.grad_enabled and any(x._requires_grad for x in inputs):
+        if state.grad_enabled and True in needs:
             self._stamp = write_clock[0]
             self.inputs = list(inputs)
-            self.needs_input_grad = tuple(x._requires_grad for x in inputs)
+            self.needs_input_grad = needs
             self.outputs = [weakref.ref(o) for o in outputs]
             # The output *arrays* (not Tensors: no reference cycle) are kept so that
             # backward can use an output whose Tensor object was already dropped:
@@ -158,6 +163,15 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.op_name}>"
+
+
+def _coerce_inputs(fn: Function, inputs) -> tuple:
+    """The one rule for non-Tensor inputs: NumPy/CuPy arrays, numbers and lists
+    become constant Tensors (as ``ndarray + Tensor`` does); anything else is a
+    TypeError naming the op and the argument."""
+    from .ops._convert import coerce
+
+    return tuple(coerce(x, fn.op_name, f"input {i}") for i, x in enumerate(inputs))
 
 
 def _share_versions(x: Tensor, array, outputs) -> None:

@@ -5,14 +5,14 @@ With inputs a, b and upstream gradient g = dL/dy:
     y = a + b    da = g             db = g
     y = a - b    da = g             db = -g
     y = a * b    da = g b           db = g a
-    y = a / b    da = g / b         db = -g a / b^2
+    y = a / b    da = g / b         db = -g (a / b) / b   (= -g a / b^2, without overflow)
     y = a ** b   da = g b a^(b-1)   db = g y log a
 """
 from __future__ import annotations
 
 from ..function import Function
 from ..tensor import Tensor
-from ._convert import as_tensor
+from ._convert import as_tensor, coerce
 from .shape import sum_to
 
 
@@ -66,7 +66,9 @@ class Div(Function):
     def backward(self, g):
         a, b = self.inputs
         da = sum_to(g / b, a.shape) if self.needs_input_grad[0] else None
-        db = sum_to(-g * a / (b * b), b.shape) if self.needs_input_grad[1] else None
+        # -g (a / b) / b, not -g a / b^2: b^2 overflows (or underflows) long before
+        # the gradient does (b = 1e-170 gives -1e140, not -inf)
+        db = sum_to(-(g * (a / b)) / b, b.shape) if self.needs_input_grad[1] else None
         return da, db
 
 
@@ -88,7 +90,14 @@ class Pow(Function):
         a, b = self.inputs
         da = db = None
         if self.needs_input_grad[0]:
-            da = sum_to(g * b * a ** (b - 1), a.shape)
+            # where b == 0 the derivative is 0 (torch's rule), not 0 * 0^-1 = NaN at a = 0
+            from .elementwise import where
+
+            da = g * b * a ** (b - 1)
+            zero_exponent = b.data == 0
+            if zero_exponent.any():
+                da = where(zero_exponent, 0.0, da)
+            da = sum_to(da, a.shape)
         if self.needs_input_grad[1]:
             # d(a^b)/db = a^b log a; where a == 0 (and b > 0) the limit is 0.
             from .elementwise import log, where
@@ -100,7 +109,7 @@ class Pow(Function):
 
 def _binary(fn_cls, a, b):
     if not isinstance(a, Tensor):
-        a = as_tensor(a, b)
+        a = as_tensor(a, b) if isinstance(b, Tensor) else coerce(a, fn_cls.__name__, "a")
     b = as_tensor(b, a)
     return fn_cls()(a, b)
 

@@ -21,7 +21,7 @@ import numpy as np
 from .. import backend
 from ..function import Function
 from ..tensor import Tensor
-from ._convert import as_tensor
+from ._convert import as_tensor, coerce
 from .shape import sum_to
 
 
@@ -295,18 +295,20 @@ def gelu(x, approximate="none"):
 
 def maximum(a, b):
     if not isinstance(a, Tensor):
-        a = as_tensor(a, b)
+        a = as_tensor(a, b) if isinstance(b, Tensor) else coerce(a, "maximum", "a")
     return Maximum()(a, as_tensor(b, a))
 
 
 def minimum(a, b):
     if not isinstance(a, Tensor):
-        a = as_tensor(a, b)
+        a = as_tensor(a, b) if isinstance(b, Tensor) else coerce(a, "minimum", "a")
     return Minimum()(a, as_tensor(b, a))
 
 
 def where(cond, a, b):
     """Elementwise choice: ``a`` where ``cond`` is true, ``b`` elsewhere."""
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = coerce(a, "where", "a")
     like = a if isinstance(a, Tensor) else b
     a, b = as_tensor(a, like), as_tensor(b, like)
     cond = cond.data if isinstance(cond, Tensor) else cond
@@ -315,27 +317,37 @@ def where(cond, a, b):
 
 
 def clip(x, min=None, max=None):  # noqa: A002  (torch's argument names)
+    if not isinstance(x, Tensor):
+        x = coerce(x, "clip", "x")
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
     return Clip(min, max)(x)
 
 
 def astype(x, dtype):
+    if not isinstance(x, Tensor):
+        x = coerce(x, "astype", "x")
     if np.dtype(dtype) == x.dtype:
         return x
     return Cast(dtype)(x)
 
 
 def to_device(x, device):
+    if not isinstance(x, Tensor):
+        x = coerce(x, "to_device", "x")
     return ToDevice(device)(x)
 
 
 def clone(x):
+    if not isinstance(x, Tensor):
+        x = coerce(x, "clone", "x")
     return Clone()(x)
 
 
 def sign(x):
     """Elementwise sign, a constant (no gradient), as ``torch.sign``'s zero gradient."""
+    if not isinstance(x, Tensor):
+        x = coerce(x, "sign", "x")
     return _const(_xp(x.data).sign(x.data))
 
 
@@ -343,7 +355,7 @@ def sign(x):
 def _compare(name):
     def compare(a, b):
         if not isinstance(a, Tensor):
-            a = as_tensor(a, b)
+            a = as_tensor(a, b) if isinstance(b, Tensor) else coerce(a, name, "a")
         b = as_tensor(b, a)
         return _const(getattr(_xp(a.data), name)(a.data, b.data))
 
@@ -356,4 +368,6 @@ eq, ne = _compare("equal"), _compare("not_equal")
 
 
 def logical_not(x):
+    if not isinstance(x, Tensor):
+        x = coerce(x, "logical_not", "x")
     return _const(_xp(x.data).logical_not(x.data))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from ..errors import ShapeError
 from ..function import Function
+from ..tensor import Tensor
+from ._convert import coerce
 from .shape import reshape, sum_to, transpose
 
 
@@ -47,6 +49,10 @@ def _stored_transposed(x):
 
 
 def matmul(a, b):
+    if not isinstance(b, Tensor):
+        b = coerce(b, "matmul", "b")
+    if not isinstance(a, Tensor):
+        a = coerce(a, "matmul", "a")
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(f"matmul: both operands need at least one dimension, got shapes "
                          f"{a.shape} and {b.shape}")

@@ -13,6 +13,7 @@ from .. import backend
 from ..function import Function
 from ..tensor import Tensor
 from ._axes import check_axes
+from ._convert import coerce
 from .shape import broadcast_to, reshape
 
 
@@ -116,11 +117,15 @@ def _resolve(axis, keepdims, dim, keepdim):
 
 
 def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
+    if not isinstance(x, Tensor):
+        x = coerce(x, "sum", "x")
     axis, keepdims = _resolve(axis, keepdims, dim, keepdim)
     return Sum(normalize_axis(axis, x.ndim, "sum"), keepdims)(x)
 
 
 def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    if not isinstance(x, Tensor):
+        x = coerce(x, "mean", "x")
     axis, keepdims = _resolve(axis, keepdims, dim, keepdim)
     axes = normalize_axis(axis, x.ndim, "mean")
     count = math.prod(x.shape[a] for a in axes) if axes else 1
@@ -129,6 +134,8 @@ def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
 
 def var(x, axis=None, keepdims=False, *, correction=1, dim=None, keepdim=None, unbiased=None):
     """Variance with Bessel's correction by default (``correction=1``), as torch.var."""
+    if not isinstance(x, Tensor):
+        x = coerce(x, "var", "x")
     axis, keepdims = _resolve(axis, keepdims, dim, keepdim)
     if unbiased is not None:
         correction = 1 if unbiased else 0
@@ -156,27 +163,37 @@ class StdFromVar(Function):
 
 
 def std(x, axis=None, keepdims=False, *, correction=1, dim=None, keepdim=None, unbiased=None):
+    if not isinstance(x, Tensor):
+        x = coerce(x, "std", "x")
     return StdFromVar()(var(x, axis, keepdims, correction=correction, dim=dim,
                             keepdim=keepdim, unbiased=unbiased))
 
 
 def max(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
     """Largest value over ``axis`` (values only, like ``torch.amax``)."""
+    if not isinstance(x, Tensor):
+        x = coerce(x, "max", "x")
     axis, keepdims = _resolve(axis, keepdims, dim, keepdim)
     return MaxMin(normalize_axis(axis, x.ndim, "max"), keepdims, largest=True)(x)
 
 
 def min(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
+    if not isinstance(x, Tensor):
+        x = coerce(x, "min", "x")
     axis, keepdims = _resolve(axis, keepdims, dim, keepdim)
     return MaxMin(normalize_axis(axis, x.ndim, "min"), keepdims, largest=False)(x)
 
 
 def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    if not isinstance(x, Tensor):
+        x = coerce(x, "logsumexp", "x")
     axis, keepdims = _resolve(axis, keepdims, dim, keepdim)
     return LogSumExp(normalize_axis(axis, x.ndim, "logsumexp"), keepdims)(x)
 
 
 def argmax(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    if not isinstance(x, Tensor):
+        x = coerce(x, "argmax", "x")
     axis, keepdims = _resolve(axis, keepdims, dim, keepdim)
     if axis is not None:
         axis = check_axes((axis,), x.ndim, "argmax")[0]
@@ -184,6 +201,8 @@ def argmax(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
 
 
 def argmin(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    if not isinstance(x, Tensor):
+        x = coerce(x, "argmin", "x")
     axis, keepdims = _resolve(axis, keepdims, dim, keepdim)
     if axis is not None:
         axis = check_axes((axis,), x.ndim, "argmin")[0]

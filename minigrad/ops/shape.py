@@ -15,6 +15,7 @@ from ..errors import ShapeError
 from ..function import Function
 from ..tensor import Tensor
 from ._axes import check_axes, check_axis
+from ._convert import coerce
 
 
 # ---------------------------------------------------------------- reshaping
@@ -34,6 +35,8 @@ class Reshape(Function):
 
 
 def reshape(x, *shape):
+    if not isinstance(x, Tensor):
+        x = coerce(x, "reshape", "x")
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     shape = tuple(int(s) for s in shape)
@@ -64,6 +67,8 @@ class Transpose(Function):
 
 def permute(x, *axes):
     """Reorder the axes: output axis i is input axis ``axes[i]``."""
+    if not isinstance(x, Tensor):
+        x = coerce(x, "permute", "x")
     if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
         axes = tuple(axes[0])
     if x.ndim == 0 and axes in ((), (0,), (-1,)):
@@ -79,6 +84,8 @@ def permute(x, *axes):
 
 def transpose(x, dim0=-2, dim1=-1):
     """Swap two axes (PyTorch's ``transpose``); the last two by default."""
+    if not isinstance(x, Tensor):
+        x = coerce(x, "transpose", "x")
     dim0, dim1 = check_axes((dim0, dim1), x.ndim, "transpose")
     if dim0 == dim1:
         return x
@@ -89,10 +96,14 @@ def transpose(x, dim0=-2, dim1=-1):
 
 def T(x):
     """All axes reversed (``x.T``), as in NumPy."""
+    if not isinstance(x, Tensor):
+        x = coerce(x, "T", "x")
     return permute(x, *reversed(range(x.ndim)))
 
 
 def squeeze(x, dim=None):
+    if not isinstance(x, Tensor):
+        x = coerce(x, "squeeze", "x")
     if dim is None:
         return reshape(x, tuple(s for s in x.shape if s != 1))
     dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
@@ -101,11 +112,15 @@ def squeeze(x, dim=None):
 
 
 def unsqueeze(x, dim):
+    if not isinstance(x, Tensor):
+        x = coerce(x, "unsqueeze", "x")
     dim = check_axis(dim, x.ndim + 1, "unsqueeze")
     return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
 
 
 def flatten(x, start_dim=0, end_dim=-1):
+    if not isinstance(x, Tensor):
+        x = coerce(x, "flatten", "x")
     start, end = check_axes((start_dim, end_dim), x.ndim, "flatten")
     if x.ndim == 0:
         return reshape(x, (1,))
@@ -134,6 +149,8 @@ class BroadcastTo(Function):
 
 
 def broadcast_to(x, shape):
+    if not isinstance(x, Tensor):
+        x = coerce(x, "broadcast_to", "x")
     shape = tuple(shape)
     if shape == x.shape:
         return x
@@ -172,6 +189,8 @@ class SumTo(Function):
 
 def sum_to(x, shape):
     """Sum ``x`` down to ``shape``: the adjoint of broadcasting ``shape`` up to x's."""
+    if not isinstance(x, Tensor):
+        x = coerce(x, "sum_to", "x")
     shape = tuple(shape)
     if x.shape == shape:
         return x
@@ -235,6 +254,8 @@ class ScatterAdd(Function):
 
 
 def getitem(x, key):
+    if not isinstance(x, Tensor):
+        x = coerce(x, "getitem", "x")
     key = _unwrap_key(key, x.device)
     try:
         return GetItem(key)(x)
@@ -253,6 +274,8 @@ def index_add(x, dim, index, source):
     ``out[..., index[i], ...] += source[..., i, ...]``; repeated indices add up.
     Same semantics as ``torch.index_add``.
     """
+    if not isinstance(x, Tensor):
+        x = coerce(x, "index_add", "x")
     index = _key_on_device(index, x)
     dim = check_axis(dim, x.ndim, "index_add")
     key = (slice(None),) * dim + (index,)
@@ -265,6 +288,8 @@ def segment_sum(x, segment_ids, num_segments):
 
     Tree models use it to add up the children's states of every parent at once.
     """
+    if not isinstance(x, Tensor):
+        x = coerce(x, "segment_sum", "x")
     ids = _key_on_device(segment_ids, x)
     if ids.shape[0] != x.shape[0]:
         raise ShapeError(f"segment_sum: {ids.shape[0]} segment ids for {x.shape[0]} rows")
@@ -292,7 +317,7 @@ def concatenate(tensors, axis=0):
     tensors = list(tensors)
     if not tensors:
         raise ValueError("concatenate: expected a non-empty list of tensors")
-    _check_tensors(tensors, "concatenate")
+    tensors = _as_tensors(tensors, "concatenate")
     if any(t.ndim == 0 for t in tensors):
         raise ShapeError("concatenate: zero-dimensional tensors cannot be concatenated "
                          "(use stack, or reshape them to shape (1,))")
@@ -306,7 +331,7 @@ def stack(tensors, axis=0):
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack: expected a non-empty list of tensors")
-    _check_tensors(tensors, "stack")
+    tensors = _as_tensors(tensors, "stack")
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
         raise ShapeError(f"stack: all tensors need the same shape, got {sorted(shapes)}")
@@ -314,11 +339,9 @@ def stack(tensors, axis=0):
     return concatenate([unsqueeze(t, axis) for t in tensors], axis)
 
 
-def _check_tensors(tensors, op):
-    for i, t in enumerate(tensors):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"{op}: element {i} of the list is a {type(t).__name__}, not a "
-                            "Tensor; wrap arrays with minigrad.tensor(...)")
+def _as_tensors(tensors, op):
+    return [t if isinstance(t, Tensor) else coerce(t, op, f"element {i} of the list")
+            for i, t in enumerate(tensors)]
 
 
 class Split(Function):
@@ -338,6 +361,8 @@ class Split(Function):
 
 def split_at(x, bounds, axis=0):
     """Pieces of ``x`` cut before each index in ``bounds`` along ``axis``."""
+    if not isinstance(x, Tensor):
+        x = coerce(x, "split_at", "x")
     axis = check_axis(axis, x.ndim, "split")
     if not bounds:
         return (x,)
@@ -346,6 +371,8 @@ def split_at(x, bounds, axis=0):
 
 def split(x, split_size_or_sections, dim=0):
     """PyTorch's ``split``: pieces of size ``n`` (last one shorter), or of the given sizes."""
+    if not isinstance(x, Tensor):
+        x = coerce(x, "split", "x")
     if x.ndim == 0:
         raise ShapeError("split: a zero-dimensional tensor cannot be split")
     dim = check_axis(dim, x.ndim, "split")
@@ -366,6 +393,8 @@ def split(x, split_size_or_sections, dim=0):
 
 
 def chunk(x, chunks, dim=0):
+    if not isinstance(x, Tensor):
+        x = coerce(x, "chunk", "x")
     if x.ndim == 0:
         raise ShapeError("chunk: a zero-dimensional tensor cannot be chunked")
     if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks <= 0:
