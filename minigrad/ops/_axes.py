@@ -13,8 +13,11 @@ import numbers
 import numpy as np
 
 
-def check_axis(axis, ndim: int, op: str) -> int:
+def check_axis(axis, ndim: int, op: str, new: bool = False) -> int:
     """``axis`` as a non-negative int below ``ndim`` (negatives count from the end).
+
+    ``new=True`` is for an axis to insert (``unsqueeze``, ``stack``): it may also
+    be ``ndim`` (or ``-ndim - 1``).
 
     A 0-d tensor accepts the axes 0 and -1, as in torch. Raises ``TypeError``
     for a non-integer axis and, for one out of range, ``numpy.exceptions.AxisError``
@@ -25,7 +28,7 @@ def check_axis(axis, ndim: int, op: str) -> int:
         raise TypeError(f"{op}: an axis must be an integer, got {type(axis).__name__} "
                         f"{axis!r}")
     axis = int(axis)
-    n = max(ndim, 1)
+    n = ndim + 1 if new else max(ndim, 1)
     if not -n <= axis < n:
         raise np.exceptions.AxisError(f"{op}: axis {axis} is out of range for a tensor of {ndim} "
                          f"dimension{'s' if ndim != 1 else ''} (expected {-n} to {n - 1})")

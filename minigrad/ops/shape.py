@@ -114,7 +114,7 @@ def squeeze(x, dim=None):
 def unsqueeze(x, dim):
     if not isinstance(x, Tensor):
         x = coerce(x, "unsqueeze", "x")
-    dim = check_axis(dim, x.ndim + 1, "unsqueeze")
+    dim = check_axis(dim, x.ndim, "unsqueeze", new=True)
     return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
 
 
@@ -204,7 +204,8 @@ def _unwrap_key(key, device):
         if isinstance(k, Tensor):
             k = k.data
         elif isinstance(k, list):
-            k = np.asarray(k)
+            # an empty list selects nothing (np.asarray([]) would be a float index)
+            k = np.asarray(k) if k else np.zeros(0, dtype=np.int64)
         if isinstance(k, np.ndarray) or backend.is_cupy_array(k):
             k = backend.to_device(k, device)
         return k
@@ -335,7 +336,7 @@ def stack(tensors, axis=0):
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
         raise ShapeError(f"stack: all tensors need the same shape, got {sorted(shapes)}")
-    axis = check_axis(axis, tensors[0].ndim + 1, "stack")
+    axis = check_axis(axis, tensors[0].ndim, "stack", new=True)
     return concatenate([unsqueeze(t, axis) for t in tensors], axis)
 
 
