@@ -51,6 +51,11 @@ class Function:
     #: shapes (add, reshape, indexing, ...) list none, as torch saves none.
     saved_inputs: tuple | None = None
 
+    #: Whether ``backward`` reads the output's values (exp, tanh, softmax, ...):
+    #: then an output written in place after the forward makes backward raise.
+    #: True (the safe default) unless the op says otherwise.
+    saves_output: bool = True
+
     #: True for ops whose output is a view of input 0's memory (reshape,
     #: transpose, basic indexing, ...): the output shares its version counter.
     view_op: bool = False
@@ -141,15 +146,16 @@ class Function:
     def check_versions(self) -> None:
         """Raise if a tensor this backward needs was modified in place since the forward.
 
-        Checked: the saved inputs (:attr:`saved_inputs`) and every output still
-        alive. An output written in place after the forward means the gradient
-        reaching it went through an operation the graph never saw.
+        Checked: the saved inputs (:attr:`saved_inputs`) and, for ops whose
+        backward reads its output (:attr:`saves_output`), the outputs still alive.
         """
         stamp = self._stamp
         for i in self.saved_input_indices():
             vc = self.inputs[i]._vc
             if vc is not None and vc[0] > stamp:
                 raise _modified_error(self, f"input {i}", self.inputs[i])
+        if not self.saves_output:
+            return
         for i, ref in enumerate(self.outputs):
             out = ref()
             if out is not None and out._vc is not None and out._vc[0] > stamp:

@@ -340,11 +340,21 @@ class Tensor:
         view._vc = vc
 
     def _check_inplace(self, what: str) -> None:
-        if _grad_state.grad_enabled and (self._requires_grad and self.creator is None):
+        if not (_grad_state.grad_enabled and self._requires_grad):
+            return
+        if self.creator is None:
             raise GraphError(
                 f"{what}: a leaf tensor that requires grad cannot be modified in "
                 "place while grad mode is on; wrap the update in minigrad.no_grad()"
             )
+        # torch records in-place ops in the graph; minigrad does not, so the
+        # gradient would silently skip this write: refuse it instead
+        raise GraphError(
+            f"{what}: this tensor was computed by {self.creator.op_name} from tensors that "
+            "require grad, and in-place operations are not recorded in the graph; write "
+            "it out of place (h = h * 0 rather than h.zero_()), or wrap it in "
+            "minigrad.no_grad() if the gradient should not see it"
+        )
 
     def _as_operand(self, value, what: str):
         """``value`` (a Tensor, array or number) as an array on this tensor's device."""

@@ -17,6 +17,7 @@ from .shape import sum_to
 
 
 class Add(Function):
+    saves_output = False
     saved_inputs = ()
 
     def forward(self, a, b):
@@ -28,6 +29,7 @@ class Add(Function):
 
 
 class Sub(Function):
+    saves_output = False
     saved_inputs = ()
 
     def forward(self, a, b):
@@ -44,6 +46,7 @@ def _cross_saved(fn):
 
 
 class Mul(Function):
+    saves_output = False
     saved_input_indices = _cross_saved
 
     def forward(self, a, b):
@@ -57,6 +60,8 @@ class Mul(Function):
 
 
 class Div(Function):
+    saves_output = False
+
     def saved_input_indices(self):
         return (0, 1) if self.needs_input_grad[1] else (1,)
 
@@ -73,6 +78,7 @@ class Div(Function):
 
 
 class Neg(Function):
+    saves_output = False
     saved_inputs = ()
 
     def forward(self, a):
@@ -93,10 +99,13 @@ class Pow(Function):
             # where b == 0 the derivative is 0 (torch's rule), not 0 * 0^-1 = NaN at a = 0
             from .elementwise import where
 
-            da = g * b * a ** (b - 1)
             zero_exponent = b.data == 0
             if zero_exponent.any():
-                da = where(zero_exponent, 0.0, da)
+                # a^(b-1) is computed with exponent 1 there, so that neither this
+                # gradient nor its own derivatives meet 0^-1
+                da = where(zero_exponent, 0.0, g * b * a ** where(zero_exponent, 1.0, b - 1))
+            else:
+                da = g * b * a ** (b - 1)
             da = sum_to(da, a.shape)
         if self.needs_input_grad[1]:
             # d(a^b)/db = a^b log a; where a == 0 (and b > 0) the limit is 0.

@@ -40,6 +40,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    saves_output = False
+
     def forward(self, x):
         return _xp(x).log(x)
 
@@ -58,6 +60,8 @@ class Sqrt(Function):
 
 
 class Abs(Function):
+    saves_output = False
+
     def forward(self, x):
         return _xp(x).abs(x)
 
@@ -93,6 +97,8 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
+    saves_output = False
+
     def forward(self, x):
         return _xp(x).maximum(x, 0)
 
@@ -103,6 +109,8 @@ class Relu(Function):
 
 class Softplus(Function):
     """``log(1 + exp(beta x)) / beta``, and ``x`` itself where ``beta x > threshold``."""
+
+    saves_output = False
 
     def __init__(self, beta, threshold):
         self.beta, self.threshold = beta, threshold
@@ -119,6 +127,8 @@ class Softplus(Function):
 
 
 class Erf(Function):
+    saves_output = False
+
     def forward(self, x):
         return backend.erf(x)
 
@@ -130,6 +140,8 @@ class Erf(Function):
 class Maximum(Function):
     """Elementwise max; at ties the gradient is split evenly, as in PyTorch."""
 
+    saves_output = False
+
     def forward(self, a, b):
         return _xp(a).maximum(a, b)
 
@@ -139,6 +151,8 @@ class Maximum(Function):
 
 
 class Minimum(Function):
+    saves_output = False
+
     def forward(self, a, b):
         return _xp(a).minimum(a, b)
 
@@ -159,6 +173,7 @@ def _split_by_winner(g, a, b, a_wins):
 class Where(Function):
     """``where(cond, a, b)``: a where cond is true, b elsewhere."""
 
+    saves_output = False
     saved_inputs = ()
 
     def __init__(self, cond):
@@ -177,6 +192,8 @@ class Where(Function):
 
 class Clip(Function):
     """Clamp to [lo, hi]; the gradient passes where lo <= x <= hi (PyTorch's rule)."""
+
+    saves_output = False
 
     def __init__(self, lo, hi):
         self.lo, self.hi = lo, hi
@@ -203,6 +220,7 @@ class Clip(Function):
 class Cast(Function):
     """Change dtype; the gradient is cast back."""
 
+    saves_output = False
     saved_inputs = ()
 
     def __init__(self, dtype):
@@ -219,6 +237,7 @@ class Cast(Function):
 class ToDevice(Function):
     """Move between CPU and GPU; the gradient moves back."""
 
+    saves_output = False
     saved_inputs = ()
 
     def __init__(self, device):
@@ -233,6 +252,7 @@ class ToDevice(Function):
 
 
 class Clone(Function):
+    saves_output = False
     saved_inputs = ()
 
     def forward(self, x):

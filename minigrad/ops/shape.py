@@ -20,6 +20,7 @@ from ._convert import coerce
 
 # ---------------------------------------------------------------- reshaping
 class Reshape(Function):
+    saves_output = False
     saved_inputs = ()
     view_op = True
 
@@ -52,6 +53,7 @@ def reshape(x, *shape):
 
 
 class Transpose(Function):
+    saves_output = False
     saved_inputs = ()
     view_op = True
 
@@ -133,6 +135,7 @@ def flatten(x, start_dim=0, end_dim=-1):
 
 # ------------------------------------------------------------ broadcasting
 class BroadcastTo(Function):
+    saves_output = False
     view_op = True
     saved_inputs = ()
 
@@ -172,6 +175,7 @@ def _sum_to_axes(in_shape, shape):
 
 
 class SumTo(Function):
+    saves_output = False
     saved_inputs = ()
 
     def __init__(self, shape):
@@ -216,6 +220,7 @@ def _unwrap_key(key, device):
 class GetItem(Function):
     """``x[key]``: slices, integers, integer arrays, boolean masks."""
 
+    saves_output = False
     saved_inputs = ()
     view_op = True
 
@@ -238,6 +243,7 @@ class ScatterAdd(Function):
     (:func:`index_add`).
     """
 
+    saves_output = False
     saved_inputs = ()
 
     def __init__(self, key, shape):
@@ -299,6 +305,7 @@ def segment_sum(x, segment_ids, num_segments):
 
 # ------------------------------------------------------- joining, splitting
 class Concatenate(Function):
+    saves_output = False
     saved_inputs = ()
 
     def __init__(self, axis):
@@ -346,6 +353,7 @@ def _as_tensors(tensors, op):
 
 
 class Split(Function):
+    saves_output = False
     saved_inputs = ()
     view_op = True
 

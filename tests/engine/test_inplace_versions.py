@@ -87,7 +87,46 @@ def test_intermediate_zeroed_raises():
         x = _leaf(lib, [1.0, 2.0, 3.0])
         h = x * 2
         z = (h * h).sum()
+        with _no_grad(lib):
+            h.zero_()
+        z.backward()
+        return _grad(x)
+
+    assert _both(build) == ["error", "error"]
+
+
+def test_inplace_on_an_intermediate_in_grad_mode_is_refused():
+    # torch records it (and then fails in backward here); minigrad does not
+    # record in-place ops, so it refuses the write rather than skip it silently
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    h = x * 2
+    with pytest.raises(GraphError, match="not recorded in the graph"):
         h.zero_()
+    with pytest.raises(GraphError, match="not recorded in the graph"):
+        h[0] = 1.0
+
+
+def test_writing_an_output_that_backward_does_not_read_is_fine():
+    def build(lib):
+        x = _leaf(lib, [1.0, 2.0, 3.0])
+        h = x * 2
+        z = (h + 1).sum()
+        with _no_grad(lib):
+            h.add_(5.0)
+        z.backward()
+        return _grad(x)
+
+    got, want = _both(build)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_writing_an_output_that_backward_reads_raises():
+    def build(lib):
+        x = _leaf(lib, [1.0, 2.0, 3.0])
+        h = x.exp()          # exp's backward reads its output
+        z = h.sum()
+        with _no_grad(lib):
+            h.mul_(2.0)
         z.backward()
         return _grad(x)
 
