@@ -19,6 +19,8 @@ raises :class:`~minigrad.errors.GraphError`.
 """
 from __future__ import annotations
 
+from typing import Any, Optional, Sequence, Tuple, Union
+
 from . import backend
 from .errors import GraphError
 from .function import check_finite, freed_graph_error
@@ -199,8 +201,10 @@ def _zeros_like_output(fn, i):
     return Tensor._make(xp.zeros_like(out.data))
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         allow_unused=False):
+def grad(outputs: Union[Tensor, Sequence[Tensor]], inputs: Union[Tensor, Sequence[Tensor]],
+         grad_outputs: Any = None, retain_graph: Optional[bool] = None,
+         create_graph: bool = False, allow_unused: bool = False
+         ) -> Union[Optional[Tensor], Tuple[Optional[Tensor], ...]]:
     """Gradients of ``outputs`` with respect to ``inputs``, returned, not accumulated.
 
     Like ``torch.autograd.grad``. With ``create_graph=True`` the returned

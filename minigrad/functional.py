@@ -30,6 +30,7 @@ from .ops import sum as _sum
 from .ops._convert import coerce
 from .ops.reduction import normalize_axis
 from .tensor import Tensor
+from .typing import Shape, TensorLike
 
 __all__ = ["relu", "sigmoid", "tanh", "gelu", "softplus", "softmax", "log_softmax",
            "linear", "embedding", "dropout", "layer_norm", "masked_fill", "mse_loss",
@@ -54,7 +55,7 @@ class Softmax(Function):
         return y * (g - _sum(g * y, self.axis, keepdims=True))
 
 
-def softmax(x, dim=-1):
+def softmax(x: TensorLike, dim: int = -1) -> Tensor:
     """exp(x_i) / sum_j exp(x_j) along ``dim``."""
     if not isinstance(x, Tensor):
         x = coerce(x, "softmax", "x")
@@ -86,14 +87,14 @@ class LogSoftmax(Function):
         return g - exp(self.output) * _sum(g, self.axis, keepdims=True)
 
 
-def log_softmax(x, dim=-1):
+def log_softmax(x: TensorLike, dim: int = -1) -> Tensor:
     """x_i - log sum_j exp(x_j) along ``dim``, computed stably (see :class:`LogSoftmax`)."""
     if not isinstance(x, Tensor):
         x = coerce(x, "log_softmax", "x")
     return LogSoftmax(normalize_axis(dim, x.ndim, "log_softmax"))(x)
 
 
-def linear(x, weight, bias=None):
+def linear(x: TensorLike, weight: TensorLike, bias: TensorLike | None = None) -> Tensor:
     """x W^T + b, with ``weight`` of shape (out_features, in_features) as in PyTorch."""
     if not isinstance(weight, Tensor):
         weight = coerce(weight, "linear", "weight")
@@ -106,7 +107,7 @@ def linear(x, weight, bias=None):
     return y if bias is None else y + bias
 
 
-def embedding(indices, weight, padding_idx=None):
+def embedding(indices: TensorLike, weight: TensorLike, padding_idx: int | None = None) -> Tensor:
     """Rows of ``weight`` picked by integer ``indices``: out[..., :] = W[indices[...], :].
 
     The backward scatter-adds the gradient rows into a zero matrix; with
@@ -133,7 +134,7 @@ def embedding(indices, weight, padding_idx=None):
     return out
 
 
-def dropout(x, p=0.5, training=True):
+def dropout(x: TensorLike, p: float = 0.5, training: bool = True) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by 1/(1-p).
 
     The mask comes from minigrad's seeded generator (``minigrad.manual_seed``).
@@ -152,7 +153,10 @@ def dropout(x, p=0.5, training=True):
     return x * Tensor._make(mask.astype(x.dtype))
 
 
-def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+def layer_norm(
+        x: TensorLike, normalized_shape: int | Shape, weight: TensorLike | None = None,
+        bias: TensorLike | None = None, eps: float = 1e-5
+) -> Tensor:
     """(x - mean) / sqrt(var + eps) * weight + bias over the last len(normalized_shape)
     axes, with the biased variance (as ``torch.nn.functional.layer_norm``)."""
     if not isinstance(x, Tensor):
@@ -176,7 +180,7 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     return y
 
 
-def masked_fill(x, mask, value):
+def masked_fill(x: TensorLike, mask: TensorLike, value: float) -> Tensor:
     """``value`` where ``mask`` is true (broadcast against x), x elsewhere.
 
     Attention uses it with value = -inf (or a large negative number) to hide
@@ -198,7 +202,7 @@ def _reduce(loss, reduction):
     raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
-def mse_loss(input, target, reduction="mean"):  # noqa: A002  (torch's names)
+def mse_loss(input: TensorLike, target: TensorLike, reduction: str = "mean") -> Tensor:  # noqa: A002  (torch's names)
     if not isinstance(input, Tensor):
         input = coerce(input, "mse_loss", "input")
     if input.shape != getattr(target, "shape", input.shape):
@@ -239,7 +243,10 @@ def _weighted_mean(total, weights):
     return total / Tensor._make(denom)
 
 
-def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+def nll_loss(
+        input: TensorLike, target: TensorLike, weight: TensorLike | None = None, ignore_index: int = -100,
+        reduction: str = "mean"
+) -> Tensor:
     """Negative log-likelihood of the target classes, given log-probabilities.
 
     loss_i = -w[y_i] * input[i, y_i]; targets equal to ``ignore_index`` count
@@ -268,8 +275,10 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     return _reduce(loss, reduction)
 
 
-def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
-                  label_smoothing=0.0):
+def cross_entropy(
+        input: TensorLike, target: TensorLike, weight: TensorLike | None = None, ignore_index: int = -100,
+        reduction: str = "mean", label_smoothing: float = 0.0
+) -> Tensor:
     """Softmax cross-entropy from logits and class indices, as in PyTorch.
 
     With label smoothing eps and C classes the target distribution is

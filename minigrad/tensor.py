@@ -11,6 +11,8 @@ bottom of this file.
 """
 from __future__ import annotations
 
+from typing import Any, Optional, Union
+
 import numpy as np
 
 from . import backend
@@ -26,7 +28,7 @@ _default_dtype = np.dtype(np.float32)
 write_clock = [0]
 
 
-def set_default_dtype(dtype) -> None:
+def set_default_dtype(dtype: Any) -> None:
     """The float dtype for tensors built from Python floats (float32 unless set)."""
     global _default_dtype
     dtype = np.dtype(dtype)
@@ -35,7 +37,7 @@ def set_default_dtype(dtype) -> None:
     _default_dtype = dtype
 
 
-def get_default_dtype():
+def get_default_dtype() -> np.dtype:
     return _default_dtype
 
 
@@ -93,7 +95,8 @@ class Tensor:
     #: in-place write or view.
     _vc = None
 
-    def __init__(self, data, requires_grad=False, dtype=None, device=None):
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
+                 device: Optional[str] = None) -> None:
         self.data = _infer_array(data, dtype, device)
         self.grad = None
         self.creator = None
@@ -154,7 +157,8 @@ class Tensor:
             raise GraphError("retain_grad() on a tensor that does not require grad")
         self._retains_grad = True
 
-    def backward(self, grad=None, retain_graph=None, create_graph=False) -> None:
+    def backward(self, grad: Any = None, retain_graph: Optional[bool] = None,
+                 create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
 
         ``grad`` is the gradient of some scalar with respect to ``self``; it may
@@ -213,7 +217,7 @@ class Tensor:
     def device(self) -> str:
         return backend.device_of(self.data)
 
-    def size(self, dim=None):
+    def size(self, dim: Optional[int] = None) -> Union[tuple, int]:
         return self.shape if dim is None else self.shape[dim]
 
     def numel(self) -> int:
@@ -232,39 +236,39 @@ class Tensor:
         """The data as a NumPy array (copied to the host from a GPU)."""
         return backend.to_numpy(self.data)
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: Any = None, copy: Optional[bool] = None) -> np.ndarray:
         arr = self.numpy()
         return arr if dtype is None else arr.astype(dtype)
 
-    def item(self):
+    def item(self) -> Union[float, int, bool]:
         if self.data.size != 1:
             raise ValueError(
                 f"item() needs a tensor with one element, got shape {self.shape}"
             )
         return self.numpy().reshape(()).item()
 
-    def tolist(self):
+    def tolist(self) -> Any:
         return self.numpy().tolist()
 
-    def __float__(self):
+    def __float__(self) -> float:
         return float(self.item())
 
-    def __int__(self):
+    def __int__(self) -> int:
         return int(self.item())
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         if self.data.size != 1:
             raise ValueError(
                 f"the truth value of a tensor of shape {self.shape} is ambiguous"
             )
         return bool(self.item())
 
-    def __index__(self):
+    def __index__(self) -> int:
         if self.data.dtype.kind not in "iu" or self.data.size != 1:
             raise TypeError("only integer tensors of one element can be an index")
         return int(self.item())
 
-    def to(self, device=None, dtype=None) -> "Tensor":
+    def to(self, device: Any = None, dtype: Any = None) -> "Tensor":
         """A copy on ``device`` and/or of ``dtype`` (the same tensor when nothing changes).
 
         Differentiable: gradients flow back to the original device and dtype.
@@ -289,19 +293,19 @@ class Tensor:
             out = _ops().to_device(out, backend.normalize_device(device))
         return out
 
-    def cpu(self):
+    def cpu(self) -> "Tensor":
         return self.to("cpu")
 
-    def cuda(self):
+    def cuda(self) -> "Tensor":
         return self.to("cuda")
 
-    def float(self):
+    def float(self) -> "Tensor":
         return self.to(dtype=np.float32)
 
-    def double(self):
+    def double(self) -> "Tensor":
         return self.to(dtype=np.float64)
 
-    def type(self, dtype):
+    def type(self, dtype: Any) -> "Tensor":
         return self.to(dtype=dtype)
 
     def clone(self) -> "Tensor":
@@ -379,11 +383,11 @@ class Tensor:
         """Set every element to 0, in place."""
         return self._write("zero_", Ellipsis, 0)
 
-    def fill_(self, value) -> "Tensor":
+    def fill_(self, value: Any) -> "Tensor":
         """Set every element to ``value``, in place."""
         return self._write("fill_", Ellipsis, self._as_operand(value, "fill_"))
 
-    def copy_(self, src) -> "Tensor":
+    def copy_(self, src: Any) -> "Tensor":
         """Copy ``src``'s values into this tensor (shape must broadcast, dtype is kept)."""
         return self._write("copy_", Ellipsis, self._as_operand(src, "copy_"))
 
@@ -400,34 +404,34 @@ class Tensor:
         self._bump_version(what)
         return self
 
-    def add_(self, other, alpha=1) -> "Tensor":
+    def add_(self, other: Any, alpha: float = 1) -> "Tensor":
         """``self += alpha * other``, in place."""
         if alpha != 1:
             other = self._as_operand(other, "add_") * alpha
         return self._update("add_", "add", other)
 
-    def sub_(self, other, alpha=1) -> "Tensor":
+    def sub_(self, other: Any, alpha: float = 1) -> "Tensor":
         """``self -= alpha * other``, in place."""
         if alpha != 1:
             other = self._as_operand(other, "sub_") * alpha
         return self._update("sub_", "subtract", other)
 
-    def mul_(self, other) -> "Tensor":
+    def mul_(self, other: Any) -> "Tensor":
         """``self *= other``, in place."""
         return self._update("mul_", "multiply", other)
 
-    def div_(self, other) -> "Tensor":
+    def div_(self, other: Any) -> "Tensor":
         """``self /= other``, in place."""
         return self._update("div_", "true_divide", other)
 
-    def clamp_(self, min=None, max=None) -> "Tensor":  # noqa: A002  (torch's names)
+    def clamp_(self, min: Optional[float] = None, max: Optional[float] = None) -> "Tensor":  # noqa: A002
         """Clip every element to ``[min, max]``, in place."""
         self._check_inplace("clamp_")
         backend.get_array_module(self.data).clip(self.data, min, max, out=self.data)
         self._bump_version("clamp_")
         return self
 
-    def __setitem__(self, key, value) -> None:
+    def __setitem__(self, key: Any, value: Any) -> None:
         """``t[key] = value``: an in-place write (not recorded in the graph)."""
         from .ops.shape import _unwrap_key
 
@@ -452,7 +456,8 @@ class Tensor:
     __hash__ = object.__hash__
 
 
-def tensor(data, requires_grad=False, dtype=None, device=None) -> Tensor:
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
+           device: Optional[str] = None) -> Tensor:
     """Build a leaf Tensor (same as ``Tensor(...)``)."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
 

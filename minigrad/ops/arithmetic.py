@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ..function import Function
 from ..tensor import Tensor
+from ..typing import TensorLike
 from ._convert import as_tensor, coerce
 from .shape import sum_to
 
@@ -123,27 +124,27 @@ def _binary(fn_cls, a, b):
     return fn_cls()(a, b)
 
 
-def add(a, b):
+def add(a: TensorLike, b: TensorLike) -> Tensor:
     return _binary(Add, a, b)
 
 
-def sub(a, b):
+def sub(a: TensorLike, b: TensorLike) -> Tensor:
     return _binary(Sub, a, b)
 
 
-def mul(a, b):
+def mul(a: TensorLike, b: TensorLike) -> Tensor:
     return _binary(Mul, a, b)
 
 
-def div(a, b):
+def div(a: TensorLike, b: TensorLike) -> Tensor:
     return _binary(Div, a, b)
 
 
-def neg(a):
+def neg(a: TensorLike) -> Tensor:
     return Neg()(a)
 
 
-def pow(a, b):
+def pow(a: TensorLike, b: TensorLike) -> Tensor:
     """``a ** b`` for a tensor or number exponent (differentiable in both)."""
     if isinstance(b, (int, float)) and isinstance(a, Tensor):
         if b == 1:
@@ -151,7 +152,7 @@ def pow(a, b):
     return _binary(Pow, a, b)
 
 
-def square(a):
+def square(a: TensorLike) -> Tensor:
     return mul(a, a)
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from .. import backend
 from ..function import Function
 from ..tensor import Tensor
+from ..typing import Device, DTypeLike, TensorLike
 from ._convert import as_tensor, coerce
 from .shape import sum_to
 
@@ -267,43 +268,43 @@ def _const(array):
     return Tensor._make(array)
 
 
-def exp(x):
+def exp(x: TensorLike) -> Tensor:
     return Exp()(x)
 
 
-def log(x):
+def log(x: TensorLike) -> Tensor:
     return Log()(x)
 
 
-def sqrt(x):
+def sqrt(x: TensorLike) -> Tensor:
     return Sqrt()(x)
 
 
-def abs(x):  # noqa: A001  (mirrors torch.abs)
+def abs(x: TensorLike) -> Tensor:  # noqa: A001  (mirrors torch.abs)
     return Abs()(x)
 
 
-def tanh(x):
+def tanh(x: TensorLike) -> Tensor:
     return Tanh()(x)
 
 
-def sigmoid(x):
+def sigmoid(x: TensorLike) -> Tensor:
     return Sigmoid()(x)
 
 
-def relu(x):
+def relu(x: TensorLike) -> Tensor:
     return Relu()(x)
 
 
-def softplus(x, beta=1.0, threshold=20.0):
+def softplus(x: TensorLike, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     return Softplus(beta, threshold)(x)
 
 
-def erf(x):
+def erf(x: TensorLike) -> Tensor:
     return Erf()(x)
 
 
-def gelu(x, approximate="none"):
+def gelu(x: TensorLike, approximate: str = "none") -> Tensor:
     """GELU: x Phi(x) with Phi the standard normal CDF (``approximate="tanh"``:
     0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))), as ``torch.nn.functional.gelu``."""
     if approximate == "none":
@@ -313,19 +314,19 @@ def gelu(x, approximate="none"):
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
-def maximum(a, b):
+def maximum(a: TensorLike, b: TensorLike) -> Tensor:
     if not isinstance(a, Tensor):
         a = as_tensor(a, b) if isinstance(b, Tensor) else coerce(a, "maximum", "a")
     return Maximum()(a, as_tensor(b, a))
 
 
-def minimum(a, b):
+def minimum(a: TensorLike, b: TensorLike) -> Tensor:
     if not isinstance(a, Tensor):
         a = as_tensor(a, b) if isinstance(b, Tensor) else coerce(a, "minimum", "a")
     return Minimum()(a, as_tensor(b, a))
 
 
-def where(cond, a, b):
+def where(cond: TensorLike, a: TensorLike, b: TensorLike) -> Tensor:
     """Elementwise choice: ``a`` where ``cond`` is true, ``b`` elsewhere."""
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         a = coerce(a, "where", "a")
@@ -336,7 +337,7 @@ def where(cond, a, b):
     return Where(cond)(a, b)
 
 
-def clip(x, min=None, max=None):  # noqa: A002  (torch's argument names)
+def clip(x: TensorLike, min=None, max=None) -> Tensor:  # noqa: A002  (torch's argument names)
     if not isinstance(x, Tensor):
         x = coerce(x, "clip", "x")
     if min is None and max is None:
@@ -344,7 +345,7 @@ def clip(x, min=None, max=None):  # noqa: A002  (torch's argument names)
     return Clip(min, max)(x)
 
 
-def astype(x, dtype):
+def astype(x: TensorLike, dtype: DTypeLike) -> Tensor:
     if not isinstance(x, Tensor):
         x = coerce(x, "astype", "x")
     if np.dtype(dtype) == x.dtype:
@@ -352,19 +353,19 @@ def astype(x, dtype):
     return Cast(dtype)(x)
 
 
-def to_device(x, device):
+def to_device(x: TensorLike, device: Device) -> Tensor:
     if not isinstance(x, Tensor):
         x = coerce(x, "to_device", "x")
     return ToDevice(device)(x)
 
 
-def clone(x):
+def clone(x: TensorLike) -> Tensor:
     if not isinstance(x, Tensor):
         x = coerce(x, "clone", "x")
     return Clone()(x)
 
 
-def sign(x):
+def sign(x: TensorLike) -> Tensor:
     """Elementwise sign, a constant (no gradient), as ``torch.sign``'s zero gradient."""
     if not isinstance(x, Tensor):
         x = coerce(x, "sign", "x")
@@ -387,7 +388,7 @@ lt, le, gt, ge = _compare("less"), _compare("less_equal"), _compare("greater"), 
 eq, ne = _compare("equal"), _compare("not_equal")
 
 
-def logical_not(x):
+def logical_not(x: TensorLike) -> Tensor:
     if not isinstance(x, Tensor):
         x = coerce(x, "logical_not", "x")
     return _const(_xp(x.data).logical_not(x.data))

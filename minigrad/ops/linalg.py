@@ -9,6 +9,7 @@ from __future__ import annotations
 from ..errors import ShapeError
 from ..function import Function
 from ..tensor import Tensor
+from ..typing import TensorLike
 from ._convert import coerce
 from .shape import reshape, sum_to, transpose
 
@@ -50,7 +51,7 @@ def _stored_transposed(x):
     return x.ndim == 2 and x.flags.f_contiguous and not x.flags.c_contiguous
 
 
-def matmul(a, b):
+def matmul(a: TensorLike, b: TensorLike) -> Tensor:
     if not isinstance(b, Tensor):
         b = coerce(b, "matmul", "b")
     if not isinstance(a, Tensor):

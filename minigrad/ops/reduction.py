@@ -12,6 +12,7 @@ import math
 from .. import backend
 from ..function import Function
 from ..tensor import Tensor
+from ..typing import Axis, TensorLike
 from ._axes import check_axes
 from ._convert import coerce
 from .shape import broadcast_to, reshape
@@ -117,14 +118,20 @@ def _resolve(axis, keepdims, dim, keepdim):
     return axis, bool(keepdims)
 
 
-def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
+def sum(
+        x: TensorLike, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
+        keepdim: bool | None = None
+) -> Tensor:  # noqa: A001
     if not isinstance(x, Tensor):
         x = coerce(x, "sum", "x")
     axis, keepdims = _resolve(axis, keepdims, dim, keepdim)
     return Sum(normalize_axis(axis, x.ndim, "sum"), keepdims)(x)
 
 
-def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+def mean(
+        x: TensorLike, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
+        keepdim: bool | None = None
+) -> Tensor:
     if not isinstance(x, Tensor):
         x = coerce(x, "mean", "x")
     axis, keepdims = _resolve(axis, keepdims, dim, keepdim)
@@ -133,7 +140,10 @@ def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     return sum(x, axes, keepdims) / count if count else sum(x, axes, keepdims) * float("nan")
 
 
-def var(x, axis=None, keepdims=False, *, correction=1, dim=None, keepdim=None, unbiased=None):
+def var(
+        x: TensorLike, axis: Axis = None, keepdims: bool = False, *, correction: int = 1, dim: Axis = None,
+        keepdim: bool | None = None, unbiased: bool | None = None
+) -> Tensor:
     """Variance with Bessel's correction by default (``correction=1``), as torch.var."""
     if not isinstance(x, Tensor):
         x = coerce(x, "var", "x")
@@ -163,14 +173,20 @@ class StdFromVar(Function):
         return where(zero, 0.0, g / (2 * where(zero, 1.0, y)))
 
 
-def std(x, axis=None, keepdims=False, *, correction=1, dim=None, keepdim=None, unbiased=None):
+def std(
+        x: TensorLike, axis: Axis = None, keepdims: bool = False, *, correction: int = 1, dim: Axis = None,
+        keepdim: bool | None = None, unbiased: bool | None = None
+) -> Tensor:
     if not isinstance(x, Tensor):
         x = coerce(x, "std", "x")
     return StdFromVar()(var(x, axis, keepdims, correction=correction, dim=dim,
                             keepdim=keepdim, unbiased=unbiased))
 
 
-def max(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
+def max(
+        x: TensorLike, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
+        keepdim: bool | None = None
+) -> Tensor:  # noqa: A001
     """Largest value over ``axis`` (values only, like ``torch.amax``)."""
     if not isinstance(x, Tensor):
         x = coerce(x, "max", "x")
@@ -178,21 +194,30 @@ def max(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
     return MaxMin(normalize_axis(axis, x.ndim, "max"), keepdims, largest=True)(x)
 
 
-def min(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
+def min(
+        x: TensorLike, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
+        keepdim: bool | None = None
+) -> Tensor:  # noqa: A001
     if not isinstance(x, Tensor):
         x = coerce(x, "min", "x")
     axis, keepdims = _resolve(axis, keepdims, dim, keepdim)
     return MaxMin(normalize_axis(axis, x.ndim, "min"), keepdims, largest=False)(x)
 
 
-def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+def logsumexp(
+        x: TensorLike, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
+        keepdim: bool | None = None
+) -> Tensor:
     if not isinstance(x, Tensor):
         x = coerce(x, "logsumexp", "x")
     axis, keepdims = _resolve(axis, keepdims, dim, keepdim)
     return LogSumExp(normalize_axis(axis, x.ndim, "logsumexp"), keepdims)(x)
 
 
-def argmax(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+def argmax(
+        x: TensorLike, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
+        keepdim: bool | None = None
+) -> Tensor:
     if not isinstance(x, Tensor):
         x = coerce(x, "argmax", "x")
     axis, keepdims = _resolve(axis, keepdims, dim, keepdim)
@@ -201,7 +226,10 @@ def argmax(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     return _const(x.data.argmax(axis=axis, keepdims=keepdims))
 
 
-def argmin(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+def argmin(
+        x: TensorLike, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
+        keepdim: bool | None = None
+) -> Tensor:
     if not isinstance(x, Tensor):
         x = coerce(x, "argmin", "x")
     axis, keepdims = _resolve(axis, keepdims, dim, keepdim)

@@ -7,6 +7,7 @@ broadcasts reduces its gradient with it.
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 import numpy as np
 
@@ -14,6 +15,7 @@ from .. import backend
 from ..errors import ShapeError
 from ..function import Function
 from ..tensor import Tensor
+from ..typing import Shape, TensorLike
 from ._axes import check_axes, check_axis
 from ._convert import coerce
 
@@ -35,7 +37,7 @@ class Reshape(Function):
         return reshape(gy, self.in_shape)
 
 
-def reshape(x, *shape):
+def reshape(x: TensorLike, *shape: int) -> Tensor:
     if not isinstance(x, Tensor):
         x = coerce(x, "reshape", "x")
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -67,7 +69,7 @@ class Transpose(Function):
         return permute(gy, *np.argsort(self.axes))
 
 
-def permute(x, *axes):
+def permute(x: TensorLike, *axes: int) -> Tensor:
     """Reorder the axes: output axis i is input axis ``axes[i]``."""
     if not isinstance(x, Tensor):
         x = coerce(x, "permute", "x")
@@ -84,7 +86,7 @@ def permute(x, *axes):
     return Transpose(axes)(x)
 
 
-def transpose(x, dim0=-2, dim1=-1):
+def transpose(x: TensorLike, dim0: int = -2, dim1: int = -1) -> Tensor:
     """Swap two axes (PyTorch's ``transpose``); the last two by default."""
     if not isinstance(x, Tensor):
         x = coerce(x, "transpose", "x")
@@ -103,7 +105,7 @@ def T(x):
     return permute(x, *reversed(range(x.ndim)))
 
 
-def squeeze(x, dim=None):
+def squeeze(x: TensorLike, dim: int | tuple[int, ...] | None = None) -> Tensor:
     if not isinstance(x, Tensor):
         x = coerce(x, "squeeze", "x")
     if dim is None:
@@ -113,14 +115,14 @@ def squeeze(x, dim=None):
     return reshape(x, tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1)))
 
 
-def unsqueeze(x, dim):
+def unsqueeze(x: TensorLike, dim: int) -> Tensor:
     if not isinstance(x, Tensor):
         x = coerce(x, "unsqueeze", "x")
     dim = check_axis(dim, x.ndim, "unsqueeze", new=True)
     return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
 
 
-def flatten(x, start_dim=0, end_dim=-1):
+def flatten(x: TensorLike, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if not isinstance(x, Tensor):
         x = coerce(x, "flatten", "x")
     start, end = check_axes((start_dim, end_dim), x.ndim, "flatten")
@@ -151,7 +153,7 @@ class BroadcastTo(Function):
         return sum_to(gy, self.in_shape)
 
 
-def broadcast_to(x, shape):
+def broadcast_to(x: TensorLike, shape: Shape) -> Tensor:
     if not isinstance(x, Tensor):
         x = coerce(x, "broadcast_to", "x")
     shape = tuple(shape)
@@ -191,7 +193,7 @@ class SumTo(Function):
         return broadcast_to(gy, self.in_shape)
 
 
-def sum_to(x, shape):
+def sum_to(x: TensorLike, shape: Shape) -> Tensor:
     """Sum ``x`` down to ``shape``: the adjoint of broadcasting ``shape`` up to x's."""
     if not isinstance(x, Tensor):
         x = coerce(x, "sum_to", "x")
@@ -260,7 +262,7 @@ class ScatterAdd(Function):
         return GetItem(self.key)(gy)
 
 
-def getitem(x, key):
+def getitem(x: TensorLike, key) -> Tensor:
     if not isinstance(x, Tensor):
         x = coerce(x, "getitem", "x")
     key = _unwrap_key(key, x.device)
@@ -275,7 +277,7 @@ def _key_on_device(index, like):
     return backend.to_device(backend.get_array_module(data).asarray(data), like.device)
 
 
-def index_add(x, dim, index, source):
+def index_add(x: TensorLike, dim: int, index: TensorLike, source: TensorLike) -> Tensor:
     """``x`` with ``source``'s slices added at positions ``index`` along ``dim``.
 
     ``out[..., index[i], ...] += source[..., i, ...]``; repeated indices add up.
@@ -289,7 +291,7 @@ def index_add(x, dim, index, source):
     return x + ScatterAdd(key, x.shape)(source)
 
 
-def segment_sum(x, segment_ids, num_segments):
+def segment_sum(x: TensorLike, segment_ids: TensorLike, num_segments: int) -> Tensor:
     """Rows of ``x`` summed into ``num_segments`` groups: ``out[s] = sum x[i]``
     over the rows ``i`` with ``segment_ids[i] == s``.
 
@@ -321,7 +323,7 @@ class Concatenate(Function):
         return split_at(gy, bounds, self.axis)
 
 
-def concatenate(tensors, axis=0):
+def concatenate(tensors: Sequence[TensorLike], axis: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
         raise ValueError("concatenate: expected a non-empty list of tensors")
@@ -335,7 +337,7 @@ def concatenate(tensors, axis=0):
     return Concatenate(axis)(*tensors)
 
 
-def stack(tensors, axis=0):
+def stack(tensors: Sequence[TensorLike], axis: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack: expected a non-empty list of tensors")
@@ -368,7 +370,7 @@ class Split(Function):
         return concatenate(gys, self.axis)
 
 
-def split_at(x, bounds, axis=0):
+def split_at(x: TensorLike, bounds: Sequence[int], axis: int = 0) -> tuple[Tensor, ...]:
     """Pieces of ``x`` cut before each index in ``bounds`` along ``axis``."""
     if not isinstance(x, Tensor):
         x = coerce(x, "split_at", "x")
@@ -378,7 +380,7 @@ def split_at(x, bounds, axis=0):
     return Split(list(bounds), axis)(x)
 
 
-def split(x, split_size_or_sections, dim=0):
+def split(x: TensorLike, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
     """PyTorch's ``split``: pieces of size ``n`` (last one shorter), or of the given sizes."""
     if not isinstance(x, Tensor):
         x = coerce(x, "split", "x")
@@ -401,7 +403,7 @@ def split(x, split_size_or_sections, dim=0):
     return out if isinstance(out, tuple) else (out,)
 
 
-def chunk(x, chunks, dim=0):
+def chunk(x: TensorLike, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     if not isinstance(x, Tensor):
         x = coerce(x, "chunk", "x")
     if x.ndim == 0:

@@ -118,8 +118,9 @@ def test_axis_ops_agree_with_torch_in_and_out_of_range(name, shape, seed, axis, 
             with pytest.raises(IndexError, match=f"axis {axis}"):
                 ours(mg.tensor(x), axis)
         return
+    # values scale with x; softmax's second derivatives do not (rounding noise ~1e-17)
     check_parity(lambda t: ours(t, axis), lambda t: theirs(t, axis), [x], rtol=1e-9,
-                 atol=1e-12 * scale)
+                 atol=1e-12 * scale, second_atol=1e-12)
 
 
 SHAPE_OPS = {
@@ -139,6 +140,8 @@ SHAPE_OPS = {
 @given(shape=shapes(max_dims=3), seed=seeds, axis=st.integers(-5, 4))
 def test_shape_ops_agree_with_torch_in_and_out_of_range(name, shape, seed, axis):
     ours, theirs = SHAPE_OPS[name]
+    # not a reference: torch.cat skips 1-D empty tensors whatever the axis (a legacy rule)
+    assume(not (name == "concatenate" and shape == (0,)))
     x = _data(seed, shape)
     try:
         expected = theirs(torch.tensor(x), axis)
