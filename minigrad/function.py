@@ -56,9 +56,10 @@ class Function:
     #: True (the safe default) unless the op says otherwise.
     saves_output: bool = True
 
-    #: True for ops whose output is a view of input 0's memory (reshape,
-    #: transpose, basic indexing, ...): the output shares its version counter.
-    view_op: bool = False
+    #: For ops whose output is a view of input 0's memory: True when it always is
+    #: (transpose, broadcast, split), "maybe" when it may be a copy (reshape,
+    #: indexing). A view shares its input's version counter.
+    view_op: bool | str = False
 
     #: the write clock when the graph was recorded (see ``tensor.write_clock``)
     _stamp: int = 0
@@ -82,7 +83,7 @@ class Function:
             ys = (ys,)
         outputs = [Tensor._make(y) for y in ys]
         if self.view_op:
-            _share_versions(inputs[0], xs[0], outputs)
+            _share_versions(inputs[0], xs[0], outputs, self.view_op is True)
 
         if state.grad_enabled and True in needs:
             self._stamp = write_clock[0]
@@ -180,11 +181,13 @@ def _coerce_inputs(fn: Function, inputs) -> tuple:
     return tuple(coerce(x, fn.op_name, f"input {i}") for i, x in enumerate(inputs))
 
 
-def _share_versions(x: Tensor, array, outputs) -> None:
+def _share_versions(x: Tensor, array, outputs, always: bool) -> None:
     """Outputs that are views of ``x``'s memory share its version counter."""
-    xp = backend.get_array_module(array)
     for o in outputs:
-        if o.data is array or xp.may_share_memory(o.data, array):
+        data = o.data
+        if always or data is array or (
+                data.base is not None
+                and backend.get_array_module(array).may_share_memory(data, array)):
             x._share_version(o)
 
 

@@ -24,6 +24,9 @@ def check_axis(axis, ndim: int, op: str, new: bool = False) -> int:
     (an ``IndexError``, and a ``ValueError`` as in NumPy) naming ``op``, the axis
     and the number of dimensions.
     """
+    n = ndim + 1 if new else max(ndim, 1)
+    if type(axis) is int and -n <= axis < n:   # the common case, without the ABC check
+        return axis % n
     if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
         raise TypeError(f"{op}: an axis must be an integer, got {type(axis).__name__} "
                         f"{axis!r}")

@@ -24,7 +24,7 @@ from ._convert import coerce
 class Reshape(Function):
     saves_output = False
     saved_inputs = ()
-    view_op = True
+    view_op = "maybe"
 
     def __init__(self, shape):
         self.shape = shape
@@ -224,7 +224,7 @@ class GetItem(Function):
 
     saves_output = False
     saved_inputs = ()
-    view_op = True
+    view_op = "maybe"
 
     def __init__(self, key):
         self.key = key
