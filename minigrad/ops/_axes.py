@@ -40,4 +40,4 @@ def check_axis(axis, ndim: int, op: str, new: bool = False) -> int:
 
 def check_axes(axes, ndim: int, op: str) -> tuple:
     """Every axis of ``axes`` checked with :func:`check_axis`, in the given order."""
-    return tuple(check_axis(a, ndim, op) for a in axes)
+    return tuple([check_axis(a, ndim, op) for a in axes])

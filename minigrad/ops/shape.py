@@ -90,12 +90,13 @@ def transpose(x: TensorLike, dim0: int = -2, dim1: int = -1) -> Tensor:
     """Swap two axes (PyTorch's ``transpose``); the last two by default."""
     if not isinstance(x, Tensor):
         x = coerce(x, "transpose", "x")
-    dim0, dim1 = check_axes((dim0, dim1), x.ndim, "transpose")
+    ndim = x.ndim
+    dim0, dim1 = check_axis(dim0, ndim, "transpose"), check_axis(dim1, ndim, "transpose")
     if dim0 == dim1:
         return x
-    axes = list(range(x.ndim))
+    axes = list(range(ndim))
     axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
-    return permute(x, *axes)
+    return Transpose(tuple(axes))(x)   # a permutation by construction
 
 
 def T(x):
@@ -315,8 +316,9 @@ class Concatenate(Function):
 
     def forward(self, *xs):
         xp = backend.get_array_module(xs[0])
+        y = xp.concatenate(xs, axis=self.axis)   # (numpy checks the shapes first)
         self.sizes = [x.shape[self.axis] for x in xs]
-        return xp.concatenate(xs, axis=self.axis)
+        return y
 
     def backward(self, gy):
         bounds = np.cumsum(self.sizes)[:-1].tolist()
@@ -328,7 +330,7 @@ def concatenate(tensors: Sequence[TensorLike], axis: int = 0) -> Tensor:
     if not tensors:
         raise ValueError("concatenate: expected a non-empty list of tensors")
     tensors = _as_tensors(tensors, "concatenate")
-    if any(t.ndim == 0 for t in tensors):
+    if tensors[0].ndim == 0:   # (a 0-d among others fails in numpy, as a ShapeError)
         raise ShapeError("concatenate: zero-dimensional tensors cannot be concatenated "
                          "(use stack, or reshape them to shape (1,))")
     axis = check_axis(axis, tensors[0].ndim, "concatenate")
@@ -350,8 +352,11 @@ def stack(tensors: Sequence[TensorLike], axis: int = 0) -> Tensor:
 
 
 def _as_tensors(tensors, op):
-    return [t if isinstance(t, Tensor) else coerce(t, op, f"element {i} of the list")
-            for i, t in enumerate(tensors)]
+    for t in tensors:
+        if not isinstance(t, Tensor):
+            return [t if isinstance(t, Tensor) else coerce(t, op, f"element {i} of the list")
+                    for i, t in enumerate(tensors)]
+    return tensors
 
 
 class Split(Function):
