@@ -91,6 +91,11 @@ def main(argv=None) -> int:
 
 
 def _run(args) -> int:
+    if args.name != "lectures":
+        try:
+            registry.get(args.name)
+        except registry.UnknownExperiment as e:
+            return _fail(_unknown(args.name, e))
     try:
         runner.check_device(args.device)
         runner.check_out(args.out)
@@ -108,10 +113,6 @@ def _run(args) -> int:
                   file=sys.stderr)
             return 1
         return 0
-    try:
-        registry.get(args.name)
-    except registry.UnknownExperiment as e:
-        return _fail(_unknown(args.name, e))
     try:
         summary = runner.run_experiment(args.name, out=args.out, seed=args.seed,
                                         device=args.device, quick=args.quick)
