@@ -25,7 +25,7 @@ from . import backend
 from .errors import GraphError
 from .function import check_finite, freed_graph_error
 from .grad_mode import set_grad_enabled, state
-from .tensor import Tensor
+from .tensor import Tensor, write_clock
 
 
 def _as_list(x):
@@ -109,10 +109,11 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     pending = {}  # Function -> list of summed gradients of its outputs
 
     def deliver(tensor, g):
-        if g.data.dtype != tensor.data.dtype and tensor.data.dtype.kind == "f":
+        g_dtype, dtype = g.data.dtype, tensor.data.dtype
+        if g_dtype is not dtype and g_dtype != dtype and dtype.kind == "f":
             # a gradient takes the dtype of its tensor (float32 * float64 would
             # otherwise hand a float32 leaf a float64 .grad), as in torch
-            g = _cast(g, tensor.data.dtype)
+            g = _cast(g, dtype)
         fn = tensor.creator
         if fn is None:  # a leaf
             if capture is not None:
@@ -140,7 +141,8 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 continue
             if fn.inputs is None:
                 raise freed_graph_error(fn)
-            fn.check_versions()
+            if fn._stamp != write_clock[0]:   # some in-place write since the forward
+                fn.check_versions()
             _note_output_grads(fn, gys, capture, create_graph)
             gys = [g if g is not None else _zeros_like_output(fn, i)
                    for i, g in enumerate(gys)]
