@@ -185,10 +185,15 @@ def _share_versions(x: Tensor, array, outputs, always: bool) -> None:
     """Outputs that are views of ``x``'s memory share its version counter."""
     for o in outputs:
         data = o.data
-        if always or data is array or (
-                data.base is not None
-                and backend.get_array_module(array).may_share_memory(data, array)):
-            x._share_version(o)
+        if not always and data is not array:
+            base = data.base
+            if base is None:            # owns its memory: a copy
+                continue
+            owner = array.base if array.base is not None else array
+            if base is not owner and base is not array and \
+                    not backend.get_array_module(array).may_share_memory(data, array):
+                continue
+        x._share_version(o)
 
 
 def _modified_error(fn: Function, which: str, t: Tensor) -> GraphError:

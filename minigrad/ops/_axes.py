@@ -27,7 +27,7 @@ def check_axis(axis, ndim: int, op: str, new: bool = False) -> int:
     n = ndim + 1 if new else max(ndim, 1)
     if type(axis) is int and -n <= axis < n:   # the common case, without the ABC check
         return axis % n
-    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer, numbers.Integral)):
         raise TypeError(f"{op}: an axis must be an integer, got {type(axis).__name__} "
                         f"{axis!r}")
     axis = int(axis)

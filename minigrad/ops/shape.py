@@ -66,7 +66,10 @@ class Transpose(Function):
         return x.transpose(self.axes)
 
     def backward(self, gy):
-        return permute(gy, *np.argsort(self.axes))
+        inverse = [0] * len(self.axes)
+        for i, a in enumerate(self.axes):
+            inverse[a] = i
+        return Transpose(tuple(inverse))(gy)   # (a valid permutation: no checks)
 
 
 def permute(x: TensorLike, *axes: int) -> Tensor:
