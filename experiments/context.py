@@ -35,11 +35,15 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 
-from minigrad.atomic import write_text  # noqa: E402
+from minigrad.atomic import atomic_open, write_text  # noqa: E402
 
-__all__ = ["RunContext", "markdown_table", "atomic_write_text", "DPI"]
+__all__ = ["RunContext", "markdown_table", "atomic_write_text", "DPI", "QUICK_NOTE"]
 
 DPI = 110
+
+#: the line a report of a ``--quick`` run carries under its title
+QUICK_NOTE = ("*Quick setting (`--quick`): reduced sizes for a smoke test; the numbers "
+              "are not the lecture's results.*")
 
 
 def atomic_write_text(path, text: str) -> pathlib.Path:
@@ -138,14 +142,13 @@ class RunContext:
             stem = stem[:-4]
         stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or "figure"
         path = self.out_dir / f"{stem}.png"
-        tmp = self.out_dir / f".{stem}.tmp.png"
         try:
-            fig.savefig(tmp, dpi=DPI, bbox_inches="tight", format="png")
-            os.replace(tmp, path)
+            # a unique temporary name per write (see minigrad.atomic): two processes
+            # saving the same figure name cannot remove each other's file
+            with atomic_open(path, "wb") as f:
+                fig.savefig(f, dpi=DPI, bbox_inches="tight", format="png")
         finally:
             plt.close(fig)
-            if tmp.exists():
-                tmp.unlink()
         rel = path.name
         if rel not in self.plots:
             self.plots.append(rel)
@@ -158,6 +161,9 @@ class RunContext:
         text = markdown.strip("\n")
         if not text.lstrip().startswith("#"):
             text = f"# {title or self.name}\n\n" + text
+        if self.quick:
+            head, _, rest = text.partition("\n")
+            text = head + "\n\n" + QUICK_NOTE + ("\n" + rest if rest else "")
         missing = [p for p in self.plots if f"({p})" not in text]
         if missing:
             text += "\n\n## Plots\n\n" + "\n\n".join(

@@ -15,7 +15,15 @@
   Outcomes are made JSON-safe: NumPy scalars and arrays become numbers and lists,
   tuples lists, non-finite floats ``null``.
 * returns that summary dict; when ``run`` raised, the summary is still written
-  (status "failed") and the exception propagates.
+  (status "failed", or "interrupted" for Ctrl-C) and the exception propagates.
+* holds a lock on ``<out>/<name>/`` while it runs (the file ``.lock``, holding the
+  process id): a second run into the same folder is refused with
+  :class:`RunLocked` instead of mixing its files and summary with the first's. A
+  lock left by a process that no longer runs is taken over.
+
+``seed`` must be an int in ``[0, 2**32)`` (NumPy's seed range) and ``out`` a
+directory that can be written: :func:`check_seed` and :func:`check_out` raise
+ValueError otherwise, before anything runs.
 
 ``run_lectures(out="results", ...)`` runs every registered name of
 :data:`experiments.registry.LECTURES` in order, keeps going past a failure, and
@@ -26,6 +34,7 @@ experiment failed.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -33,6 +42,7 @@ import pathlib
 import platform
 import random
 import sys
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -44,7 +54,8 @@ from . import registry
 from .context import RunContext, atomic_write_text
 
 __all__ = ["run_experiment", "run_lectures", "LectureRun", "jsonable", "versions",
-           "DEFAULT_OUT", "format_outcomes"]
+           "DEFAULT_OUT", "format_outcomes", "check_seed", "check_out", "RunLocked",
+           "MAX_SEED"]
 
 DEFAULT_OUT = "results"
 
@@ -60,6 +71,85 @@ def docs_page_link(name: str, out) -> Optional[str]:
         return None
     page = pathlib.Path(__file__).resolve().parents[1] / DOCS_PAGE.format(name=name)
     return pathlib.Path(os.path.relpath(page, pathlib.Path(out).resolve())).as_posix()
+
+
+#: seeds are ints in [0, MAX_SEED]: numpy.random.seed's range
+MAX_SEED = 2**32 - 1
+
+
+class RunLocked(RuntimeError):
+    """Another live run is writing into the same output folder."""
+
+
+def check_seed(seed) -> int:
+    """``seed`` as an int in ``[0, MAX_SEED]``; ValueError (or TypeError) otherwise."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__} {seed!r}")
+    if not 0 <= int(seed) <= MAX_SEED:
+        raise ValueError(f"seed must be between 0 and {MAX_SEED} (2**32 - 1), got {seed}")
+    return int(seed)
+
+
+def check_out(out) -> pathlib.Path:
+    """``out`` as a directory that exists (it is created) and can be written to."""
+    out = pathlib.Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"output path {str(out)!r} exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as e:
+        raise ValueError(f"cannot write into output directory {str(out)!r}: "
+                         f"{e.strerror or e}") from None
+    return out
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def _locked(directory: pathlib.Path):
+    """Hold ``directory/.lock`` (with this process's id) for the block's duration."""
+    lock = directory / ".lock"
+    for _ in range(3):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text().strip() or "0")
+            except (OSError, ValueError):
+                pid = 0
+            if pid and pid != os.getpid() and _pid_alive(pid):
+                raise RunLocked(f"another run (process {pid}) is writing into "
+                                f"{str(directory)!r}; wait for it to finish or choose "
+                                "another --out") from None
+            if pid == os.getpid():
+                raise RunLocked(f"this process is already running into {str(directory)!r}") from None
+            try:
+                lock.unlink()   # left by a process that no longer runs
+            except FileNotFoundError:
+                pass
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(f"{os.getpid()}\n")
+        break
+    else:
+        raise RunLocked(f"cannot take the lock {str(lock)!r}")
+    try:
+        yield
+    finally:
+        try:
+            lock.unlink()
+        except FileNotFoundError:
+            pass
 
 
 def versions() -> dict:
@@ -122,9 +212,14 @@ def run_experiment(name: str, out=None, seed: int = 0, device: str = "cpu",
     """Run experiment ``name`` into ``<out>/<name>/``; return its summary dict."""
     exp = registry.get(name)
     device = check_device(device)
-    out = pathlib.Path(out if out is not None else DEFAULT_OUT)
-    out_dir = out / exp.name
-    out_dir.mkdir(parents=True, exist_ok=True)
+    seed = check_seed(seed)
+    out = check_out(out if out is not None else DEFAULT_OUT)
+    out_dir = check_out(out / exp.name)
+    with _locked(out_dir):
+        return _run_locked(exp, out_dir, seed, device, quick)
+
+
+def _run_locked(exp, out_dir: pathlib.Path, seed: int, device: str, quick: bool) -> dict:
     _seed_everything(seed)
     ctx = RunContext(out_dir, seed=seed, device=device, quick=quick, name=exp.name)
     summary = {"experiment": exp.name, "description": exp.description, "seed": int(seed),
@@ -141,6 +236,10 @@ def run_experiment(name: str, out=None, seed: int = 0, device: str = "cpu",
                             "expected a dict of outcomes")
         summary["outcomes"] = jsonable(outcomes)
         summary["status"] = "ok"
+    except KeyboardInterrupt:
+        summary["status"] = "interrupted"
+        summary["error"] = "interrupted (Ctrl-C)"
+        raise
     except BaseException as e:
         summary["status"] = "failed"
         summary["error"] = "".join(traceback.format_exception(type(e), e, e.__traceback__))
@@ -230,6 +329,13 @@ class LectureRun:
         return not self.failed
 
 
+def _summary_on_disk(out: pathlib.Path, name: str):
+    try:
+        return json.loads((out / name / "summary.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def _write_index(run: LectureRun, pending: Sequence[str], args: dict) -> pathlib.Path:
     lines = ["# Lecture demonstrations", "",
              f"`python -m experiments run lectures` — seed {args['seed']}, device "
@@ -240,7 +346,10 @@ def _write_index(run: LectureRun, pending: Sequence[str], args: dict) -> pathlib
              "| --- | --- | --- | --- |"]
     for name, s in run.results.items():
         exp = registry.get(name)
-        status = "ok" if s.get("status") == "ok" else "**FAILED**"
+        status = {"ok": "ok", "interrupted": "**INTERRUPTED**"}.get(s.get("status"),
+                                                                    "**FAILED**")
+        if s.get("quick"):
+            status += " (quick)"
         secs = f"{s['seconds']:.1f}" if s.get("seconds") is not None else ""
         if s.get("status") == "ok":
             line = format_outcomes(s.get("outcomes", {}), exp.headline)
@@ -256,7 +365,9 @@ def _write_index(run: LectureRun, pending: Sequence[str], args: dict) -> pathlib
     for name, s in run.results.items():
         exp = registry.get(name)
         lines += ["", f"## {name}", "", exp.description, ""]
-        if s.get("status") != "ok":
+        if s.get("status") == "interrupted":
+            lines += ["**Interrupted** (Ctrl-C) before it finished.", ""]
+        elif s.get("status") != "ok":
             lines += ["**Failed.**", "", "```", (s.get("error") or "").rstrip(), "```", ""]
         links = [f"[summary.json]({name}/summary.json)"]
         if s.get("report"):
@@ -279,11 +390,16 @@ def run_lectures(out=None, seed: int = 0, device: str = "cpu", quick: bool = Fal
     index) and the next one runs; check ``.ok`` / ``.failed`` on the result.
     """
     check_device(device)
-    out = pathlib.Path(out if out is not None else DEFAULT_OUT)
-    out.mkdir(parents=True, exist_ok=True)
+    seed = check_seed(seed)
+    out = check_out(out if out is not None else DEFAULT_OUT)
     todo = list(names) if names is not None else registry.lectures()
     for n in todo:
         registry.get(n)  # unknown names fail before anything runs
+    with _locked(out):
+        return _run_lectures_locked(out, todo, seed, device, quick, log)
+
+
+def _run_lectures_locked(out, todo, seed, device, quick, log) -> LectureRun:
     run = LectureRun(out)
     args = {"seed": seed, "device": device, "quick": quick}
     for i, name in enumerate(todo):
@@ -292,6 +408,11 @@ def run_lectures(out=None, seed: int = 0, device: str = "cpu", quick: bool = Fal
         try:
             summary = run_experiment(name, out=out, seed=seed, device=device, quick=quick)
         except KeyboardInterrupt:
+            # the index says so too, with the experiments that never ran as pending
+            run.results[name] = _summary_on_disk(out, name) or {
+                "experiment": name, "status": "interrupted", "quick": bool(quick),
+                "seconds": None, "error": "interrupted (Ctrl-C)", "plots": []}
+            _write_index(run, todo[i + 1:], args)
             raise
         except Exception:
             path = out / name / "summary.json"

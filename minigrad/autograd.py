@@ -19,11 +19,13 @@ raises :class:`~minigrad.errors.GraphError`.
 """
 from __future__ import annotations
 
+from typing import Any, Optional, Sequence, Tuple, Union
+
 from . import backend
 from .errors import GraphError
 from .function import check_finite, freed_graph_error
 from .grad_mode import set_grad_enabled, state
-from .tensor import Tensor
+from .tensor import Tensor, write_clock
 
 
 def _as_list(x):
@@ -107,6 +109,11 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     pending = {}  # Function -> list of summed gradients of its outputs
 
     def deliver(tensor, g):
+        g_dtype, dtype = g.data.dtype, tensor.data.dtype
+        if g_dtype is not dtype and g_dtype != dtype and dtype.kind == "f":
+            # a gradient takes the dtype of its tensor (float32 * float64 would
+            # otherwise hand a float32 leaf a float64 .grad), as in torch
+            g = _cast(g, dtype)
         fn = tensor.creator
         if fn is None:  # a leaf
             if capture is not None:
@@ -134,6 +141,8 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 continue
             if fn.inputs is None:
                 raise freed_graph_error(fn)
+            if fn._stamp != write_clock[0]:   # some in-place write since the forward
+                fn.check_versions()
             _note_output_grads(fn, gys, capture, create_graph)
             gys = [g if g is not None else _zeros_like_output(fn, i)
                    for i, g in enumerate(gys)]
@@ -182,14 +191,22 @@ def _note_output_grads(fn, gys, capture, create_graph):
             out._accumulate_grad(gys[i], create_graph)
 
 
+def _cast(g, dtype):
+    from .ops.elementwise import astype
+
+    return astype(g, dtype)
+
+
 def _zeros_like_output(fn, i):
     out = fn._output_tensor(i)
     xp = backend.get_array_module(out.data)
     return Tensor._make(xp.zeros_like(out.data))
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         allow_unused=False):
+def grad(outputs: Union[Tensor, Sequence[Tensor]], inputs: Union[Tensor, Sequence[Tensor]],
+         grad_outputs: Any = None, retain_graph: Optional[bool] = None,
+         create_graph: bool = False, allow_unused: bool = False
+         ) -> Union[Optional[Tensor], Tuple[Optional[Tensor], ...]]:
     """Gradients of ``outputs`` with respect to ``inputs``, returned, not accumulated.
 
     Like ``torch.autograd.grad``. With ``create_graph=True`` the returned

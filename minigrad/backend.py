@@ -136,7 +136,9 @@ def scatter_add(target, key, values) -> None:
         cupyx.scatter_add(target, key, values)
         return
     rows = _row_index(key)
-    if rows is not None and target.dtype.kind == "f" and target.ndim >= 1 and len(rows):
+    # (scipy.sparse has no float16: half precision takes np.add.at)
+    if rows is not None and target.dtype in (np.float32, np.float64) and target.ndim >= 1 \
+            and len(rows):
         import scipy.sparse
 
         n = len(rows)
@@ -155,10 +157,13 @@ def erf(x):
     if is_cupy_array(x):
         import cupyx.scipy.special
 
-        return cupyx.scipy.special.erf(x)
+        y = cupyx.scipy.special.erf(x)
+        return y.astype(x.dtype, copy=False) if x.dtype.kind == "f" else y
     import scipy.special
 
-    return scipy.special.erf(x)
+    # scipy computes float16 in float64: cast back, so erf keeps the input's dtype
+    y = scipy.special.erf(x)
+    return y.astype(x.dtype, copy=False) if x.dtype.kind == "f" else y
 
 
 def random_generator(device: str):

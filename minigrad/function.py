@@ -19,7 +19,7 @@ from typing import NamedTuple
 from . import backend
 from .errors import AnomalyError, DeviceError, GraphError, ShapeError
 from .grad_mode import state
-from .tensor import Tensor
+from .tensor import Tensor, write_clock
 
 
 class InputLink(NamedTuple):
@@ -59,8 +59,33 @@ class Function:
     needs_input_grad: tuple = ()
     created_at: str | None = None
 
+    #: The inputs whose *values* ``backward`` reads, by position; ``None`` means
+    #: all of them (the safe default for new Functions). An input listed here that
+    #: is modified in place between the forward and the backward makes the
+    #: backward raise (see :meth:`check_versions`). Ops whose backward needs only
+    #: shapes (add, reshape, indexing, ...) list none, as torch saves none.
+    saved_inputs: tuple | None = None
+
+    #: Whether ``backward`` reads the output's values (exp, tanh, softmax, ...):
+    #: then an output written in place after the forward makes backward raise.
+    #: True (the safe default) unless the op says otherwise.
+    saves_output: bool = True
+
+    #: For ops whose output is a view of input 0's memory: True when it always is
+    #: (transpose, broadcast, split), "maybe" when it may be a copy (reshape,
+    #: indexing). A view shares its input's version counter.
+    view_op: bool | str = False
+
+    #: the write clock when the graph was recorded (see ``tensor.write_clock``)
+    _stamp: int = 0
+
     # ------------------------------------------------------------------ call
     def __call__(self, *inputs):
+        try:
+            needs = tuple([x._requires_grad for x in inputs])
+        except AttributeError:  # an array or a number among the inputs
+            inputs = _coerce_inputs(self, inputs)
+            needs = tuple([x._requires_grad for x in inputs])
         xs = [x.data for x in inputs]
         _check_same_device(self, inputs)
         try:
@@ -72,10 +97,13 @@ class Function:
         if single:
             ys = (ys,)
         outputs = [Tensor._make(y) for y in ys]
+        if self.view_op:
+            _share_versions(inputs[0], xs[0], outputs, self.view_op is True)
 
-        if state.grad_enabled and any(x._requires_grad for x in inputs):
+        if state.grad_enabled and True in needs:
+            self._stamp = write_clock[0]
             self.inputs = list(inputs)
-            self.needs_input_grad = tuple(x._requires_grad for x in inputs)
+            self.needs_input_grad = needs
             self.outputs = [weakref.ref(o) for o in outputs]
             # The output *arrays* (not Tensors: no reference cycle) are kept so that
             # backward can use an output whose Tensor object was already dropped:
@@ -125,6 +153,30 @@ class Function:
             out.creator, out._output_index = self, i
         return out
 
+    def saved_input_indices(self):
+        """Positions of the inputs whose values ``backward`` reads (see ``saved_inputs``)."""
+        if self.saved_inputs is None:
+            return range(len(self.inputs))
+        return self.saved_inputs
+
+    def check_versions(self) -> None:
+        """Raise if a tensor this backward needs was modified in place since the forward.
+
+        Checked: the saved inputs (:attr:`saved_inputs`) and, for ops whose
+        backward reads its output (:attr:`saves_output`), the outputs still alive.
+        """
+        stamp = self._stamp
+        for i in self.saved_input_indices():
+            vc = self.inputs[i]._vc
+            if vc is not None and vc[0] > stamp:
+                raise _modified_error(self, f"input {i}", self.inputs[i])
+        if not self.saves_output:
+            return
+        for i, ref in enumerate(self.outputs):
+            out = ref()
+            if out is not None and out._vc is not None and out._vc[0] > stamp:
+                raise _modified_error(self, f"output {i}", out)
+
     def release(self) -> None:
         """Drop the saved inputs after backward (``retain_graph=False``).
 
@@ -143,6 +195,44 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.op_name}>"
+
+
+def _coerce_inputs(fn: Function, inputs) -> tuple:
+    """The one rule for non-Tensor inputs: NumPy/CuPy arrays, numbers and lists
+    become constant Tensors (as ``ndarray + Tensor`` does); anything else is a
+    TypeError naming the op and the argument."""
+    from .ops._convert import coerce
+
+    return tuple(coerce(x, fn.op_name, f"input {i}") for i, x in enumerate(inputs))
+
+
+def _share_versions(x: Tensor, array, outputs, always: bool) -> None:
+    """Outputs that are views of ``x``'s memory share its version counter."""
+    for o in outputs:
+        data = o.data
+        if not always and data is not array:
+            base = data.base
+            if base is None:            # owns its memory: a copy
+                continue
+            owner = array.base if array.base is not None else array
+            if base is not owner and base is not array and \
+                    not backend.get_array_module(array).may_share_memory(data, array):
+                continue
+        x._share_version(o)
+
+
+def _modified_error(fn: Function, which: str, t: Tensor) -> GraphError:
+    vc = t._vc
+    label = f"{t.name!r}, " if t.name else ""
+    where = f"\nThe op was created at:\n{fn.created_at}" if fn.created_at else ""
+    return GraphError(
+        f"one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: {which} of {fn.op_name} ({label}a tensor of shape "
+        f"{tuple(t.shape)}, {t.dtype}) was changed by {vc[2] or 'an in-place write'} "
+        f"(now at version {vc[1]}) after {fn.op_name} used it in the forward pass. "
+        "Compute the forward again after the change, or make the change out of place "
+        "(y = x * 2 rather than x.mul_(2))." + where
+    )
 
 
 def _check_same_device(fn: Function, inputs) -> None:

@@ -15,7 +15,6 @@ from .ops import (
     clip,
     gelu,
     getitem,
-    logsumexp,
     matmul,
     mean,
     relu,
@@ -28,8 +27,10 @@ from .ops import (
     where,
 )
 from .ops import sum as _sum
+from .ops._convert import coerce
 from .ops.reduction import normalize_axis
 from .tensor import Tensor
+from .typing import Shape, TensorLike
 
 __all__ = ["relu", "sigmoid", "tanh", "gelu", "softplus", "softmax", "log_softmax",
            "linear", "embedding", "dropout", "layer_norm", "masked_fill", "mse_loss",
@@ -37,6 +38,8 @@ __all__ = ["relu", "sigmoid", "tanh", "gelu", "softplus", "softmax", "log_softma
 
 
 class Softmax(Function):
+    saved_inputs = ()
+
     def __init__(self, axis):
         self.axis = axis
 
@@ -52,18 +55,51 @@ class Softmax(Function):
         return y * (g - _sum(g * y, self.axis, keepdims=True))
 
 
-def softmax(x, dim=-1):
+def softmax(x: TensorLike, dim: int = -1) -> Tensor:
     """exp(x_i) / sum_j exp(x_j) along ``dim``."""
-    return Softmax(normalize_axis(dim, x.ndim))(x)
+    if not isinstance(x, Tensor):
+        x = coerce(x, "softmax", "x")
+    return Softmax(normalize_axis(dim, x.ndim, "softmax"))(x)
 
 
-def log_softmax(x, dim=-1):
-    """x_i - log sum_j exp(x_j) along ``dim`` (stable for large x)."""
-    return x - logsumexp(x, dim, keepdims=True)
+class LogSoftmax(Function):
+    """(x - m) - log sum exp(x - m) with m = max x: the shifted logits are exact, so
+    float32 logits near 1e4 keep their precision (x - logsumexp(x) would subtract
+    two numbers near 1e4 and keep three digits). Backward: g - softmax * sum(g)."""
+
+    saved_inputs = ()
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        if x.size == 0:
+            return xp.zeros_like(x)
+        m = x.max(axis=self.axis, keepdims=True)
+        shifted = x - xp.where(xp.isfinite(m), m, 0)
+        with np.errstate(divide="ignore"):
+            return shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
+
+    def backward(self, g):
+        from .ops import exp
+
+        return g - exp(self.output) * _sum(g, self.axis, keepdims=True)
 
 
-def linear(x, weight, bias=None):
+def log_softmax(x: TensorLike, dim: int = -1) -> Tensor:
+    """x_i - log sum_j exp(x_j) along ``dim``, computed stably (see :class:`LogSoftmax`)."""
+    if not isinstance(x, Tensor):
+        x = coerce(x, "log_softmax", "x")
+    return LogSoftmax(normalize_axis(dim, x.ndim, "log_softmax"))(x)
+
+
+def linear(x: TensorLike, weight: TensorLike, bias: TensorLike | None = None) -> Tensor:
     """x W^T + b, with ``weight`` of shape (out_features, in_features) as in PyTorch."""
+    if not isinstance(weight, Tensor):
+        weight = coerce(weight, "linear", "weight")
+    if not isinstance(x, Tensor):
+        x = coerce(x, "linear", "x")
     if x.shape[-1] != weight.shape[-1]:
         raise ShapeError(f"linear: input of shape {x.shape} has {x.shape[-1]} features "
                          f"but the weight of shape {weight.shape} expects {weight.shape[-1]}")
@@ -71,12 +107,14 @@ def linear(x, weight, bias=None):
     return y if bias is None else y + bias
 
 
-def embedding(indices, weight, padding_idx=None):
+def embedding(indices: TensorLike, weight: TensorLike, padding_idx: int | None = None) -> Tensor:
     """Rows of ``weight`` picked by integer ``indices``: out[..., :] = W[indices[...], :].
 
     The backward scatter-adds the gradient rows into a zero matrix; with
     ``padding_idx`` that row gets no gradient (as in PyTorch).
     """
+    if not isinstance(weight, Tensor):
+        weight = coerce(weight, "embedding", "weight")
     xp = backend.get_array_module(weight.data)
     idx = backend.to_device(_data(indices), weight.device)
     if idx.dtype.kind not in "iu":
@@ -96,11 +134,13 @@ def embedding(indices, weight, padding_idx=None):
     return out
 
 
-def dropout(x, p=0.5, training=True):
+def dropout(x: TensorLike, p: float = 0.5, training: bool = True) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by 1/(1-p).
 
     The mask comes from minigrad's seeded generator (``minigrad.manual_seed``).
     """
+    if not isinstance(x, Tensor):
+        x = coerce(x, "dropout", "x")
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
@@ -113,9 +153,14 @@ def dropout(x, p=0.5, training=True):
     return x * Tensor._make(mask.astype(x.dtype))
 
 
-def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+def layer_norm(
+        x: TensorLike, normalized_shape: int | Shape, weight: TensorLike | None = None,
+        bias: TensorLike | None = None, eps: float = 1e-5
+) -> Tensor:
     """(x - mean) / sqrt(var + eps) * weight + bias over the last len(normalized_shape)
     axes, with the biased variance (as ``torch.nn.functional.layer_norm``)."""
+    if not isinstance(x, Tensor):
+        x = coerce(x, "layer_norm", "x")
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
     normalized_shape = tuple(normalized_shape)
@@ -135,12 +180,14 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     return y
 
 
-def masked_fill(x, mask, value):
+def masked_fill(x: TensorLike, mask: TensorLike, value: float) -> Tensor:
     """``value`` where ``mask`` is true (broadcast against x), x elsewhere.
 
     Attention uses it with value = -inf (or a large negative number) to hide
     padding and future positions.
     """
+    if not isinstance(x, Tensor):
+        x = coerce(x, "masked_fill", "x")
     return where(mask, value, x)
 
 
@@ -155,7 +202,9 @@ def _reduce(loss, reduction):
     raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
-def mse_loss(input, target, reduction="mean"):  # noqa: A002  (torch's names)
+def mse_loss(input: TensorLike, target: TensorLike, reduction: str = "mean") -> Tensor:  # noqa: A002  (torch's names)
+    if not isinstance(input, Tensor):
+        input = coerce(input, "mse_loss", "input")
     if input.shape != getattr(target, "shape", input.shape):
         raise ShapeError(f"mse_loss: input shape {input.shape} and target shape "
                          f"{target.shape} differ")
@@ -184,12 +233,27 @@ def _target_array(target, input):
     return t.reshape(-1)
 
 
-def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+def _weighted_mean(total, weights):
+    """``total / sum(weights)``; when every target is ignored (the weights sum to 0)
+    the loss is NaN, as in torch, but its gradient is 0, not 0 * (1/0) = NaN: one
+    all-padding batch must not turn every weight into NaN."""
+    denom = weights.sum()
+    if float(denom) == 0:
+        return total * 0.0 + float("nan")
+    return total / Tensor._make(denom)
+
+
+def nll_loss(
+        input: TensorLike, target: TensorLike, weight: TensorLike | None = None, ignore_index: int = -100,
+        reduction: str = "mean"
+) -> Tensor:
     """Negative log-likelihood of the target classes, given log-probabilities.
 
     loss_i = -w[y_i] * input[i, y_i]; targets equal to ``ignore_index`` count
     for nothing; 'mean' divides by the sum of the weights of the counted targets.
     """
+    if not isinstance(input, Tensor):
+        input = coerce(input, "nll_loss", "input")
     logp = _classes_last(input)
     y = _target_array(target, input)
     xp = backend.get_array_module(y)
@@ -205,20 +269,24 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     picked = getitem(logp, (xp.arange(logp.shape[0]), safe_y))
     loss = -(picked * w_t)
     if reduction == "mean":
-        return _sum(loss) / _sum(w_t)
+        return _weighted_mean(_sum(loss), w)
     if reduction == "none":
         return reshape(loss, (input.shape[0],) + input.shape[2:] if input.ndim > 1 else ())
     return _reduce(loss, reduction)
 
 
-def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
-                  label_smoothing=0.0):
+def cross_entropy(
+        input: TensorLike, target: TensorLike, weight: TensorLike | None = None, ignore_index: int = -100,
+        reduction: str = "mean", label_smoothing: float = 0.0
+) -> Tensor:
     """Softmax cross-entropy from logits and class indices, as in PyTorch.
 
     With label smoothing eps and C classes the target distribution is
     (1 - eps) one_hot(y) + eps / C, i.e. the loss is
     (1 - eps) * nll + eps / C * sum_c (-w_c log p_c).
     """
+    if not isinstance(input, Tensor):
+        input = coerce(input, "cross_entropy", "input")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
     logp = log_softmax(input, dim=1 if input.ndim > 1 else 0)
@@ -237,7 +305,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
             xp = backend.get_array_module(y)
             safe_y = xp.where(y != ignore_index, y, 0)
             denom = _sum(Tensor._make(_data(weight)[safe_y]) * counted)
-        smooth = _sum(smooth) / denom
+        smooth = _weighted_mean(_sum(smooth), denom.data)
     elif reduction == "sum":
         smooth = _sum(smooth)
     elif reduction == "none":

@@ -26,7 +26,7 @@ def is_grad_enabled() -> bool:
 class set_grad_enabled(contextlib.ContextDecorator):
     """Context manager (or decorator) that sets grad mode to ``mode``."""
 
-    def __init__(self, mode: bool):
+    def __init__(self, mode: bool) -> None:
         self.mode = bool(mode)
         self.prev = None
 
@@ -43,14 +43,14 @@ class set_grad_enabled(contextlib.ContextDecorator):
 class no_grad(set_grad_enabled):
     """Ops inside do not record a graph: outputs have ``requires_grad=False``."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(False)
 
 
 class enable_grad(set_grad_enabled):
     """Re-enables graph recording inside a ``no_grad`` block."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(True)
 
 
@@ -66,7 +66,7 @@ class detect_anomaly(contextlib.ContextDecorator):
     where the op was created. Slow: for debugging only.
     """
 
-    def __init__(self, enabled: bool = True):
+    def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
         self.prev = None
 

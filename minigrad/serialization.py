@@ -61,11 +61,24 @@ Atomic writes
 ``fsync``\\ s it, then renames it over the target with ``os.replace`` (atomic
 on POSIX and Windows) and finally ``fsync``\\ s the directory. A crash at any
 point leaves either the old checkpoint or the new one, never a half-written
-file, and the temporary file is removed when the write fails.
+file, and the temporary file is removed when the write fails. A process killed
+mid-write cannot remove its temporary file; the next save to the same path does
+(see :mod:`minigrad.atomic`).
+
+Bounded loading
+---------------
+:func:`load` checks the zip directory before reading any data: every entry must
+be stored uncompressed (so no small file can expand into a large allocation),
+its declared size must fit in the file, the sizes must add up to at most
+``max_bytes`` (``DEFAULT_MAX_BYTES``, 4 GiB, unless given), and each ``.npy``
+header must declare exactly the bytes that follow it. An entry referred to many
+times is read once and shared. Every failure is a ``CheckpointError`` that says
+what was wrong.
 """
 from __future__ import annotations
 
 import errno
+import io
 import json
 import math
 import os
@@ -78,7 +91,7 @@ from .atomic import atomic_open
 from .backend import to_numpy
 from .errors import CheckpointError
 
-__all__ = ["save", "load", "FORMAT_NAME", "FORMAT_VERSION", "MANIFEST_KEY"]
+__all__ = ["save", "load", "FORMAT_NAME", "FORMAT_VERSION", "MANIFEST_KEY", "DEFAULT_MAX_BYTES"]
 
 FORMAT_NAME = "minigrad-checkpoint"
 FORMAT_VERSION = 1
@@ -242,31 +255,119 @@ class _Corrupt(Exception):
     """Internal: what is wrong with a checkpoint, turned into CheckpointError."""
 
 
-class _Decoder:
-    def __init__(self, archive, entry_names):
-        self.archive = archive
-        self.entries = set(entry_names)
-        self.used: set[str] = set()
-        self._tensor = None
+#: The most array bytes :func:`load` reads unless told otherwise (``max_bytes``).
+DEFAULT_MAX_BYTES = 4 * 2**30
 
-    def _array(self, key):
-        if not isinstance(key, str) or key not in self.entries or key == MANIFEST_KEY:
-            raise _Corrupt(f"the manifest refers to array entry {key!r}, "
-                           "which the archive does not contain")
+_NPY_SUFFIX = ".npy"
+
+
+class _Archive:
+    """The entries of a checkpoint's zip file, checked before anything is read.
+
+    Every entry must be *stored* (uncompressed, as ``numpy.savez`` writes them):
+    its size on disk is then its size in memory, so a small file cannot expand
+    into a large allocation. The declared sizes must fit inside the file and add
+    up to at most ``max_bytes``. Each entry is read at most once; a manifest that
+    refers to one entry many times gets the same array back each time.
+    """
+
+    def __init__(self, fileobj, max_bytes: int):
+        fileobj.seek(0, os.SEEK_END)
+        file_size = fileobj.tell()
+        fileobj.seek(0)
         try:
-            array = self.archive[key]
-        except ValueError as exc:
-            # numpy refuses object arrays when allow_pickle=False
-            raise _Corrupt(f"array entry {key!r} cannot be read without pickle "
-                           f"({exc})") from exc
+            self.zip = zipfile.ZipFile(fileobj)
+        except zipfile.BadZipFile as exc:
+            raise _Corrupt(f"not a .npz archive, or a damaged one ({exc})") from exc
+        self.entries = {}
+        total = 0
+        for info in self.zip.infolist():
+            name = info.filename
+            key = name[:-len(_NPY_SUFFIX)] if name.endswith(_NPY_SUFFIX) else name
+            if key in self.entries:
+                raise _Corrupt(f"the archive holds entry {key!r} twice")
+            if info.compress_type != zipfile.ZIP_STORED:
+                raise _Corrupt(f"entry {key!r} is compressed (method {info.compress_type}); "
+                               "checkpoints store their entries uncompressed, and a "
+                               "compressed entry could expand far beyond the file's size")
+            if info.compress_size != info.file_size:
+                raise _Corrupt(f"entry {key!r} declares {info.file_size} bytes but "
+                               f"occupies {info.compress_size}")
+            if info.header_offset + info.file_size > file_size:
+                raise _Corrupt(f"entry {key!r} declares {info.file_size} bytes at offset "
+                               f"{info.header_offset}, past the end of the "
+                               f"{file_size}-byte file")
+            total += info.file_size
+            self.entries[key] = info
+        if total > max_bytes:
+            raise _Corrupt(f"the archive holds {total} bytes of arrays, more than "
+                           f"max_bytes={max_bytes}; pass a larger max_bytes to load() "
+                           "if the file is trusted")
+        self._cache: dict = {}
+
+    @property
+    def names(self):
+        return list(self.entries)
+
+    def array(self, key: str) -> np.ndarray:
+        """The array of entry ``key``, read and validated once."""
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        info = self.entries[key]
+        try:
+            raw = bytearray(self.zip.read(info))   # checks the CRC
         except Exception as exc:
             raise _Corrupt(f"array entry {key!r} is damaged ({type(exc).__name__}: "
                            f"{exc})") from exc
-        if not isinstance(array, np.ndarray) or array.dtype.hasobject:
-            raise _Corrupt(f"array entry {key!r} holds objects, which checkpoints "
-                           "never contain")
-        self.used.add(key)
+        array = _parse_npy(raw, key)
+        self._cache[key] = array
         return array
+
+
+def _parse_npy(raw: bytearray, key: str) -> np.ndarray:
+    """An .npy file's array from its bytes; the header must match the data exactly.
+
+    The header is parsed here (not by ``numpy.load``, which allocates the declared
+    shape before reading it): a declared size that differs from the bytes present
+    is an error, and object dtypes (which would need pickle) are refused.
+    """
+    buf = io.BytesIO(raw)
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(buf)
+        if version == (1, 0):
+            shape, fortran, dtype = fmt.read_array_header_1_0(buf)
+        elif version == (2, 0):
+            shape, fortran, dtype = fmt.read_array_header_2_0(buf)
+        else:
+            raise ValueError(f"unknown .npy version {version}")
+    except Exception as exc:
+        raise _Corrupt(f"array entry {key!r} has a damaged header ({type(exc).__name__}: "
+                       f"{exc})") from exc
+    if dtype.hasobject:
+        raise _Corrupt(f"array entry {key!r} holds objects (dtype {dtype}), which cannot "
+                       "be read without pickle; checkpoints never contain them")
+    count = math.prod(shape)
+    offset = buf.tell()
+    if count * dtype.itemsize != len(raw) - offset:
+        raise _Corrupt(f"array entry {key!r} declares shape {shape} of {dtype} "
+                       f"({count * dtype.itemsize} bytes) but holds {len(raw) - offset}")
+    array = np.frombuffer(raw, dtype=dtype, count=count, offset=offset)
+    return array.reshape(shape[::-1]).T if fortran else array.reshape(shape)
+
+
+class _Decoder:
+    def __init__(self, archive: _Archive):
+        self.archive = archive
+        self._tensor = None
+        self._tensors: dict = {}
+
+    def _array(self, key):
+        if not isinstance(key, str) or key not in self.archive.entries or key == MANIFEST_KEY:
+            raise _Corrupt(f"the manifest refers to array entry {key!r}, "
+                           "which the archive does not contain")
+        return self.archive.array(key)
 
     def decode(self, node):
         if not isinstance(node, dict) or not isinstance(node.get("type"), str):
@@ -309,28 +410,33 @@ class _Decoder:
                     out[self.decode(key_node)] = self.decode(value_node)
                 return out
             if kind == "array":
-                array = self._array(node["key"])
+                key = node["key"]
+                array = self._array(key)
                 if node.get("scalar"):
                     if array.ndim != 0:
-                        raise _Corrupt(f"scalar entry {node['key']!r} has shape "
-                                       f"{array.shape}")
+                        raise _Corrupt(f"scalar entry {key!r} has shape {array.shape}")
                     return array[()]
                 if node.get("tensor"):
-                    return self._make_tensor(array, bool(node.get("requires_grad", False)))
+                    return self._make_tensor(key, array, bool(node.get("requires_grad", False)))
                 return array
         except (KeyError, TypeError, ValueError, struct.error) as exc:
             raise _Corrupt(f"malformed {kind} node {_short(node)} "
                            f"({type(exc).__name__}: {exc})") from exc
         raise _Corrupt(f"unknown manifest node type {kind!r}")
 
-    def _make_tensor(self, array, requires_grad):
+    def _make_tensor(self, key, array, requires_grad):
         if self._tensor is None:
             self._tensor = _tensor_class()
             if self._tensor is None:
                 raise _Corrupt("the checkpoint holds Tensors but minigrad.tensor "
                                "cannot be imported")
-        # An ndarray keeps its dtype in Tensor(); float64 stays float64.
-        return self._tensor(array, requires_grad=requires_grad)
+        # one entry referred to twice comes back as one Tensor (shared, as written)
+        cached = self._tensors.get((key, requires_grad))
+        if cached is None:
+            # An ndarray keeps its dtype in Tensor(); float64 stays float64.
+            cached = self._tensors[(key, requires_grad)] = self._tensor(
+                array, requires_grad=requires_grad)
+        return cached
 
 
 def _text(node, field):
@@ -345,63 +451,64 @@ def _short(node, limit=120):
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def _read(fileobj):
+def _read(fileobj, max_bytes: int):
     """Parse an open checkpoint file; raises _Corrupt on anything foreign."""
-    try:
-        archive = np.load(fileobj, allow_pickle=False)
-    except ValueError as exc:
-        # np.load falls back to pickle for unknown formats and refuses it.
-        raise _Corrupt("not a .npz archive (unrecognised file contents)") from exc
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
-        raise _Corrupt(f"truncated or damaged archive ({type(exc).__name__}: {exc})") from exc
-    if not isinstance(archive, np.lib.npyio.NpzFile):
+    head = fileobj.read(6)
+    fileobj.seek(0)
+    if head == b"\x93NUMPY":
         raise _Corrupt("a single .npy array, not a checkpoint archive")
-    with archive:
-        names = list(archive.files)
-        if MANIFEST_KEY not in names:
-            raise _Corrupt(f"no {MANIFEST_KEY!r} entry: this .npz was not written "
-                           "by minigrad.save")
-        try:
-            raw = archive[MANIFEST_KEY]
-        except Exception as exc:
-            raise _Corrupt(f"the manifest entry is damaged ({type(exc).__name__}: "
-                           f"{exc})") from exc
-        if not (isinstance(raw, np.ndarray) and raw.dtype == np.uint8 and raw.ndim == 1):
-            raise _Corrupt("the manifest entry is not a 1-d uint8 array")
-        try:
-            manifest = json.loads(raw.tobytes().decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise _Corrupt(f"the manifest is not valid JSON ({exc})") from exc
-        if not isinstance(manifest, dict):
-            raise _Corrupt("the manifest is not a JSON object")
-        name = manifest.get("format")
-        if name != FORMAT_NAME:
-            raise _Corrupt(f"format {name!r} is not {FORMAT_NAME!r}")
-        version = manifest.get("version")
-        if not isinstance(version, int) or isinstance(version, bool):
-            raise _Corrupt(f"format version {version!r} is not an integer")
-        if version > FORMAT_VERSION:
-            raise _Corrupt(f"format version {version} is newer than this minigrad "
-                           f"reads (up to {FORMAT_VERSION}); upgrade minigrad")
-        if version < 1:
-            raise _Corrupt(f"unknown format version {version}")
-        if "root" not in manifest:
-            raise _Corrupt("the manifest has no 'root'")
-        return _Decoder(archive, names).decode(manifest["root"])
+    if not head.startswith(b"PK"):
+        raise _Corrupt("not a .npz archive (unrecognised file contents)")
+    archive = _Archive(fileobj, max_bytes)
+    if MANIFEST_KEY not in archive.entries:
+        raise _Corrupt(f"no {MANIFEST_KEY!r} entry: this .npz was not written "
+                       "by minigrad.save")
+    try:
+        raw = archive.array(MANIFEST_KEY)
+    except _Corrupt as exc:
+        raise _Corrupt(f"the manifest entry is damaged ({exc})") from exc
+    if not (raw.dtype == np.uint8 and raw.ndim == 1):
+        raise _Corrupt("the manifest entry is not a 1-d uint8 array")
+    try:
+        manifest = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise _Corrupt(f"the manifest is not valid JSON ({exc})") from exc
+    if not isinstance(manifest, dict):
+        raise _Corrupt("the manifest is not a JSON object")
+    name = manifest.get("format")
+    if name != FORMAT_NAME:
+        raise _Corrupt(f"format {name!r} is not {FORMAT_NAME!r}")
+    version = manifest.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise _Corrupt(f"format version {version!r} is not an integer")
+    if version > FORMAT_VERSION:
+        raise _Corrupt(f"format version {version} is newer than this minigrad "
+                       f"reads (up to {FORMAT_VERSION}); upgrade minigrad")
+    if version < 1:
+        raise _Corrupt(f"unknown format version {version}")
+    if "root" not in manifest:
+        raise _Corrupt("the manifest has no 'root'")
+    return _Decoder(archive).decode(manifest["root"])
 
 
-def load(path):
+def load(path, max_bytes: int = DEFAULT_MAX_BYTES):
     """Read a checkpoint written by :func:`save` and return the structure.
 
     Arrays come back as NumPy arrays, Tensors as ``minigrad.Tensor`` on the
     CPU (move them with ``.to(device)``), tuples as tuples and int dict keys
     as ints. Nothing is ever unpickled.
 
+    The reader is bounded: entries must be stored uncompressed, their declared
+    sizes must fit the file and add up to at most ``max_bytes`` (4 GiB unless
+    given), and each entry is read once however often the manifest refers to it.
+
     Raises ``FileNotFoundError`` when ``path`` does not exist and
-    :class:`minigrad.errors.CheckpointError` when the file is truncated,
-    corrupted or not a minigrad checkpoint.
+    :class:`minigrad.errors.CheckpointError`, with the reason, for every way the
+    file can be truncated, corrupted, oversized or not a minigrad checkpoint.
     """
     path = os.fspath(path)
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
+        raise TypeError(f"load: max_bytes must be a non-negative int, got {max_bytes!r}")
     try:
         fileobj = open(path, "rb")
     except FileNotFoundError:
@@ -409,10 +516,12 @@ def load(path):
                                 path) from None
     with fileobj:
         try:
-            return _read(fileobj)
+            return _read(fileobj, max_bytes)
         except _Corrupt as exc:
             raise CheckpointError(f"cannot load checkpoint {path!r}: {exc}") from exc
-        except (zipfile.BadZipFile, EOFError, ValueError, KeyError,
-                struct.error, RecursionError) as exc:
+        except (Exception, RecursionError) as exc:
+            # zipfile and the .npy header parser have many ways to fail on damaged
+            # bytes (BadZipFile, NotImplementedError, OverflowError, ...): all of
+            # them mean the same thing here
             raise CheckpointError(f"cannot load checkpoint {path!r}: damaged file "
                                   f"({type(exc).__name__}: {exc})") from exc

@@ -11,6 +11,8 @@ bottom of this file.
 """
 from __future__ import annotations
 
+from typing import Any, Optional, Union
+
 import numpy as np
 
 from . import backend
@@ -19,8 +21,14 @@ from .grad_mode import state as _grad_state
 
 _default_dtype = np.dtype(np.float32)
 
+#: The write clock: one integer, bumped by every in-place operation on any tensor.
+#: A Function notes its value when it records its inputs; a tensor whose last
+#: write is later than that was modified after the Function saved it. A list, so
+#: that function.py and autograd.py share the one cell without a global lookup.
+write_clock = [0]
 
-def set_default_dtype(dtype) -> None:
+
+def set_default_dtype(dtype: Any) -> None:
     """The float dtype for tensors built from Python floats (float32 unless set)."""
     global _default_dtype
     dtype = np.dtype(dtype)
@@ -29,7 +37,7 @@ def set_default_dtype(dtype) -> None:
     _default_dtype = dtype
 
 
-def get_default_dtype():
+def get_default_dtype() -> np.dtype:
     return _default_dtype
 
 
@@ -80,7 +88,15 @@ class Tensor:
     __array_ufunc__ = None
     __array_priority__ = 1000
 
-    def __init__(self, data, requires_grad=False, dtype=None, device=None):
+    #: The version counter, shared by a tensor and its views (``reshape``,
+    #: ``transpose``, basic indexing, ``detach``): ``[last write on the write
+    #: clock, number of writes, name of the last in-place op]``. ``None`` (the
+    #: class default, so building a tensor costs nothing) until the first
+    #: in-place write or view.
+    _vc = None
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
+                 device: Optional[str] = None) -> None:
         self.data = _infer_array(data, dtype, device)
         self.grad = None
         self.creator = None
@@ -141,7 +157,8 @@ class Tensor:
             raise GraphError("retain_grad() on a tensor that does not require grad")
         self._retains_grad = True
 
-    def backward(self, grad=None, retain_graph=None, create_graph=False) -> None:
+    def backward(self, grad: Any = None, retain_graph: Optional[bool] = None,
+                 create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
 
         ``grad`` is the gradient of some scalar with respect to ``self``; it may
@@ -171,8 +188,14 @@ class Tensor:
             self.grad = self.grad + g
 
     def detach(self) -> "Tensor":
-        """The same data, cut from the graph (no creator, no grad)."""
-        return Tensor._make(self.data)
+        """The same data, cut from the graph (no creator, no grad).
+
+        It shares the memory and the version counter: an in-place write to one
+        is seen by a backward that needs the other.
+        """
+        out = Tensor._make(self.data)
+        self._share_version(out)
+        return out
 
     def zero_grad(self) -> None:
         self.grad = None
@@ -194,7 +217,7 @@ class Tensor:
     def device(self) -> str:
         return backend.device_of(self.data)
 
-    def size(self, dim=None):
+    def size(self, dim: Optional[int] = None) -> Union[tuple, int]:
         return self.shape if dim is None else self.shape[dim]
 
     def numel(self) -> int:
@@ -213,39 +236,39 @@ class Tensor:
         """The data as a NumPy array (copied to the host from a GPU)."""
         return backend.to_numpy(self.data)
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: Any = None, copy: Optional[bool] = None) -> np.ndarray:
         arr = self.numpy()
         return arr if dtype is None else arr.astype(dtype)
 
-    def item(self):
+    def item(self) -> Union[float, int, bool]:
         if self.data.size != 1:
             raise ValueError(
                 f"item() needs a tensor with one element, got shape {self.shape}"
             )
         return self.numpy().reshape(()).item()
 
-    def tolist(self):
+    def tolist(self) -> Any:
         return self.numpy().tolist()
 
-    def __float__(self):
+    def __float__(self) -> float:
         return float(self.item())
 
-    def __int__(self):
+    def __int__(self) -> int:
         return int(self.item())
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         if self.data.size != 1:
             raise ValueError(
                 f"the truth value of a tensor of shape {self.shape} is ambiguous"
             )
         return bool(self.item())
 
-    def __index__(self):
+    def __index__(self) -> int:
         if self.data.dtype.kind not in "iu" or self.data.size != 1:
             raise TypeError("only integer tensors of one element can be an index")
         return int(self.item())
 
-    def to(self, device=None, dtype=None) -> "Tensor":
+    def to(self, device: Any = None, dtype: Any = None) -> "Tensor":
         """A copy on ``device`` and/or of ``dtype`` (the same tensor when nothing changes).
 
         Differentiable: gradients flow back to the original device and dtype.
@@ -270,19 +293,19 @@ class Tensor:
             out = _ops().to_device(out, backend.normalize_device(device))
         return out
 
-    def cpu(self):
+    def cpu(self) -> "Tensor":
         return self.to("cpu")
 
-    def cuda(self):
+    def cuda(self) -> "Tensor":
         return self.to("cuda")
 
-    def float(self):
+    def float(self) -> "Tensor":
         return self.to(dtype=np.float32)
 
-    def double(self):
+    def double(self) -> "Tensor":
         return self.to(dtype=np.float64)
 
-    def type(self, dtype):
+    def type(self, dtype: Any) -> "Tensor":
         return self.to(dtype=dtype)
 
     def clone(self) -> "Tensor":
@@ -290,31 +313,130 @@ class Tensor:
         return _ops().clone(self)
 
     # ---------------------------------------------------- in-place (no graph)
+    # In-place operations are not recorded in the graph. Each one bumps the
+    # tensor's version counter, so that a backward that needs the old values
+    # (a Function saved this tensor, or produced it) raises instead of silently
+    # using the new ones -- torch's "modified by an inplace operation" check.
+    # Writes through ``.data`` (``t.data[...] = x``) bypass the counter, as in
+    # torch: they are the escape hatch for code that knows what it does.
+    @property
+    def _version(self) -> int:
+        """How many in-place writes this tensor (or a view of its memory) has had."""
+        vc = self._vc
+        return 0 if vc is None else vc[1]
+
+    def _bump_version(self, op: str = "an in-place write") -> None:
+        """Record an in-place write (``op`` names it in the backward error)."""
+        write_clock[0] += 1
+        vc = self._vc
+        if vc is None:
+            self._vc = [write_clock[0], 1, op]
+        else:
+            vc[0] = write_clock[0]
+            vc[1] += 1
+            vc[2] = op
+
+    def _share_version(self, view: "Tensor") -> None:
+        """Make ``view`` (whose array shares this tensor's memory) share its counter."""
+        vc = self._vc
+        if vc is None:
+            vc = self._vc = [0, 0, ""]
+        view._vc = vc
+
     def _check_inplace(self, what: str) -> None:
-        if _grad_state.grad_enabled and (self._requires_grad and self.creator is None):
+        if not (_grad_state.grad_enabled and self._requires_grad):
+            return
+        if self.creator is None:
             raise GraphError(
                 f"{what}: a leaf tensor that requires grad cannot be modified in "
                 "place while grad mode is on; wrap the update in minigrad.no_grad()"
             )
+        # torch records in-place ops in the graph; minigrad does not, so the
+        # gradient would silently skip this write: refuse it instead
+        raise GraphError(
+            f"{what}: this tensor was computed by {self.creator.op_name} from tensors that "
+            "require grad, and in-place operations are not recorded in the graph; write "
+            "it out of place (h = h * 0 rather than h.zero_()), or wrap it in "
+            "minigrad.no_grad() if the gradient should not see it"
+        )
+
+    def _as_operand(self, value, what: str):
+        """``value`` (a Tensor, array or number) as an array on this tensor's device."""
+        data = value.data if isinstance(value, Tensor) else value
+        if isinstance(data, (str, bytes)) or data is None:
+            raise TypeError(f"{what}: expected a Tensor, an array or a number, got "
+                            f"{type(value).__name__}")
+        return backend.to_device(backend.get_array_module(data).asarray(data), self.device)
+
+    def _write(self, what: str, key, value) -> "Tensor":
+        self._check_inplace(what)
+        try:
+            self.data[key] = value
+        except ValueError as exc:
+            from .errors import ShapeError
+
+            raise ShapeError(f"{what}: {exc} (tensor of shape {self.shape})") from None
+        self._bump_version(what)
+        return self
 
     def zero_(self) -> "Tensor":
-        self._check_inplace("zero_")
-        self.data[...] = 0
-        return self
+        """Set every element to 0, in place."""
+        return self._write("zero_", Ellipsis, 0)
 
-    def fill_(self, value) -> "Tensor":
-        self._check_inplace("fill_")
-        self.data[...] = value
-        return self
+    def fill_(self, value: Any) -> "Tensor":
+        """Set every element to ``value``, in place."""
+        return self._write("fill_", Ellipsis, self._as_operand(value, "fill_"))
 
-    def copy_(self, src) -> "Tensor":
+    def copy_(self, src: Any) -> "Tensor":
         """Copy ``src``'s values into this tensor (shape must broadcast, dtype is kept)."""
-        self._check_inplace("copy_")
-        src_data = src.data if isinstance(src, Tensor) else src
-        src_data = backend.to_device(backend.get_array_module(src_data).asarray(src_data),
-                                     self.device)
-        self.data[...] = src_data
+        return self._write("copy_", Ellipsis, self._as_operand(src, "copy_"))
+
+    def _update(self, what: str, ufunc: str, other) -> "Tensor":
+        self._check_inplace(what)
+        operand = self._as_operand(other, what)
+        xp = backend.get_array_module(self.data)
+        try:
+            getattr(xp, ufunc)(self.data, operand, out=self.data, casting="same_kind")
+        except ValueError as exc:
+            from .errors import ShapeError
+
+            raise ShapeError(f"{what}: {exc} (tensor of shape {self.shape})") from None
+        self._bump_version(what)
         return self
+
+    def add_(self, other: Any, alpha: float = 1) -> "Tensor":
+        """``self += alpha * other``, in place."""
+        if alpha != 1:
+            other = self._as_operand(other, "add_") * alpha
+        return self._update("add_", "add", other)
+
+    def sub_(self, other: Any, alpha: float = 1) -> "Tensor":
+        """``self -= alpha * other``, in place."""
+        if alpha != 1:
+            other = self._as_operand(other, "sub_") * alpha
+        return self._update("sub_", "subtract", other)
+
+    def mul_(self, other: Any) -> "Tensor":
+        """``self *= other``, in place."""
+        return self._update("mul_", "multiply", other)
+
+    def div_(self, other: Any) -> "Tensor":
+        """``self /= other``, in place."""
+        return self._update("div_", "true_divide", other)
+
+    def clamp_(self, min: Optional[float] = None, max: Optional[float] = None) -> "Tensor":  # noqa: A002
+        """Clip every element to ``[min, max]``, in place."""
+        self._check_inplace("clamp_")
+        backend.get_array_module(self.data).clip(self.data, min, max, out=self.data)
+        self._bump_version("clamp_")
+        return self
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        """``t[key] = value``: an in-place write (not recorded in the graph)."""
+        from .ops.shape import _unwrap_key
+
+        self._write("__setitem__", _unwrap_key(key, self.device),
+                    self._as_operand(value, "__setitem__"))
 
     # ---------------------------------------------------------------- misc
     def __repr__(self) -> str:
@@ -334,7 +456,8 @@ class Tensor:
     __hash__ = object.__hash__
 
 
-def tensor(data, requires_grad=False, dtype=None, device=None) -> Tensor:
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
+           device: Optional[str] = None) -> Tensor:
     """Build a leaf Tensor (same as ``Tensor(...)``)."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
 

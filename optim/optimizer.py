@@ -92,6 +92,7 @@ dict the functional update returns). The format is described in
 from __future__ import annotations
 
 import copy
+import functools
 import warnings
 from collections import defaultdict
 from collections.abc import Iterable
@@ -164,6 +165,26 @@ def _to_host(value):
 # the base class
 # ---------------------------------------------------------------------------
 
+def _marks_parameters_modified(step):
+    """Wrap ``step`` so that every parameter's version counter is bumped after it.
+
+    The update writes through ``p.data``, which the counter does not see; bumping
+    it here makes a backward through a graph recorded before the step (which
+    would use the new values) raise instead of returning wrong gradients.
+    """
+    @functools.wraps(step)
+    def wrapped(self, *args, **kwargs):
+        try:
+            return step(self, *args, **kwargs)
+        finally:
+            for group in self.param_groups:
+                for p in group["params"]:
+                    p._bump_version("an optimizer step")
+
+    wrapped._marks_parameters_modified = True
+    return wrapped
+
+
 class Optimizer:
     """Base class of all optimizers (PyTorch's ``torch.optim.Optimizer`` API).
 
@@ -191,6 +212,11 @@ class Optimizer:
     """
 
     impl = "teaching"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__:
+            cls.step = _marks_parameters_modified(cls.__dict__["step"])
 
     def __init__(self, params: Params, defaults: dict, *, trace: bool | Iterable[str] = False,
                  impl: str = "teaching") -> None:
@@ -333,6 +359,8 @@ class Optimizer:
         loss = self._evaluate_closure(closure)
         self._apply_update()
         return loss
+
+    step = _marks_parameters_modified(step)
 
     @staticmethod
     def _evaluate_closure(closure):

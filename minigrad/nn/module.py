@@ -32,6 +32,7 @@ of Modules (use :class:`~minigrad.nn.ModuleList`).
 from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
+from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -132,7 +133,7 @@ class Module:
         object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", OrderedDict())
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(
             f'Module [{type(self).__name__}] is missing the required "forward" function'
         )
@@ -141,7 +142,7 @@ class Module:
         return self.forward(*args, **kwargs)
 
     # ------------------------------------------------------------ registration
-    def register_parameter(self, name, param):
+    def register_parameter(self, name: str, param: Optional[Parameter]) -> None:
         """Add ``param`` (a Parameter, or None for "no such parameter") as ``name``."""
         if "_parameters" not in self.__dict__:
             raise AttributeError("cannot assign parameter before Module.__init__() call")
@@ -153,7 +154,7 @@ class Module:
             )
         self._parameters[name] = param
 
-    def register_buffer(self, name, tensor, persistent=True):
+    def register_buffer(self, name: str, tensor: Optional[Tensor], persistent: bool = True) -> None:
         """Add a Tensor that is state but not learned (``None`` reserves the name).
 
         Buffers move and cast with :meth:`to` and, when ``persistent``, are
@@ -173,7 +174,7 @@ class Module:
         else:
             self._non_persistent_buffers.add(name)
 
-    def add_module(self, name, module):
+    def add_module(self, name: str, module: Optional["Module"]) -> None:
         """Add ``module`` as the child ``name`` (what ``self.name = module`` does)."""
         if "_modules" not in self.__dict__:
             raise AttributeError("cannot assign module before Module.__init__() call")
@@ -251,7 +252,8 @@ class Module:
         return sorted(n for n in names if not n[:1].isdigit())
 
     # ---------------------------------------------------------------- walks
-    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+    def named_modules(self, memo: Optional[set] = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[Tuple[str, "Module"]]:
         """Yield ``(dotted_name, module)`` for this module and every descendant,
         depth first in registration order; this module's name is ``prefix``. A
         module reachable twice is yielded once unless ``remove_duplicate=False``."""
@@ -266,11 +268,11 @@ class Module:
             if module is not None:
                 yield from module.named_modules(memo, _join(prefix, name), remove_duplicate)
 
-    def modules(self):
+    def modules(self) -> Iterator["Module"]:
         for _, module in self.named_modules():
             yield module
 
-    def named_children(self):
+    def named_children(self) -> Iterator[Tuple[str, "Module"]]:
         """Yield ``(name, child)`` for the direct sub-modules."""
         seen = set()
         for name, module in self._modules.items():
@@ -278,7 +280,7 @@ class Module:
                 seen.add(id(module))
                 yield name, module
 
-    def children(self):
+    def children(self) -> Iterator["Module"]:
         for _, module in self.named_children():
             yield module
 
@@ -296,7 +298,8 @@ class Module:
                     seen.add(id(value))
                 yield _join(owner_prefix, name), value
 
-    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[Tuple[str, Parameter]]:
         """Yield ``(dotted_name, parameter)``, e.g. ``("encoder.fc1.weight", p)``.
 
         A parameter shared by two modules (tied weights) is yielded once, under
@@ -305,19 +308,20 @@ class Module:
         """
         yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
-    def parameters(self, recurse=True):
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         """Yield every parameter once (what optimizers are built from)."""
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
-    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[Tuple[str, Tensor]]:
         yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
-    def buffers(self, recurse=True):
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, buf in self.named_buffers(recurse=recurse):
             yield buf
 
-    def get_submodule(self, target):
+    def get_submodule(self, target: str) -> "Module":
         """The module at the dotted path ``target`` ("" is this module)."""
         module = self
         if target == "":
@@ -330,7 +334,7 @@ class Module:
             module = child
         return module
 
-    def apply(self, fn):
+    def apply(self, fn: Callable[["Module"], Any]) -> "Module":
         """Call ``fn(module)`` on every child (recursively), then on self; returns self.
 
         The usual way to re-initialize a model: ``model.apply(init_weights)``.
@@ -341,7 +345,8 @@ class Module:
         return self
 
     # ---------------------------------------------------------- state dicts
-    def state_dict(self, *, destination=None, prefix="", keep_vars=False):
+    def state_dict(self, *, destination: Optional[dict] = None, prefix: str = "",
+                   keep_vars: bool = False) -> Dict[str, Any]:
         """An ``OrderedDict`` from dotted names to Tensors: the model's state.
 
         Order as in PyTorch: for each module (depth first), its parameters,
@@ -365,7 +370,7 @@ class Module:
                                   keep_vars=keep_vars)
         return destination
 
-    def load_state_dict(self, state_dict, strict=True):
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy the values of ``state_dict`` into this model's parameters and buffers.
 
         Values may be Tensors or arrays (what ``minigrad.load`` returns). They
@@ -427,7 +432,7 @@ class Module:
                     seen.add(id(t))
                     yield t
 
-    def to(self, device=None, dtype=None):
+    def to(self, device: Optional[str] = None, dtype: Any = None) -> "Module":
         """Move and/or cast every parameter and buffer *in place*; returns self.
 
         Unlike ``Tensor.to`` (which returns a new tensor), this swaps the
@@ -452,20 +457,20 @@ class Module:
                 t.grad.data = convert(t.grad.data)
         return self
 
-    def cpu(self):
+    def cpu(self) -> "Module":
         return self.to("cpu")
 
-    def cuda(self, device=None):
+    def cuda(self, device: Optional[str] = None) -> "Module":
         return self.to("cuda" if device is None else device)
 
-    def float(self):
+    def float(self) -> "Module":
         return self.to(dtype=np.float32)
 
-    def double(self):
+    def double(self) -> "Module":
         return self.to(dtype=np.float64)
 
     # ------------------------------------------------------------- training
-    def train(self, mode=True):
+    def train(self, mode: bool = True) -> "Module":
         """Set training mode (``True``) or evaluation mode on the whole tree; returns self."""
         if not isinstance(mode, bool):
             raise ValueError(f"training mode is expected to be boolean, got {mode!r}")
@@ -474,17 +479,17 @@ class Module:
             child.train(mode)
         return self
 
-    def eval(self):
+    def eval(self) -> "Module":
         """Evaluation mode: ``train(False)`` (Dropout becomes the identity)."""
         return self.train(False)
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: bool = True) -> "Module":
         """Freeze (``False``) or unfreeze every parameter; returns self."""
         for param in self.parameters():
             param.requires_grad_(requires_grad)
         return self
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the gradients of every parameter.
 
         Gradients *accumulate* over backward calls, so a training loop clears
@@ -505,7 +510,7 @@ class Module:
     def _get_name(self):
         return type(self).__name__
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         """One line (or several) describing this module's settings, for ``repr``."""
         return ""
 

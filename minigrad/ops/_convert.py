@@ -29,3 +29,23 @@ def as_tensor(x, like):
             dtype = get_default_dtype()
         return Tensor._make(xp.asarray(x, dtype=dtype))
     return Tensor(x, device=like.device)
+
+
+def coerce(x, op: str, arg: str = "input") -> Tensor:
+    """``x`` as a Tensor: the rule every op applies to its tensor arguments.
+
+    A Tensor is returned as is; a NumPy or CuPy array, a number or a (nested)
+    list becomes a constant Tensor (arrays keep their dtype), as ``ndarray +
+    Tensor`` always did. Anything else raises ``TypeError`` naming ``op``,
+    ``arg`` and how to wrap the value.
+    """
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (numbers.Number, list, tuple, np.ndarray, np.generic)) \
+            or backend.is_cupy_array(x):
+        try:
+            return Tensor(x)
+        except TypeError as exc:
+            raise TypeError(f"{op}: {arg} cannot be turned into a Tensor ({exc})") from None
+    raise TypeError(f"{op}: {arg} must be a Tensor (or an array or a number), got "
+                    f"{type(x).__name__}; wrap it with minigrad.tensor(...)")

@@ -21,7 +21,8 @@ import numpy as np
 from .. import backend
 from ..function import Function
 from ..tensor import Tensor
-from ._convert import as_tensor
+from ..typing import Device, DTypeLike, TensorLike
+from ._convert import as_tensor, coerce
 from .shape import sum_to
 
 
@@ -30,6 +31,8 @@ def _xp(a):
 
 
 class Exp(Function):
+    saved_inputs = ()
+
     def forward(self, x):
         return _xp(x).exp(x)
 
@@ -38,6 +41,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    saves_output = False
+
     def forward(self, x):
         return _xp(x).log(x)
 
@@ -46,6 +51,8 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    saved_inputs = ()
+
     def forward(self, x):
         return _xp(x).sqrt(x)
 
@@ -54,6 +61,8 @@ class Sqrt(Function):
 
 
 class Abs(Function):
+    saves_output = False
+
     def forward(self, x):
         return _xp(x).abs(x)
 
@@ -63,6 +72,8 @@ class Abs(Function):
 
 
 class Tanh(Function):
+    saved_inputs = ()
+
     def forward(self, x):
         return _xp(x).tanh(x)
 
@@ -72,6 +83,8 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
+    saved_inputs = ()
+
     def forward(self, x):
         xp = _xp(x)
         # e = exp(-|x|) never overflows; for x < 0 the form e / (1 + e) keeps the
@@ -85,6 +98,8 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
+    saves_output = False
+
     def forward(self, x):
         return _xp(x).maximum(x, 0)
 
@@ -95,6 +110,8 @@ class Relu(Function):
 
 class Softplus(Function):
     """``log(1 + exp(beta x)) / beta``, and ``x`` itself where ``beta x > threshold``."""
+
+    saves_output = False
 
     def __init__(self, beta, threshold):
         self.beta, self.threshold = beta, threshold
@@ -111,6 +128,8 @@ class Softplus(Function):
 
 
 class Erf(Function):
+    saves_output = False
+
     def forward(self, x):
         return backend.erf(x)
 
@@ -122,6 +141,8 @@ class Erf(Function):
 class Maximum(Function):
     """Elementwise max; at ties the gradient is split evenly, as in PyTorch."""
 
+    saves_output = False
+
     def forward(self, a, b):
         return _xp(a).maximum(a, b)
 
@@ -131,6 +152,8 @@ class Maximum(Function):
 
 
 class Minimum(Function):
+    saves_output = False
+
     def forward(self, a, b):
         return _xp(a).minimum(a, b)
 
@@ -151,6 +174,9 @@ def _split_by_winner(g, a, b, a_wins):
 class Where(Function):
     """``where(cond, a, b)``: a where cond is true, b elsewhere."""
 
+    saves_output = False
+    saved_inputs = ()
+
     def __init__(self, cond):
         self.cond = cond
 
@@ -167,6 +193,8 @@ class Where(Function):
 
 class Clip(Function):
     """Clamp to [lo, hi]; the gradient passes where lo <= x <= hi (PyTorch's rule)."""
+
+    saves_output = False
 
     def __init__(self, lo, hi):
         self.lo, self.hi = lo, hi
@@ -193,6 +221,9 @@ class Clip(Function):
 class Cast(Function):
     """Change dtype; the gradient is cast back."""
 
+    saves_output = False
+    saved_inputs = ()
+
     def __init__(self, dtype):
         self.dtype = np.dtype(dtype)
 
@@ -207,6 +238,9 @@ class Cast(Function):
 class ToDevice(Function):
     """Move between CPU and GPU; the gradient moves back."""
 
+    saves_output = False
+    saved_inputs = ()
+
     def __init__(self, device):
         self.device = device
 
@@ -219,6 +253,9 @@ class ToDevice(Function):
 
 
 class Clone(Function):
+    saves_output = False
+    saved_inputs = ()
+
     def forward(self, x):
         return x.copy()
 
@@ -231,43 +268,43 @@ def _const(array):
     return Tensor._make(array)
 
 
-def exp(x):
+def exp(x: TensorLike) -> Tensor:
     return Exp()(x)
 
 
-def log(x):
+def log(x: TensorLike) -> Tensor:
     return Log()(x)
 
 
-def sqrt(x):
+def sqrt(x: TensorLike) -> Tensor:
     return Sqrt()(x)
 
 
-def abs(x):  # noqa: A001  (mirrors torch.abs)
+def abs(x: TensorLike) -> Tensor:  # noqa: A001  (mirrors torch.abs)
     return Abs()(x)
 
 
-def tanh(x):
+def tanh(x: TensorLike) -> Tensor:
     return Tanh()(x)
 
 
-def sigmoid(x):
+def sigmoid(x: TensorLike) -> Tensor:
     return Sigmoid()(x)
 
 
-def relu(x):
+def relu(x: TensorLike) -> Tensor:
     return Relu()(x)
 
 
-def softplus(x, beta=1.0, threshold=20.0):
+def softplus(x: TensorLike, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     return Softplus(beta, threshold)(x)
 
 
-def erf(x):
+def erf(x: TensorLike) -> Tensor:
     return Erf()(x)
 
 
-def gelu(x, approximate="none"):
+def gelu(x: TensorLike, approximate: str = "none") -> Tensor:
     """GELU: x Phi(x) with Phi the standard normal CDF (``approximate="tanh"``:
     0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))), as ``torch.nn.functional.gelu``."""
     if approximate == "none":
@@ -277,20 +314,22 @@ def gelu(x, approximate="none"):
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
-def maximum(a, b):
+def maximum(a: TensorLike, b: TensorLike) -> Tensor:
     if not isinstance(a, Tensor):
-        a = as_tensor(a, b)
+        a = as_tensor(a, b) if isinstance(b, Tensor) else coerce(a, "maximum", "a")
     return Maximum()(a, as_tensor(b, a))
 
 
-def minimum(a, b):
+def minimum(a: TensorLike, b: TensorLike) -> Tensor:
     if not isinstance(a, Tensor):
-        a = as_tensor(a, b)
+        a = as_tensor(a, b) if isinstance(b, Tensor) else coerce(a, "minimum", "a")
     return Minimum()(a, as_tensor(b, a))
 
 
-def where(cond, a, b):
+def where(cond: TensorLike, a: TensorLike, b: TensorLike) -> Tensor:
     """Elementwise choice: ``a`` where ``cond`` is true, ``b`` elsewhere."""
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = coerce(a, "where", "a")
     like = a if isinstance(a, Tensor) else b
     a, b = as_tensor(a, like), as_tensor(b, like)
     cond = cond.data if isinstance(cond, Tensor) else cond
@@ -298,28 +337,38 @@ def where(cond, a, b):
     return Where(cond)(a, b)
 
 
-def clip(x, min=None, max=None):  # noqa: A002  (torch's argument names)
+def clip(x: TensorLike, min=None, max=None) -> Tensor:  # noqa: A002  (torch's argument names)
+    if not isinstance(x, Tensor):
+        x = coerce(x, "clip", "x")
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
     return Clip(min, max)(x)
 
 
-def astype(x, dtype):
+def astype(x: TensorLike, dtype: DTypeLike) -> Tensor:
+    if not isinstance(x, Tensor):
+        x = coerce(x, "astype", "x")
     if np.dtype(dtype) == x.dtype:
         return x
     return Cast(dtype)(x)
 
 
-def to_device(x, device):
+def to_device(x: TensorLike, device: Device) -> Tensor:
+    if not isinstance(x, Tensor):
+        x = coerce(x, "to_device", "x")
     return ToDevice(device)(x)
 
 
-def clone(x):
+def clone(x: TensorLike) -> Tensor:
+    if not isinstance(x, Tensor):
+        x = coerce(x, "clone", "x")
     return Clone()(x)
 
 
-def sign(x):
+def sign(x: TensorLike) -> Tensor:
     """Elementwise sign, a constant (no gradient), as ``torch.sign``'s zero gradient."""
+    if not isinstance(x, Tensor):
+        x = coerce(x, "sign", "x")
     return _const(_xp(x.data).sign(x.data))
 
 
@@ -327,7 +376,7 @@ def sign(x):
 def _compare(name):
     def compare(a, b):
         if not isinstance(a, Tensor):
-            a = as_tensor(a, b)
+            a = as_tensor(a, b) if isinstance(b, Tensor) else coerce(a, name, "a")
         b = as_tensor(b, a)
         return _const(getattr(_xp(a.data), name)(a.data, b.data))
 
@@ -339,5 +388,7 @@ lt, le, gt, ge = _compare("less"), _compare("less_equal"), _compare("greater"), 
 eq, ne = _compare("equal"), _compare("not_equal")
 
 
-def logical_not(x):
+def logical_not(x: TensorLike) -> Tensor:
+    if not isinstance(x, Tensor):
+        x = coerce(x, "logical_not", "x")
     return _const(_xp(x.data).logical_not(x.data))

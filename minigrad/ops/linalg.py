@@ -8,10 +8,19 @@ from __future__ import annotations
 
 from ..errors import ShapeError
 from ..function import Function
+from ..tensor import Tensor
+from ..typing import TensorLike
+from ._convert import coerce
 from .shape import reshape, sum_to, transpose
 
 
 class MatMul(Function):
+    saves_output = False
+
+    def saved_input_indices(self):
+        """da = g b^T needs b, db = a^T g needs a (what torch saves)."""
+        return [i for i, other in ((0, 1), (1, 0)) if self.needs_input_grad[other]]
+
     def forward(self, a, b):
         return a @ b
 
@@ -42,7 +51,11 @@ def _stored_transposed(x):
     return x.ndim == 2 and x.flags.f_contiguous and not x.flags.c_contiguous
 
 
-def matmul(a, b):
+def matmul(a: TensorLike, b: TensorLike) -> Tensor:
+    if not isinstance(b, Tensor):
+        b = coerce(b, "matmul", "b")
+    if not isinstance(a, Tensor):
+        a = coerce(a, "matmul", "a")
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(f"matmul: both operands need at least one dimension, got shapes "
                          f"{a.shape} and {b.shape}")

@@ -9,24 +9,22 @@ from __future__ import annotations
 import builtins
 import math
 
-import numpy as np
-
 from .. import backend
 from ..function import Function
 from ..tensor import Tensor
+from ..typing import Axis, TensorLike
+from ._axes import check_axes
+from ._convert import coerce
 from .shape import broadcast_to, reshape
 
 
-def normalize_axis(axis, ndim):
-    """``axis`` as a sorted tuple of non-negative ints (all axes for None)."""
+def normalize_axis(axis, ndim, op="reduction"):
+    """``axis`` as a sorted tuple of non-negative ints (all axes for None); an
+    axis out of range raises an IndexError naming ``op`` (see ``_axes.check_axis``)."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    out = []
-    for a in axes:
-        if not -builtins.max(ndim, 1) <= a < builtins.max(ndim, 1):
-            raise np.exceptions.AxisError(f"axis {a} is out of bounds for a tensor of {ndim} dimensions")
-        out.append(int(a) % builtins.max(ndim, 1))
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    out = check_axes(axes, ndim, op)
     return tuple(sorted(set(out))) if ndim else ()
 
 
@@ -43,6 +41,9 @@ def _grad_back(g, in_shape, axes, keepdims):
 
 
 class Sum(Function):
+    saves_output = False
+    saved_inputs = ()
+
     def __init__(self, axes, keepdims):
         self.axes, self.keepdims = axes, keepdims
 
@@ -117,24 +118,39 @@ def _resolve(axis, keepdims, dim, keepdim):
     return axis, bool(keepdims)
 
 
-def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
+def sum(
+        x: TensorLike, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
+        keepdim: bool | None = None
+) -> Tensor:  # noqa: A001
+    if not isinstance(x, Tensor):
+        x = coerce(x, "sum", "x")
     axis, keepdims = _resolve(axis, keepdims, dim, keepdim)
-    return Sum(normalize_axis(axis, x.ndim), keepdims)(x)
+    return Sum(normalize_axis(axis, x.ndim, "sum"), keepdims)(x)
 
 
-def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+def mean(
+        x: TensorLike, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
+        keepdim: bool | None = None
+) -> Tensor:
+    if not isinstance(x, Tensor):
+        x = coerce(x, "mean", "x")
     axis, keepdims = _resolve(axis, keepdims, dim, keepdim)
-    axes = normalize_axis(axis, x.ndim)
+    axes = normalize_axis(axis, x.ndim, "mean")
     count = math.prod(x.shape[a] for a in axes) if axes else 1
     return sum(x, axes, keepdims) / count if count else sum(x, axes, keepdims) * float("nan")
 
 
-def var(x, axis=None, keepdims=False, *, correction=1, dim=None, keepdim=None, unbiased=None):
+def var(
+        x: TensorLike, axis: Axis = None, keepdims: bool = False, *, correction: int = 1, dim: Axis = None,
+        keepdim: bool | None = None, unbiased: bool | None = None
+) -> Tensor:
     """Variance with Bessel's correction by default (``correction=1``), as torch.var."""
+    if not isinstance(x, Tensor):
+        x = coerce(x, "var", "x")
     axis, keepdims = _resolve(axis, keepdims, dim, keepdim)
     if unbiased is not None:
         correction = 1 if unbiased else 0
-    axes = normalize_axis(axis, x.ndim)
+    axes = normalize_axis(axis, x.ndim, "var")
     count = math.prod(x.shape[a] for a in axes) if axes else 1
     centered = x - mean(x, axes, keepdims=True)
     return sum(centered * centered, axes, keepdims) / builtins.max(count - correction, 0)
@@ -143,6 +159,8 @@ def var(x, axis=None, keepdims=False, *, correction=1, dim=None, keepdim=None, u
 class StdFromVar(Function):
     """sqrt of a variance, with torch.std's gradient rule: 0 where the std is 0
     (a constant slice), where plain sqrt would give 0 * inf = NaN."""
+
+    saved_inputs = ()
 
     def forward(self, v):
         return backend.get_array_module(v).sqrt(v)
@@ -155,32 +173,66 @@ class StdFromVar(Function):
         return where(zero, 0.0, g / (2 * where(zero, 1.0, y)))
 
 
-def std(x, axis=None, keepdims=False, *, correction=1, dim=None, keepdim=None, unbiased=None):
+def std(
+        x: TensorLike, axis: Axis = None, keepdims: bool = False, *, correction: int = 1, dim: Axis = None,
+        keepdim: bool | None = None, unbiased: bool | None = None
+) -> Tensor:
+    if not isinstance(x, Tensor):
+        x = coerce(x, "std", "x")
     return StdFromVar()(var(x, axis, keepdims, correction=correction, dim=dim,
                             keepdim=keepdim, unbiased=unbiased))
 
 
-def max(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
+def max(
+        x: TensorLike, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
+        keepdim: bool | None = None
+) -> Tensor:  # noqa: A001
     """Largest value over ``axis`` (values only, like ``torch.amax``)."""
+    if not isinstance(x, Tensor):
+        x = coerce(x, "max", "x")
     axis, keepdims = _resolve(axis, keepdims, dim, keepdim)
-    return MaxMin(normalize_axis(axis, x.ndim), keepdims, largest=True)(x)
+    return MaxMin(normalize_axis(axis, x.ndim, "max"), keepdims, largest=True)(x)
 
 
-def min(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
+def min(
+        x: TensorLike, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
+        keepdim: bool | None = None
+) -> Tensor:  # noqa: A001
+    if not isinstance(x, Tensor):
+        x = coerce(x, "min", "x")
     axis, keepdims = _resolve(axis, keepdims, dim, keepdim)
-    return MaxMin(normalize_axis(axis, x.ndim), keepdims, largest=False)(x)
+    return MaxMin(normalize_axis(axis, x.ndim, "min"), keepdims, largest=False)(x)
 
 
-def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+def logsumexp(
+        x: TensorLike, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
+        keepdim: bool | None = None
+) -> Tensor:
+    if not isinstance(x, Tensor):
+        x = coerce(x, "logsumexp", "x")
     axis, keepdims = _resolve(axis, keepdims, dim, keepdim)
-    return LogSumExp(normalize_axis(axis, x.ndim), keepdims)(x)
+    return LogSumExp(normalize_axis(axis, x.ndim, "logsumexp"), keepdims)(x)
 
 
-def argmax(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+def argmax(
+        x: TensorLike, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
+        keepdim: bool | None = None
+) -> Tensor:
+    if not isinstance(x, Tensor):
+        x = coerce(x, "argmax", "x")
     axis, keepdims = _resolve(axis, keepdims, dim, keepdim)
+    if axis is not None:
+        axis = check_axes((axis,), x.ndim, "argmax")[0]
     return _const(x.data.argmax(axis=axis, keepdims=keepdims))
 
 
-def argmin(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+def argmin(
+        x: TensorLike, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
+        keepdim: bool | None = None
+) -> Tensor:
+    if not isinstance(x, Tensor):
+        x = coerce(x, "argmin", "x")
     axis, keepdims = _resolve(axis, keepdims, dim, keepdim)
+    if axis is not None:
+        axis = check_axes((axis,), x.ndim, "argmin")[0]
     return _const(x.data.argmin(axis=axis, keepdims=keepdims))

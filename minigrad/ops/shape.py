@@ -7,6 +7,7 @@ broadcasts reduces its gradient with it.
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 import numpy as np
 
@@ -14,10 +15,17 @@ from .. import backend
 from ..errors import ShapeError
 from ..function import Function
 from ..tensor import Tensor
+from ..typing import Shape, TensorLike
+from ._axes import check_axes, check_axis
+from ._convert import coerce
 
 
 # ---------------------------------------------------------------- reshaping
 class Reshape(Function):
+    saves_output = False
+    saved_inputs = ()
+    view_op = "maybe"
+
     def __init__(self, shape):
         self.shape = shape
 
@@ -29,7 +37,9 @@ class Reshape(Function):
         return reshape(gy, self.in_shape)
 
 
-def reshape(x, *shape):
+def reshape(x: TensorLike, *shape: int) -> Tensor:
+    if not isinstance(x, Tensor):
+        x = coerce(x, "reshape", "x")
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     shape = tuple(int(s) for s in shape)
@@ -45,6 +55,10 @@ def reshape(x, *shape):
 
 
 class Transpose(Function):
+    saves_output = False
+    saved_inputs = ()
+    view_op = True
+
     def __init__(self, axes):
         self.axes = axes
 
@@ -52,14 +66,21 @@ class Transpose(Function):
         return x.transpose(self.axes)
 
     def backward(self, gy):
-        return permute(gy, *np.argsort(self.axes))
+        inverse = [0] * len(self.axes)
+        for i, a in enumerate(self.axes):
+            inverse[a] = i
+        return Transpose(tuple(inverse))(gy)   # (a valid permutation: no checks)
 
 
-def permute(x, *axes):
+def permute(x: TensorLike, *axes: int) -> Tensor:
     """Reorder the axes: output axis i is input axis ``axes[i]``."""
+    if not isinstance(x, Tensor):
+        x = coerce(x, "permute", "x")
     if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
         axes = tuple(axes[0])
-    axes = tuple(int(a) % max(x.ndim, 1) for a in axes)
+    if x.ndim == 0 and axes in ((), (0,), (-1,)):
+        return x
+    axes = check_axes(axes, x.ndim, "permute")
     if sorted(axes) != list(range(x.ndim)):
         raise ShapeError(f"permute: {axes} is not a permutation of the {x.ndim} axes "
                          f"of a tensor of shape {x.shape}")
@@ -68,41 +89,62 @@ def permute(x, *axes):
     return Transpose(axes)(x)
 
 
-def transpose(x, dim0=-2, dim1=-1):
+def transpose(x: TensorLike, dim0: int = -2, dim1: int = -1) -> Tensor:
     """Swap two axes (PyTorch's ``transpose``); the last two by default."""
-    axes = list(range(x.ndim))
+    if not isinstance(x, Tensor):
+        x = coerce(x, "transpose", "x")
+    ndim = x.ndim
+    dim0, dim1 = check_axis(dim0, ndim, "transpose"), check_axis(dim1, ndim, "transpose")
+    if dim0 == dim1:
+        return x
+    axes = list(range(ndim))
     axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
-    return permute(x, *axes)
+    return Transpose(tuple(axes))(x)   # a permutation by construction
 
 
 def T(x):
     """All axes reversed (``x.T``), as in NumPy."""
+    if not isinstance(x, Tensor):
+        x = coerce(x, "T", "x")
     return permute(x, *reversed(range(x.ndim)))
 
 
-def squeeze(x, dim=None):
+def squeeze(x: TensorLike, dim: int | tuple[int, ...] | None = None) -> Tensor:
+    if not isinstance(x, Tensor):
+        x = coerce(x, "squeeze", "x")
     if dim is None:
         return reshape(x, tuple(s for s in x.shape if s != 1))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    dims = {d % x.ndim for d in dims}
+    dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+    dims = set(check_axes(dims, x.ndim, "squeeze"))
     return reshape(x, tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1)))
 
 
-def unsqueeze(x, dim):
-    dim = dim % (x.ndim + 1)
+def unsqueeze(x: TensorLike, dim: int) -> Tensor:
+    if not isinstance(x, Tensor):
+        x = coerce(x, "unsqueeze", "x")
+    dim = check_axis(dim, x.ndim, "unsqueeze", new=True)
     return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
 
 
-def flatten(x, start_dim=0, end_dim=-1):
+def flatten(x: TensorLike, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if not isinstance(x, Tensor):
+        x = coerce(x, "flatten", "x")
+    start, end = check_axes((start_dim, end_dim), x.ndim, "flatten")
     if x.ndim == 0:
         return reshape(x, (1,))
-    start, end = start_dim % x.ndim, end_dim % x.ndim
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
+                         f"(tensor of {x.ndim} dimensions)")
     merged = math.prod(x.shape[start:end + 1])
     return reshape(x, x.shape[:start] + (merged,) + x.shape[end + 1:])
 
 
 # ------------------------------------------------------------ broadcasting
 class BroadcastTo(Function):
+    saves_output = False
+    view_op = True
+    saved_inputs = ()
+
     def __init__(self, shape):
         self.shape = shape
 
@@ -115,7 +157,9 @@ class BroadcastTo(Function):
         return sum_to(gy, self.in_shape)
 
 
-def broadcast_to(x, shape):
+def broadcast_to(x: TensorLike, shape: Shape) -> Tensor:
+    if not isinstance(x, Tensor):
+        x = coerce(x, "broadcast_to", "x")
     shape = tuple(shape)
     if shape == x.shape:
         return x
@@ -137,6 +181,9 @@ def _sum_to_axes(in_shape, shape):
 
 
 class SumTo(Function):
+    saves_output = False
+    saved_inputs = ()
+
     def __init__(self, shape):
         self.shape = shape
 
@@ -150,8 +197,10 @@ class SumTo(Function):
         return broadcast_to(gy, self.in_shape)
 
 
-def sum_to(x, shape):
+def sum_to(x: TensorLike, shape: Shape) -> Tensor:
     """Sum ``x`` down to ``shape``: the adjoint of broadcasting ``shape`` up to x's."""
+    if not isinstance(x, Tensor):
+        x = coerce(x, "sum_to", "x")
     shape = tuple(shape)
     if x.shape == shape:
         return x
@@ -165,7 +214,8 @@ def _unwrap_key(key, device):
         if isinstance(k, Tensor):
             k = k.data
         elif isinstance(k, list):
-            k = np.asarray(k)
+            # an empty list selects nothing (np.asarray([]) would be a float index)
+            k = np.asarray(k) if k else np.zeros(0, dtype=np.int64)
         if isinstance(k, np.ndarray) or backend.is_cupy_array(k):
             k = backend.to_device(k, device)
         return k
@@ -175,6 +225,10 @@ def _unwrap_key(key, device):
 
 class GetItem(Function):
     """``x[key]``: slices, integers, integer arrays, boolean masks."""
+
+    saves_output = False
+    saved_inputs = ()
+    view_op = "maybe"
 
     def __init__(self, key):
         self.key = key
@@ -195,6 +249,9 @@ class ScatterAdd(Function):
     (:func:`index_add`).
     """
 
+    saves_output = False
+    saved_inputs = ()
+
     def __init__(self, key, shape):
         self.key = key
         self.shape = shape
@@ -209,7 +266,9 @@ class ScatterAdd(Function):
         return GetItem(self.key)(gy)
 
 
-def getitem(x, key):
+def getitem(x: TensorLike, key) -> Tensor:
+    if not isinstance(x, Tensor):
+        x = coerce(x, "getitem", "x")
     key = _unwrap_key(key, x.device)
     try:
         return GetItem(key)(x)
@@ -222,24 +281,28 @@ def _key_on_device(index, like):
     return backend.to_device(backend.get_array_module(data).asarray(data), like.device)
 
 
-def index_add(x, dim, index, source):
+def index_add(x: TensorLike, dim: int, index: TensorLike, source: TensorLike) -> Tensor:
     """``x`` with ``source``'s slices added at positions ``index`` along ``dim``.
 
     ``out[..., index[i], ...] += source[..., i, ...]``; repeated indices add up.
     Same semantics as ``torch.index_add``.
     """
+    if not isinstance(x, Tensor):
+        x = coerce(x, "index_add", "x")
     index = _key_on_device(index, x)
-    dim = dim % x.ndim
+    dim = check_axis(dim, x.ndim, "index_add")
     key = (slice(None),) * dim + (index,)
     return x + ScatterAdd(key, x.shape)(source)
 
 
-def segment_sum(x, segment_ids, num_segments):
+def segment_sum(x: TensorLike, segment_ids: TensorLike, num_segments: int) -> Tensor:
     """Rows of ``x`` summed into ``num_segments`` groups: ``out[s] = sum x[i]``
     over the rows ``i`` with ``segment_ids[i] == s``.
 
     Tree models use it to add up the children's states of every parent at once.
     """
+    if not isinstance(x, Tensor):
+        x = coerce(x, "segment_sum", "x")
     ids = _key_on_device(segment_ids, x)
     if ids.shape[0] != x.shape[0]:
         raise ShapeError(f"segment_sum: {ids.shape[0]} segment ids for {x.shape[0]} rows")
@@ -248,40 +311,62 @@ def segment_sum(x, segment_ids, num_segments):
 
 # ------------------------------------------------------- joining, splitting
 class Concatenate(Function):
+    saves_output = False
+    saved_inputs = ()
+
     def __init__(self, axis):
         self.axis = axis
 
     def forward(self, *xs):
         xp = backend.get_array_module(xs[0])
+        y = xp.concatenate(xs, axis=self.axis)   # (numpy checks the shapes first)
         self.sizes = [x.shape[self.axis] for x in xs]
-        return xp.concatenate(xs, axis=self.axis)
+        return y
 
     def backward(self, gy):
         bounds = np.cumsum(self.sizes)[:-1].tolist()
         return split_at(gy, bounds, self.axis)
 
 
-def concatenate(tensors, axis=0):
+def concatenate(tensors: Sequence[TensorLike], axis: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
         raise ValueError("concatenate: expected a non-empty list of tensors")
+    tensors = _as_tensors(tensors, "concatenate")
+    if tensors[0].ndim == 0:   # (a 0-d among others fails in numpy, as a ShapeError)
+        raise ShapeError("concatenate: zero-dimensional tensors cannot be concatenated "
+                         "(use stack, or reshape them to shape (1,))")
+    axis = check_axis(axis, tensors[0].ndim, "concatenate")
     if len(tensors) == 1:
         return tensors[0]
-    return Concatenate(axis % tensors[0].ndim)(*tensors)
+    return Concatenate(axis)(*tensors)
 
 
-def stack(tensors, axis=0):
+def stack(tensors: Sequence[TensorLike], axis: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack: expected a non-empty list of tensors")
+    tensors = _as_tensors(tensors, "stack")
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
         raise ShapeError(f"stack: all tensors need the same shape, got {sorted(shapes)}")
-    axis = axis % (tensors[0].ndim + 1)
+    axis = check_axis(axis, tensors[0].ndim, "stack", new=True)
     return concatenate([unsqueeze(t, axis) for t in tensors], axis)
 
 
+def _as_tensors(tensors, op):
+    for t in tensors:
+        if not isinstance(t, Tensor):
+            return [t if isinstance(t, Tensor) else coerce(t, op, f"element {i} of the list")
+                    for i, t in enumerate(tensors)]
+    return tensors
+
+
 class Split(Function):
+    saves_output = False
+    saved_inputs = ()
+    view_op = True
+
     def __init__(self, bounds, axis):
         self.bounds, self.axis = bounds, axis
 
@@ -293,20 +378,26 @@ class Split(Function):
         return concatenate(gys, self.axis)
 
 
-def split_at(x, bounds, axis=0):
+def split_at(x: TensorLike, bounds: Sequence[int], axis: int = 0) -> tuple[Tensor, ...]:
     """Pieces of ``x`` cut before each index in ``bounds`` along ``axis``."""
-    axis = axis % x.ndim
+    if not isinstance(x, Tensor):
+        x = coerce(x, "split_at", "x")
+    axis = check_axis(axis, x.ndim, "split")
     if not bounds:
         return (x,)
     return Split(list(bounds), axis)(x)
 
 
-def split(x, split_size_or_sections, dim=0):
+def split(x: TensorLike, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
     """PyTorch's ``split``: pieces of size ``n`` (last one shorter), or of the given sizes."""
-    dim = dim % x.ndim
+    if not isinstance(x, Tensor):
+        x = coerce(x, "split", "x")
+    if x.ndim == 0:
+        raise ShapeError("split: a zero-dimensional tensor cannot be split")
+    dim = check_axis(dim, x.ndim, "split")
     length = x.shape[dim]
-    if isinstance(split_size_or_sections, int):
-        n = split_size_or_sections
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        n = int(split_size_or_sections)
         if n <= 0:
             raise ValueError(f"split: split size must be positive, got {n}")
         bounds = list(range(n, length, n))
@@ -320,8 +411,15 @@ def split(x, split_size_or_sections, dim=0):
     return out if isinstance(out, tuple) else (out,)
 
 
-def chunk(x, chunks, dim=0):
-    length = x.shape[dim % x.ndim]
+def chunk(x: TensorLike, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    if not isinstance(x, Tensor):
+        x = coerce(x, "chunk", "x")
+    if x.ndim == 0:
+        raise ShapeError("chunk: a zero-dimensional tensor cannot be chunked")
+    if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks <= 0:
+        raise ValueError(f"chunk: the number of chunks must be a positive integer, "
+                         f"got {chunks!r}")
+    length = x.shape[check_axis(dim, x.ndim, "chunk")]
     if length == 0:  # torch gives ``chunks`` empty pieces
         return split(x, [0] * chunks, dim)
     return split(x, max(1, -(-length // chunks)), dim)
