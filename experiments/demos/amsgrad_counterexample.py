@@ -176,7 +176,7 @@ def run(ctx):
         for name, ams in (("Adam", False), ("AMSGrad", True)):
             fig1[(setting, name)] = online_adam(cf, T1, alpha1, 0.9, 0.99, ams,
                                                 expected_coef=ec, record_every=every1)
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
+    fig, axes = plt.subplots(2, 2, figsize=(11.5, 8.2), constrained_layout=True)
     for row, setting in enumerate(("online", "stochastic")):
         for name, color in (("Adam", "C3"), ("AMSGrad", "C0")):
             _, ts, xs, avg = fig1[(setting, name)]
@@ -187,7 +187,8 @@ def run(ctx):
         axes[row, 1].set(xlabel="t", ylabel="$R_t/t$",
                          title=f"{setting}: average regret"
                          + (" (expected loss 0.2x)" if setting == "stochastic" else ""))
-        axes[row, 0].legend(fontsize=8)
+        axes[row, 0].legend(fontsize=8, loc="center right")
+        axes[row, 1].legend(fontsize=8, loc="lower left")
     fig.suptitle(r"Reddi et al. Figure 1 settings: $\beta_1$ 0.9, $\beta_2$ 0.99, "
                  rf"$\alpha_t = {alpha1:g}/\sqrt{{t}}$, no bias correction")
     ctx.savefig(fig, "figure1_settings")
