@@ -36,7 +36,8 @@ Every update is also tabulated.
 A cell is L when the method's step there is at least the geometric mean of its
 smallest and largest step over the three regions, S otherwise.
 
-Outcomes: ``steps`` (``{method: {region: step}}``), ``updates`` (the mean
+Outcomes: ``steps`` (``{method: {region: step}}``; the ideal's infinite steps are
+null in ``summary.json``), ``updates`` (the mean
 :math:`|\Delta\theta|`), ``measured`` and ``lecture`` (``{method: "L,S,L"}``),
 ``agree`` (``{method: bool}``), ``cells_agree`` and ``cells``.
 """

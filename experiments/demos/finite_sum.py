@@ -230,6 +230,8 @@ def run(ctx):
         ["convex", "not measured", "not measured"],
         ["non-convex", "not measured", "not measured"],
     ]
+    bf = [int(b) * floors[b] for b in order if b != "full"]
+    spread = max(bf) / min(bf)
     floor_text = (f"The floor falls at every increase of the batch size on {decreasing} of "
                   f"{len(seeds)} seeds")
     report = f"""
@@ -245,7 +247,10 @@ the sublinear rate O(1/k).
 iteration, {'within' if gd_rate <= 1 - mu / L + 1e-9 else 'above'} the bound 1 - μ/L =
 {1 - mu / L:.4f} (faster than the worst case, as the bound allows). Constant-step
 SGD (α = 1/(2L_max) = {alpha:.3g}) stalls at floors (median over {len(seeds)} seeds)
-{', '.join(f'batch {b}: {floors[b]:.2e}' for b in order)}. {floor_text}
+{', '.join(f'batch {b}: {floors[b]:.2e}' for b in order)}; batch × floor is
+{', '.join(f'{int(b) * floors[b]:.2e}' for b in order if b != 'full')} for batches
+{', '.join(b for b in order if b != 'full')}, within a factor {spread:.2f} of each other:
+{'the floor falls about like 1/b' if spread < 2 else 'the floor does not fall like 1/b'}. {floor_text}
 (the full batch has no noise: its "floor" is where GD has got to at the same step).
 SGD with α_k = β/(k + γ) (β = 2/μ = {beta:g}, γ = {gamma:.0f}): its suboptimality,
 averaged over the seeds, follows a line of slope {dec_slope:.2f} on the log-log plot over
