@@ -230,6 +230,12 @@ def run(ctx):
         ["convex", "not measured", "not measured"],
         ["non-convex", "not measured", "not measured"],
     ]
+    gd_one_pass = float(sub_gd[1, 0])
+    ks1, sub1 = runs[1]
+    i1 = min(int(np.searchsorted(ks1, min(n, iters))), len(ks1) - 1)   # first record >= n steps
+    sgd_one_pass, k_one_pass = float(np.median(sub1[i1])), int(ks1[i1])
+    below = np.nonzero(sub_gd[:, 0] < floors["1"])[0]
+    gd_passes_to_floor = int(ks_gd[below[0]]) if below.size else None
     bf = [int(b) * floors[b] for b in order if b != "full"]
     spread = max(bf) / min(bf)
     floor_text = (f"The floor falls at every increase of the batch size on {decreasing} of "
@@ -255,9 +261,11 @@ SGD (α = 1/(2L_max) = {alpha:.3g}) stalls at floors (median over {len(seeds)} s
 SGD with α_k = β/(k + γ) (β = 2/μ = {beta:g}, γ = {gamma:.0f}): its suboptimality,
 averaged over the seeds, follows a line of slope {dec_slope:.2f} on the log-log plot over
 the last decade of iterations (single seeds are noisier:
-{', '.join(f'{v:.2f}' for v in slopes)}; theory -1). Per pass over the data, GD and SGD
-compare differently than per iteration (right panel of the first figure): SGD's first
-passes gain more, GD wins once high accuracy is needed.
+{', '.join(f'{v:.2f}' for v in slopes)}; theory -1). Per pass over the data (n gradients;
+right panel of the first figure) the comparison differs from the one per iteration: after
+one pass GD (one step) is at {gd_one_pass:.2e} and batch-1 SGD (after {k_one_pass} steps) at
+{sgd_one_pass:.2e}
+(median over seeds); GD goes below batch-1 SGD's floor after {gd_passes_to_floor} passes.
 
 The lecture's rates (iterations to reach the criterion):
 
@@ -273,5 +281,7 @@ seeds {seeds} (bands: min-max over seeds)."""
     return {"mu": mu, "L": L, "L_max": L_max, "f_star": f_star, "gd_rate": gd_rate,
             "gd_rate_bound": 1 - mu / L, "sgd_decreasing_slope": dec_slope, "floors": floors,
             "floors_decrease_on_seeds": decreasing, "seeds": seeds,
+            "one_pass": {"gd": gd_one_pass, "sgd_batch_1": sgd_one_pass},
+            "gd_passes_to_sgd_floor": gd_passes_to_floor,
             "per_seed": {"sgd_decreasing_slope": slopes,
                          "floors": {k: v.tolist() for k, v in floors_seed.items()}}}
