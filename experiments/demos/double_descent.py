@@ -206,6 +206,15 @@ def run(ctx):
                      + (" (the peak is gone)" if removed else " (the peak is not removed)"))
         return "; ".join(parts) + "."
 
+    peaks = {k: ratios[int(np.argmax(np.median(rf[k], axis=1)))] for k in ("test", "cond", "norm")}
+    if peaks["cond"] == peaks["norm"] == peaks["test"]:
+        cond_text = (f"The condition number of $\\Phi$ and the norm of the solution peak at the same "
+                     f"p/n = {peaks['test']:.2f} as the test error (middle and right panels): the "
+                     "peak in test error is the norm of the interpolating solution blowing up.")
+    else:
+        cond_text = (f"The condition number of $\\Phi$ peaks at p/n = {peaks['cond']:.2f} and the "
+                     f"norm of the solution at {peaks['norm']:.2f}, the test error at "
+                     f"{peaks['test']:.2f} (middle and right panels).")
     report = f"""
 **Claim** (Belkin et al. 2019): as the number of parameters p grows past the number
 of training points n, the test error of the minimum-norm least-squares fit first
@@ -216,8 +225,7 @@ interpolants the least-norm one is smooth. A small ridge penalty removes the pea
 
 **What our numbers show**: {verdict(o_rf, 'random-feature model')}
 For the seminar's polynomial version: {verdict(o_poly, 'Legendre fit')}
-The condition number of $\\Phi$ and the norm of the solution peak at the same p
-(middle and right panels): the peak in test error is the norm blowing up.
+{cond_text}
 
 {ctx.table(rows, ["model", "peak p/n", "peak test MSE", "min below peak", "min above peak",
                   "ridge at peak", "ridge max"])}
