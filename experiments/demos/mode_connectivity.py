@@ -35,6 +35,7 @@ from ._sklearn_data import load_digits_split
 
 N_LINE = 61
 BATCH = 64
+SEEDS = 5          # pairs of networks (full setting) for the barriers across seeds
 
 
 def layer_shapes(hidden):
@@ -83,6 +84,10 @@ def train_endpoint(data, hidden, epochs, lr, rng):
             F.cross_entropy(forward(params, mg.tensor(X[idx])), mg.tensor(y[idx])).backward()
             opt.step()
     return [p.numpy().copy() for p in params]
+
+
+def straight(w1, w2, t):
+    return [(1 - t) * a + t * b for a, b in zip(w1, w2)]
 
 
 def bezier(w1, theta, w2, t):
@@ -185,11 +190,24 @@ def run(ctx):
     n_points = ctx.pick(21, N_LINE)
     ts = np.linspace(0, 1, n_points)
     paths = {
-        "line": along(lambda t: [(1 - t) * a + t * b for a, b in zip(w1, w2)], ts, data),
+        "line": along(lambda t: straight(w1, w2, t), ts, data),
         "Bézier curve": along(lambda t: bezier(w1, theta, w2, t), ts, data),
         "polygonal chain": along(lambda t: chain(w1, theta_c, w2, t), ts, data),
     }
     barriers = {k: barrier(v["train_loss"]) for k, v in paths.items()}
+
+    # more pairs of networks (other seeds): the line and the Bézier curve only
+    seeds = [ctx.seed + i for i in range(ctx.pick(2, SEEDS))]
+    seed_loss = {"line": [paths["line"]["train_loss"]], "Bézier curve": [paths["Bézier curve"]["train_loss"]]}
+    for sd in ctx.progress(seeds[1:], desc="seeds"):
+        v1 = train_endpoint(data, hidden, epochs, lr, np.random.default_rng([sd, 1]))
+        v2 = train_endpoint(data, hidden, epochs, lr, np.random.default_rng([sd, 2]))
+        bend = train_bend("curve", v1, v2, data, bend_epochs, lr, np.random.default_rng(sd))
+        seed_loss["line"].append(along(lambda t, u=v1, w=v2: straight(u, w, t), ts, data)["train_loss"])
+        seed_loss["Bézier curve"].append(
+            along(lambda t, u=v1, c=bend, w=v2: bezier(u, c, w, t), ts, data)["train_loss"])
+    seed_barriers = {k: [barrier(x) for x in v] for k, v in seed_loss.items()}
+    low_on = int(sum(c < 0.1 * ln for c, ln in zip(seed_barriers["Bézier curve"], seed_barriers["line"])))
 
     styles = {"line": ("C3", "-"), "Bézier curve": ("C0", "-"), "polygonal chain": ("C2", "--")}
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.4))
@@ -201,9 +219,13 @@ def run(ctx):
         axes[1].plot(ts, rec["train_acc"], color=col, ls=ls, label=f"{name}, train")
         axes[1].plot(ts, rec["test_acc"], color=col, ls=ls, lw=0.8, alpha=0.6,
                      marker=".", ms=3, label=f"{name}, test")
+    for name in seed_loss:
+        L = np.array(seed_loss[name])
+        axes[0].fill_between(ts, L.min(0), L.max(0), color=styles[name][0], alpha=0.15,
+                             label=f"{name}, train: min-max of {len(seeds)} pairs")
     axes[0].set_yscale("log")
     axes[0].set_ylabel("cross-entropy (log scale)")
-    axes[0].set_title("loss along the path")
+    axes[0].set_title(f"loss along the path (lines: seed {seeds[0]})")
     axes[1].set_ylabel("accuracy")
     axes[1].set_title("accuracy along the path")
     for ax in axes:
@@ -249,6 +271,9 @@ barrier is {barriers['Bézier curve']:.3g} (lowest test accuracy {curve['test_ac
 along the chain {barriers['polygonal chain']:.3g} ({ch['test_acc'].min():.3f}).
 {'The curve barrier is below a tenth of the line barrier, as claimed.' if low else
  'The curve barrier is not below a tenth of the line barrier: the claim holds only partly here.'}
+Over {len(seeds)} pairs of networks (seeds {seeds}) the curve barrier is below a tenth of the line
+barrier on {low_on} of {len(seeds)}: line barriers {', '.join(f'{b:.3g}' for b in seed_barriers['line'])};
+curve barriers {', '.join(f'{b:.3g}' for b in seed_barriers['Bézier curve'])}.
 
 {ctx.table(rows, ["path", "barrier (train loss)", "max train loss", "min test acc", "min train acc"])}
 Setting: MLP 64-{hidden}-{hidden}-10 (ReLU), Adam lr {lr}, batch {BATCH}, {epochs} epochs per
@@ -259,4 +284,7 @@ evaluated at {n_points} points; the plane on a {grid}×{grid} grid; seed {ctx.se
             "chain_barrier": barriers["polygonal chain"], "endpoint_train_loss": end_loss,
             "endpoint_test_acc": end_acc, "line_min_test_acc": float(line["test_acc"].min()),
             "curve_min_test_acc": float(curve["test_acc"].min()),
-            "chain_min_test_acc": float(ch["test_acc"].min())}
+            "chain_min_test_acc": float(ch["test_acc"].min()),
+            "seeds": seeds, "curve_below_tenth_of_line_on_seeds": low_on,
+            "per_seed": {"line_barrier": seed_barriers["line"],
+                         "curve_barrier": seed_barriers["Bézier curve"]}}

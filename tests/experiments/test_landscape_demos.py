@@ -73,6 +73,9 @@ def test_mode_connectivity_curve_has_almost_no_barrier(outcomes):
     assert o["chain_barrier"] < 0.2 * o["line_barrier"]
     assert o["curve_min_test_acc"] > o["line_min_test_acc"]
     assert min(o["endpoint_test_acc"]) > 0.9
+    per = o["per_seed"]
+    assert len(per["line_barrier"]) == len(per["curve_barrier"]) == len(o["seeds"]) >= 2
+    assert all(c < 0.2 * ln for c, ln in zip(per["curve_barrier"], per["line_barrier"]))
 
 
 def test_finite_sum_rates_and_floors(outcomes):
