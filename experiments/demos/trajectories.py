@@ -10,9 +10,11 @@ gradient from minigrad's backward pass:
 * Beale :math:`(1.5-x_1+x_1x_2)^2 + (2.25-x_1+x_1x_2^2)^2 + (2.625-x_1+x_1x_2^3)^2`,
   minimum 0 at (3, 0.5).
 
-Each runs twice: with the exact gradient, and with Gaussian noise
+Each runs with the exact gradient, and with Gaussian noise
 :math:`g + \sigma\xi`, :math:`\xi\sim N(0, I)` added to it (a stand-in for minibatch
-noise; one noise sequence per function, the same for every optimizer). The
+noise) for ``SEEDS`` noise sequences per function, the same for every optimizer; the
+noisy runs of all seeds go side by side in one Parameter per coordinate, and the
+verdict on the noisy runs says on how many seeds each optimizer ends lowest. The
 learning rates are fixed per function and family (table in the report): one
 reasonable setting each, not a tuned race.
 """
