@@ -28,7 +28,10 @@ images), trained from the same initialisation with minibatch SGD (momentum 0.9)
 and with Adam; the landscape is the mean cross-entropy on the whole training set.
 The same raw random directions (same seed) are used around both minima, each
 filter-normalised to its own minimum. The 1-D values are also measured along a
-few more random directions, and their mean is the flatness proxy reported.
+few more random directions, and their mean is the flatness proxy reported. The
+flatness comparison is repeated for ``SEEDS`` seeds (initialisation, minibatch
+order and directions), and the verdict says on how many seeds each minimum is the
+flatter one.
 """
 from __future__ import annotations
 

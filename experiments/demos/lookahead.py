@@ -18,7 +18,8 @@ then :math:`\phi \leftarrow \phi + \alpha(\theta_k - \phi)` and
    (1347 training / 450 test images), minibatch SGD with momentum against
    Lookahead around the same SGD, the same batches. Each epoch has a multiple
    of k steps, so at every epoch end Lookahead's parameters are its slow
-   weights.
+   weights. Both run for ``MLP_SEEDS`` seeds (initialisation and batch order),
+   drawn as bands; the verdict says on how many seeds Lookahead ends lower.
 
 Distance travelled is the length of the path of the parameters (the sum of
 the step lengths :math:`\sum_t \|\theta_{t+1} - \theta_t\|`, the
