@@ -56,6 +56,11 @@ LECTURES: tuple = (
     "muon-vs-adamw",
     "stopping",
     "landscape",
+    "finite-sum",
+    "adabelief-regions",
+    "double-descent",
+    "mode-connectivity",
+    "grokking",
 )
 
 #: Names the command line uses for itself; no experiment may take them.

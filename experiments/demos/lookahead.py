@@ -18,7 +18,8 @@ then :math:`\phi \leftarrow \phi + \alpha(\theta_k - \phi)` and
    (1347 training / 450 test images), minibatch SGD with momentum against
    Lookahead around the same SGD, the same batches. Each epoch has a multiple
    of k steps, so at every epoch end Lookahead's parameters are its slow
-   weights.
+   weights. Both run for ``MLP_SEEDS`` seeds (initialisation and batch order),
+   drawn as bands; the verdict says on how many seeds Lookahead ends lower.
 
 Distance travelled is the length of the path of the parameters (the sum of
 the step lengths :math:`\sum_t \|\theta_{t+1} - \theta_t\|`, the
@@ -40,6 +41,7 @@ from ._sklearn_data import load_digits_split
 CURV = np.array([0.2, 4.0])          # f(x) = 0.1 x1^2 + 2 x2^2 = sum(CURV * x^2) / 2
 X0 = np.array([-8.0, 2.5])
 K, ALPHA = 5, 0.5
+MLP_SEEDS = 5                        # seeds of the MLP comparison (initialisation, batch order)
 
 
 def f2d(x):
@@ -165,8 +167,8 @@ def run(ctx):
             label="Lookahead: fast weights")
     ax.plot(*slow_pts.T, "o-", color="navy", ms=4, lw=1.2,
             label=f"Lookahead: slow weights (every k={K} steps)")
-    ax.plot(*X0, "k*", ms=12)
-    ax.plot(0, 0, "k+", ms=12)
+    ax.plot(*X0, marker="o", color="k", ms=7, ls="none", zorder=6, label="start")
+    ax.plot(0, 0, marker="*", color="k", mec="w", ms=16, ls="none", zorder=6, label="minimum")
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     ax.set_title(rf"$f = 0.1x_1^2 + 2x_2^2$, gradient noise $\sigma$={sigma:g}, lr={lr:g}, "
@@ -186,23 +188,37 @@ def run(ctx):
     data = load_digits_split(seed=ctx.seed)
     epochs, bpe = ctx.pick(3, 30), 20           # 20 batches of ~67: a multiple of K per epoch
     mlp_lr, mlp_mom = 0.1, 0.9
-    h_sgd, path_sgd, _ = run_mlp(False, data, epochs, bpe, mlp_lr, mlp_mom, ctx.seed)
-    h_la, path_la, slow_la = run_mlp(True, data, epochs, bpe, mlp_lr, mlp_mom, ctx.seed)
+    mlp_seeds = [ctx.seed + i for i in range(MLP_SEEDS)]
+    runs_sgd = [run_mlp(False, data, epochs, bpe, mlp_lr, mlp_mom, sd) for sd in mlp_seeds]
+    runs_la = [run_mlp(True, data, epochs, bpe, mlp_lr, mlp_mom, sd) for sd in mlp_seeds]
+    H_sgd = np.array([r[0] for r in runs_sgd])          # (seeds, epochs + 1, 3)
+    H_la = np.array([r[0] for r in runs_la])
+    h_sgd, h_la = np.median(H_sgd, axis=0), np.median(H_la, axis=0)
+    _, path_sgd, _ = runs_sgd[0]
+    _, path_la, slow_la = runs_la[0]
+    la_lower = int((H_la[:, -1, 0] < H_sgd[:, -1, 0]).sum())
 
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
     ep = np.arange(epochs + 1)
-    a1.semilogy(ep, h_sgd[:, 0], "-", color="tab:red", label="SGD train")
-    a1.semilogy(ep, h_la[:, 0], "-", color="tab:blue", label="Lookahead train")
-    a1.semilogy(ep, h_sgd[:, 1], "--", color="tab:red", label="SGD test")
-    a1.semilogy(ep, h_la[:, 1], "--", color="tab:blue", label="Lookahead test")
+
+    def band(ax, H, col, ls, label, log=True):
+        (ax.semilogy if log else ax.plot)(ep, np.median(H, axis=0), ls, color=col, label=label)
+        ax.fill_between(ep, H.min(axis=0), H.max(axis=0), color=col, alpha=0.18)
+
+    band(a1, H_sgd[:, :, 0], "tab:red", "-", "SGD train")
+    band(a1, H_la[:, :, 0], "tab:blue", "-", "Lookahead train")
+    band(a1, H_sgd[:, :, 1], "tab:red", "--", "SGD test")
+    band(a1, H_la[:, :, 1], "tab:blue", "--", "Lookahead test")
     a1.set_xlabel("epoch")
-    a1.set_ylabel("cross-entropy")
-    a1.set_title(f"MLP 64-32-10 on digits, SGD lr={mlp_lr:g} momentum {mlp_mom:g}")
+    a1.set_ylabel("cross-entropy (log scale)")
+    a1.set_title(f"MLP 64-32-10 on digits, SGD lr={mlp_lr:g} momentum {mlp_mom:g}\n"
+                 f"median and min-max of {len(mlp_seeds)} seeds", fontsize=10)
     a1.legend(fontsize=8)
-    a2.plot(ep, h_sgd[:, 2], color="tab:red", label="SGD")
-    a2.plot(ep, h_la[:, 2], color="tab:blue", label="Lookahead")
+    band(a2, H_sgd[:, :, 2], "tab:red", "-", "SGD", log=False)
+    band(a2, H_la[:, :, 2], "tab:blue", "-", "Lookahead", log=False)
     a2.set_xlabel("epoch")
     a2.set_ylabel("test accuracy")
+    a2.set_title(f"test accuracy ({len(mlp_seeds)} seeds)")
     a2.legend(fontsize=8)
     fig.tight_layout()
     ctx.savefig(fig, "lookahead_mlp")
@@ -215,9 +231,18 @@ def run(ctx):
              float(stats["lookahead"][:, 2].mean()), slow_path]]
     mlp_rows = [["SGD", h_sgd[-1, 0], h_sgd[-1, 1], h_sgd[-1, 2], path_sgd, ""],
                 ["Lookahead(SGD)", h_la[-1, 0], h_la[-1, 1], h_la[-1, 2], path_la, slow_la]]
-    mlp_verdict = ("here the pull-back toward the slow weights slows progress more than the "
-                   "averaging reduces minibatch noise." if h_la[-1, 0] >= h_sgd[-1, 0] else
-                   "here the averaging of the minibatch noise outweighs the slower progress.")
+    n_mlp = len(mlp_seeds)
+    if la_lower == 0:
+        mlp_verdict = (f"on every one of the {n_mlp} seeds Lookahead's train loss is higher: the "
+                       "pull-back toward the slow weights slows progress more than the averaging "
+                       "reduces minibatch noise.")
+    elif la_lower == n_mlp:
+        mlp_verdict = (f"on every one of the {n_mlp} seeds Lookahead's train loss is lower: the "
+                       "averaging of the minibatch noise outweighs the slower progress.")
+    else:
+        mlp_verdict = (f"Lookahead's train loss is lower on {la_lower} of {n_mlp} seeds only, so "
+                       "neither method is ahead on every seed.")
+    quad_lower = int((stats["lookahead"][:, 1] < stats["sgd"][:, 1]).sum())
     report = f"""
 **Noisy quadratic** (`lookahead_2d.png`). The test function is the lectures'
 ill-conditioned quadratic f(x) = 0.1 x1^2 + 2 x2^2 from x0 = (-8, 2.5), with Gaussian noise of
@@ -227,22 +252,23 @@ The thin blue line is Lookahead's fast weights, the dark markers its {len(slow_p
 weights (one every {K} steps, plus the start). Over {n_seeds} noise seeds the mean final loss is
 {rows[0][1]:.4g} for SGD and {rows[1][1]:.4g} for Lookahead, and the mean loss over the last
 {tail} steps (the steady state, where only the noise matters) is {sgd_tail:.4g} against
-{la_tail:.4g}: the slow weights average the fast weights' noisy excursions, as the paper's
+{la_tail:.4g}; Lookahead's steady-state loss is lower on {quad_lower} of {n_seeds} seeds.
+The slow weights average the fast weights' noisy excursions, as the paper's
 noisy-quadratic analysis predicts. SGD's iterates travel {rows[0][3]:.1f} on average, Lookahead's
 fast weights {rows[1][3]:.1f} and its slow weights {slow_path:.1f} (the shown run).
 
 {ctx.table(rows, ['method', 'final f (mean)', f'mean f, last {tail} steps', 'path length',
                    'slow-weight path (shown run)'])}
 
-**MLP on digits** (`lookahead_mlp.png`): after {epochs} epochs of {bpe} minibatches, SGD reaches
+**MLP on digits** (`lookahead_mlp.png`, {n_mlp} seeds: initialisation and minibatch order;
+medians below): after {epochs} epochs of {bpe} minibatches, SGD reaches
 train/test cross-entropy {h_sgd[-1, 0]:.4f}/{h_sgd[-1, 1]:.4f} (test accuracy {h_sgd[-1, 2]:.3f})
 and Lookahead(SGD) {h_la[-1, 0]:.4f}/{h_la[-1, 1]:.4f} (accuracy {h_la[-1, 2]:.3f}), the latter
-evaluated on its slow weights. SGD's parameters travel {path_sgd:.2f} in weight space,
+evaluated on its slow weights. On seed {mlp_seeds[0]}, SGD's parameters travel {path_sgd:.2f} in weight space,
 Lookahead's fast weights {path_la:.2f} (each synchronisation pulls them back by
 1 - alpha = {1 - ALPHA:g} of the way, so they cover ground twice) and its slow weights
-{slow_la:.2f}. At the same learning rate Lookahead's train loss is
-{'lower' if h_la[-1, 0] < h_sgd[-1, 0] else 'higher'} than SGD's
-({h_la[-1, 0] / h_sgd[-1, 0]:.2f} times): {mlp_verdict}
+{slow_la:.2f}. At the same learning rate Lookahead's median train loss is
+{h_la[-1, 0] / h_sgd[-1, 0]:.2f} times SGD's; {mlp_verdict}
 
 {ctx.table(mlp_rows, ['method', 'train loss', 'test loss', 'test accuracy', 'path length',
                        'slow-weight path'])}
@@ -260,6 +286,9 @@ Lookahead's fast weights {path_la:.2f} (each synchronisation pulls them back by
             "slow_weights_recorded": int(len(slow_pts) - 1),
             "slow_weights_first": slow_pts[1].tolist(),
             "slow_weights_last": slow_pts[-1].tolist(),
+            "lookahead_lower_steady_state_on_seeds": quad_lower,
+            "per_seed": {"steady_state_loss": {"sgd": stats["sgd"][:, 1].tolist(),
+                                               "lookahead": stats["lookahead"][:, 1].tolist()}},
         },
         "mlp": {
             "dataset": "sklearn digits", "epochs": epochs, "lr": mlp_lr, "momentum": mlp_mom,
@@ -269,6 +298,11 @@ Lookahead's fast weights {path_la:.2f} (each synchronisation pulls them back by
             "initial_train_loss": float(h_sgd[0, 0]),
             "distance": {"sgd": path_sgd, "lookahead_fast": path_la,
                          "lookahead_slow": slow_la},
+            "seeds": mlp_seeds, "lookahead_lower_train_loss_on_seeds": la_lower,
+            "per_seed": {"final_train_loss": {"sgd": H_sgd[:, -1, 0].tolist(),
+                                              "lookahead": H_la[:, -1, 0].tolist()},
+                         "test_accuracy": {"sgd": H_sgd[:, -1, 2].tolist(),
+                                           "lookahead": H_la[:, -1, 2].tolist()}},
         },
         "final_loss": {"sgd": rows[0][1], "lookahead": rows[1][1],
                        "mlp_sgd": float(h_sgd[-1, 0]), "mlp_lookahead": float(h_la[-1, 0])},

@@ -24,9 +24,15 @@ the same for both (their decoupled defaults, 0.1 and 0.01, would add different
 regularisers). Each arm runs a small
 learning-rate grid from the same initialisation and the same minibatch order;
 the best rate (lowest final objective) is kept. The objective over the whole
-training set is recorded after every step, against the step and against
-the wall time spent in training steps (evaluation excluded). The seconds per
-step reported are medians over the steps (robust to a busy machine).
+training set is recorded after every step. The two best configurations then run
+with ``SEEDS`` seeds (initialisation and minibatch order; the data split stays),
+drawn as bands, and the verdict says on how many seeds each arm ends closer to
+:math:`F^*`.
+
+Wall time: :func:`interleaved_step_seconds` times the same work for both arms (one
+training step: zero_grad, forward, backward, optimizer step, on the same minibatch)
+alternately, Muon then AdamW then AdamW then Muon ..., so that a busy machine slows
+both alike; the reported seconds per step are medians over those rounds.
 """
 from __future__ import annotations
 
@@ -45,6 +51,7 @@ from ._sklearn_data import load_digits_split
 
 BATCH = 128
 LAMBDA = 1e-3
+SEEDS = 5
 
 
 def _model(seed):
@@ -76,13 +83,7 @@ def objective_optimum(data):
 
 def train(kind, lr, data, epochs, seed, bias_lr=None):
     """Train one configuration; returns a dict of curves and final metrics."""
-    model = _model(seed)
-    if kind == "adamw":
-        opts = [optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)]
-    else:
-        split = split_params_for_muon(model, head=False)
-        opts = [optim.Muon(split.muon, lr=lr, weight_decay=0.0),
-                optim.AdamW(split.adamw, lr=bias_lr, weight_decay=0.0)]
+    model, opts = _make_arm(kind, lr, bias_lr, seed)
     Xtr, ytr = mg.tensor(data.X_train), mg.tensor(data.y_train)
     Xte, yte = mg.tensor(data.X_test), mg.tensor(data.y_test)
 
@@ -129,14 +130,56 @@ def train(kind, lr, data, epochs, seed, bias_lr=None):
             "opt_sec_per_step": float(np.median(opt_times))}
 
 
+def _make_arm(kind, lr, bias_lr, seed):
+    model = _model(seed)
+    if kind == "adamw":
+        opts = [optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)]
+    else:
+        split = split_params_for_muon(model, head=False)
+        opts = [optim.Muon(split.muon, lr=lr, weight_decay=0.0),
+                optim.AdamW(split.adamw, lr=bias_lr, weight_decay=0.0)]
+    return model, opts
+
+
+def interleaved_step_seconds(data, muon_lr, adamw_lr, rounds, seed):
+    """Median seconds of one training step for each arm, timed alternately on the same batches.
+
+    Returns ``{"muon": s, "adamw": s, "muon_opt": s, "adamw_opt": s}`` (``*_opt``: the
+    optimizer step alone)."""
+    arms = {"muon": _make_arm("muon", muon_lr, adamw_lr, seed),
+            "adamw": _make_arm("adamw", adamw_lr, None, seed)}
+    rng = np.random.default_rng(seed)
+    times = {k: [] for k in ("muon", "adamw", "muon_opt", "adamw_opt")}
+    n = len(data.y_train)
+    for r in range(rounds):
+        idx = rng.choice(n, BATCH, replace=False)
+        xb, yb = mg.tensor(data.X_train[idx]), mg.tensor(data.y_train[idx])
+        order = ("muon", "adamw") if r % 2 == 0 else ("adamw", "muon")
+        for kind in order:
+            model, opts = arms[kind]
+            t0 = time.perf_counter()
+            for opt in opts:
+                opt.zero_grad()
+            loss = F.cross_entropy(model(xb), yb) + 0.5 * LAMBDA * (model.weight * model.weight).sum()
+            loss.backward()
+            t1 = time.perf_counter()
+            for opt in opts:
+                opt.step()
+            t2 = time.perf_counter()
+            times[kind].append(t2 - t0)
+            times[kind + "_opt"].append(t2 - t1)
+    return {k: float(np.median(v)) for k, v in times.items()}
+
+
 def _finite_or_inf(x):
     return x if np.isfinite(x) else float("inf")
 
 
 @experiment("muon-vs-adamw", "Muon (weight matrix) + AdamW (bias) vs AdamW on L2-regularised "
-            "softmax regression on scikit-learn digits: loss against step and wall time",
-            headline=("muon.suboptimality", "adamw.suboptimality", "muon.test_acc",
-                      "adamw.test_acc", "seconds_per_step_ratio"))
+            "softmax regression on scikit-learn digits over 5 seeds: loss against step, and "
+            "the cost of a step timed alternately",
+            headline=("muon_closer_on_seeds", "muon.suboptimality", "adamw.suboptimality",
+                      "muon.test_acc", "adamw.test_acc", "seconds_per_step_ratio"))
 def run(ctx):
     import matplotlib.pyplot as plt
 
@@ -151,30 +194,49 @@ def run(ctx):
     muon_runs = [train("muon", lr, data, epochs, ctx.seed, bias_lr=best_adamw["lr"])
                  for lr in ctx.progress(muon_grid, desc="Muon grid")]
     best_muon = min(muon_runs, key=lambda r: _finite_or_inf(r["objective"]))
-    ratio = best_muon["sec_per_step"] / best_adamw["sec_per_step"]
-    opt_ratio = best_muon["opt_sec_per_step"] / best_adamw["opt_sec_per_step"]
+    seeds = [ctx.seed + i for i in range(SEEDS)]
+    seed_runs = {"adamw": [best_adamw], "muon": [best_muon]}
+    for sd in ctx.progress(seeds[1:], desc="seeds"):
+        seed_runs["adamw"].append(train("adamw", best_adamw["lr"], data, epochs, sd))
+        seed_runs["muon"].append(train("muon", best_muon["lr"], data, epochs, sd,
+                                       bias_lr=best_adamw["lr"]))
+    sub = {k: np.array([r["objective"] - f_star for r in v]) for k, v in seed_runs.items()}
+    muon_closer = int((sub["muon"] < sub["adamw"]).sum())
+    timing = interleaved_step_seconds(data, best_muon["lr"], best_adamw["lr"],
+                                      ctx.pick(40, 300), ctx.seed)
+    ratio = timing["muon"] / timing["adamw"]
+    opt_ratio = timing["muon_opt"] / timing["adamw_opt"]
     gap = lambda r: np.maximum(r["losses"] - f_star, 1e-8)        # noqa: E731
 
     def steps_to(r, level=1e-2):
         hit = np.nonzero(r["losses"] - f_star <= level)[0]
         return int(hit[0]) if hit.size else None
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.3), sharey=True)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.3))
     for runs, best, color in ((adamw_runs, best_adamw, "tab:orange"),
                               (muon_runs, best_muon, "tab:blue")):
         for r in runs:
             if r is not best:
-                ax1.semilogy(gap(r), color=color, lw=0.6, alpha=0.35)
-    for r, name, color in ((best_adamw, "AdamW", "tab:orange"),
-                           (best_muon, "Muon + AdamW(bias)", "tab:blue")):
-        ax1.semilogy(gap(r), color=color, lw=1.6, label=f"{name}, lr={r['lr']:g} (best)")
-        ax2.semilogy(r["times"], gap(r), color=color, lw=1.6, label=f"{name}, lr={r['lr']:g}")
+                ax1.semilogy(gap(r), color=color, lw=0.6, alpha=0.35, ls=":")
+    for kind, name, color in (("adamw", "AdamW", "tab:orange"),
+                              ("muon", "Muon + AdamW(bias)", "tab:blue")):
+        curves = np.array([gap(r) for r in seed_runs[kind]])
+        lo, med, hi = np.percentile(curves, [0, 50, 100], axis=0)
+        ax1.semilogy(med, color=color, lw=1.6,
+                     label=f"{name}, lr={seed_runs[kind][0]['lr']:g}: median of {len(seeds)} seeds")
+        ax1.fill_between(np.arange(len(med)), lo, hi, color=color, alpha=0.25,
+                         label=f"{name}: min-max over seeds")
     ax1.set_xlabel("step")
-    ax1.set_ylabel("$F - F^*$ (whole training set)")
-    ax1.set_title("against step (thin: the other rates of the grid)")
-    ax1.legend(fontsize=8)
-    ax2.set_xlabel("wall time in training steps (s)")
-    ax2.set_title("against wall time")
+    ax1.set_ylabel("$F - F^*$ (whole training set, log scale)")
+    ax1.set_title("against step (dotted: the other rates of the grid, seed 0)")
+    ax1.legend(fontsize=7)
+    x = np.arange(len(seeds))
+    ax2.semilogy(x, sub["adamw"], "o-", color="tab:orange", label="AdamW")
+    ax2.semilogy(x, sub["muon"], "s--", color="tab:blue", label="Muon + AdamW(bias)")
+    ax2.set_xticks(x, [str(sd) for sd in seeds])
+    ax2.set_xlabel("seed (initialisation and minibatch order)")
+    ax2.set_ylabel("final $F - F^*$ (log scale)")
+    ax2.set_title(f"final suboptimality per seed: Muon closer on {muon_closer} of {len(seeds)}")
     ax2.legend(fontsize=8)
     fig.suptitle(f"L2-regularised softmax regression on digits, batch {BATCH}, {epochs} epochs")
     fig.tight_layout()
@@ -185,37 +247,48 @@ def run(ctx):
                  + [["Muon", r["lr"], r["objective"] - f_star, r["test_loss"], r["test_acc"]]
                     for r in muon_runs])
     rows = [[name, r["lr"], r["objective"] - f_star, r["train_loss"], r["train_acc"],
-             r["test_loss"], r["test_acc"], r["sec_per_step"] * 1e3, r["opt_sec_per_step"] * 1e3]
+             r["test_loss"], r["test_acc"]]
             for name, r in (("AdamW", best_adamw), ("Muon + AdamW(bias)", best_muon))]
-    better = "Muon" if best_muon["objective"] < best_adamw["objective"] else "AdamW"
+    seed_rows = [[sd, sub["adamw"][i], sub["muon"][i], seed_runs["adamw"][i]["test_acc"],
+                  seed_runs["muon"][i]["test_acc"]] for i, sd in enumerate(seeds)]
+    if muon_closer == len(seeds):
+        verdict = f"Muon gets closer to the optimum on every one of the {len(seeds)} seeds."
+    elif muon_closer == 0:
+        verdict = f"AdamW gets closer to the optimum on every one of the {len(seeds)} seeds."
+    else:
+        lead, k = (("Muon", muon_closer) if 2 * muon_closer > len(seeds)
+                   else ("AdamW", len(seeds) - muon_closer))
+        verdict = (f"{lead} gets closer to the optimum on {k} of {len(seeds)} seeds, not on "
+                   "all: neither arm wins on every seed, so no seed alone decides it.")
     report = f"""
 L2-regularised softmax regression (W: 10x64, b: 10, lambda = {LAMBDA:g}) on scikit-learn's digits,
-{epochs} epochs of minibatches of {BATCH} ({best_adamw['steps']} steps), from the same
-initialisation with the same batches; F* = {f_star:.5f} (L-BFGS). The best AdamW rate of
-{adamw_grid} is {best_adamw['lr']:g}; the best Muon rate of {muon_grid} is
-{best_muon['lr']:g} (the bias then uses AdamW at {best_adamw['lr']:g}). After the last step
-F - F* is {best_muon['objective'] - f_star:.2e} for Muon and
-{best_adamw['objective'] - f_star:.2e} for AdamW (from {best_adamw['losses'][0] - f_star:.3f} at
-the start): {better} gets closer to the optimum. F - F* first falls below 0.01 after
-{steps_to(best_muon)} steps for Muon and {steps_to(best_adamw)} for AdamW. The training
-cross-entropy is
-{best_muon['train_loss']:.4f} (Muon) and {best_adamw['train_loss']:.4f} (AdamW), the test
-cross-entropy {best_muon['test_loss']:.4f} and {best_adamw['test_loss']:.4f}, the test accuracy
-{best_muon['test_acc']:.3f} and {best_adamw['test_acc']:.3f}. Muon's update has all singular
-values near one whatever the size of the gradient, so with a constant rate its steps do not
-shrink near the optimum: both methods end on a noise floor set by the rate and the minibatch
-noise, which the plot shows flattening. A training step costs
-{best_muon['sec_per_step'] * 1e3:.3f} ms with Muon and {best_adamw['sec_per_step'] * 1e3:.3f} ms
-with AdamW (ratio {ratio:.2f}, medians over the steps); the optimizer step alone takes
-{opt_ratio:.2f} times as long (five Newton-Schulz iterations on a 10x64 matrix against AdamW's
-elementwise update) and is {100 * best_muon['opt_sec_per_step'] / best_muon['sec_per_step']:.0f}%
-of Muon's training step, the rest being the forward and backward passes. The right panel of
-`muon_vs_adamw.png` puts the curves on that wall-time axis.
+{epochs} epochs of minibatches of {BATCH} ({best_adamw['steps']} steps); F* = {f_star:.5f}
+(L-BFGS). The best AdamW rate of {adamw_grid} is {best_adamw['lr']:g}; the best Muon rate of
+{muon_grid} is {best_muon['lr']:g} (the bias then uses AdamW at {best_adamw['lr']:g}), both
+picked on seed {ctx.seed}. Those two configurations then run on seeds {seeds}, each seed
+with the same initialisation and minibatches for both arms.
 
-{ctx.table(rows, ['method', 'lr', 'F - F*', 'train CE', 'train acc', 'test CE', 'test acc',
-                  'ms/step', 'ms/optimizer step'])}
+**Verdict**: {verdict} Median final F - F*: {np.median(sub['muon']):.2e} (Muon) and
+{np.median(sub['adamw']):.2e} (AdamW). Muon's update has all singular values near one
+whatever the size of the gradient, so with a constant rate its steps do not shrink near the
+optimum: both methods end on a noise floor set by the rate and the minibatch noise.
 
-The grid (final values):
+{ctx.table(seed_rows, ['seed', 'AdamW F - F*', 'Muon F - F*', 'AdamW test acc', 'Muon test acc'])}
+
+**Cost of a step**, timed alternately on the same minibatches ({ctx.pick(40, 300)} rounds,
+medians): a training step costs {timing['muon'] * 1e3:.3f} ms with Muon and
+{timing['adamw'] * 1e3:.3f} ms with AdamW (ratio {ratio:.2f}); the optimizer step alone
+{timing['muon_opt'] * 1e3:.3f} ms and {timing['adamw_opt'] * 1e3:.3f} ms (ratio {opt_ratio:.2f}:
+five Newton-Schulz iterations on a 10x64 matrix against AdamW's elementwise update), which is
+{100 * timing['muon_opt'] / timing['muon']:.0f}% of Muon's training step, the rest being the
+forward and backward passes. Per step, then, Muon costs {ratio:.2f} times as much here; the
+comparison against step above is the one that does not depend on the machine.
+
+Seed {ctx.seed}, the best rates:
+
+{ctx.table(rows, ['method', 'lr', 'F - F*', 'train CE', 'train acc', 'test CE', 'test acc'])}
+
+The grid (seed {ctx.seed}, final values):
 
 {ctx.table(grid_rows, ['optimizer', 'lr', 'F - F*', 'test CE', 'test acc'])}
 """
@@ -226,7 +299,7 @@ The grid (final values):
                 "final_objective": r["objective"], "suboptimality": r["objective"] - f_star,
                 "train_loss": r["train_loss"], "train_acc": r["train_acc"],
                 "test_loss": r["test_loss"], "test_acc": r["test_acc"],
-                "sec_per_step": r["sec_per_step"], "steps_to_gap_1e-2": steps_to(r)}
+                "steps_to_gap_1e-2": steps_to(r)}
 
     return {
         "dataset": "sklearn digits", "epochs": epochs, "batch": BATCH, "lambda": LAMBDA,
@@ -235,6 +308,12 @@ The grid (final values):
         "muon_bias_lr": best_adamw["lr"],
         "grid": {"adamw": {f"{r['lr']:g}": r["objective"] for r in adamw_runs},
                  "muon": {f"{r['lr']:g}": r["objective"] for r in muon_runs}},
+        "seeds": seeds, "muon_closer_on_seeds": muon_closer,
+        "per_seed": {"muon": {"suboptimality": sub["muon"].tolist(),
+                              "test_acc": [r["test_acc"] for r in seed_runs["muon"]]},
+                     "adamw": {"suboptimality": sub["adamw"].tolist(),
+                               "test_acc": [r["test_acc"] for r in seed_runs["adamw"]]}},
+        "seconds_per_step": {"muon": timing["muon"], "adamw": timing["adamw"]},
         "seconds_per_step_ratio": ratio,
         "optimizer_step_seconds_ratio": opt_ratio,
     }

@@ -10,9 +10,11 @@ gradient from minigrad's backward pass:
 * Beale :math:`(1.5-x_1+x_1x_2)^2 + (2.25-x_1+x_1x_2^2)^2 + (2.625-x_1+x_1x_2^3)^2`,
   minimum 0 at (3, 0.5).
 
-Each runs twice: with the exact gradient, and with Gaussian noise
+Each runs with the exact gradient, and with Gaussian noise
 :math:`g + \sigma\xi`, :math:`\xi\sim N(0, I)` added to it (a stand-in for minibatch
-noise; one noise sequence per function, the same for every optimizer). The
+noise) for ``SEEDS`` noise sequences per function, the same for every optimizer; the
+noisy runs of all seeds go side by side in one Parameter per coordinate, and the
+verdict on the noisy runs says on how many seeds each optimizer ends lowest. The
 learning rates are fixed per function and family (table in the report): one
 reasonable setting each, not a tuned race.
 """
@@ -29,17 +31,15 @@ from experiments.registry import experiment
 # --- the functions (minigrad ops, so backward gives the gradient) ----------------
 
 
-def quadratic(w):
-    return 0.1 * w[0] ** 2 + 2.0 * w[1] ** 2
+def quadratic(x, y):
+    return 0.1 * x ** 2 + 2.0 * y ** 2
 
 
-def rosenbrock(w):
-    x, y = w[0], w[1]
+def rosenbrock(x, y):
     return (1.0 - x) ** 2 + 100.0 * (y - x ** 2) ** 2
 
 
-def beale(w):
-    x, y = w[0], w[1]
+def beale(x, y):
     return ((1.5 - x + x * y) ** 2 + (2.25 - x + x * y ** 2) ** 2
             + (2.625 - x + x * y ** 3) ** 2)
 
@@ -86,31 +86,53 @@ OPTIMIZERS = {
 }
 
 DIVERGED = 1e12  # a loss above this (or non-finite) ends the run: diverged
+SEEDS = 5        # noise sequences of the noisy setting
+
+#: line style and marker per optimizer, so that paths that overlap stay apart
+STYLES = {
+    "GD": ("-", None), "Momentum": ("-", "o"), "Nesterov": ("--", "s"),
+    "AdaGrad": ("-", None), "RMSProp": ("-.", "v"), "Adadelta": ("-", None),
+    "Adam": ("-", "D"), "AMSGrad": ("--", "^"), "NAdam": (":", "x"), "RAdam": ("-", None),
+}
 
 
 def run_one(fn_name, opt_name, steps, noise):
-    """Run one optimizer on one function; return the path (steps+1, 2) and losses."""
+    """Run one optimizer on one function, for every noise sequence at once.
+
+    ``noise`` is None (exact gradients, one run) or an array (seeds, steps, 2). The
+    runs are the entries of two (seeds,) Parameters, one per coordinate; every
+    optimizer here is elementwise, so the runs do not interact. A row whose loss exceeds ``DIVERGED``
+    (or is not finite) is frozen where it was. Returns the paths (seeds, steps+1, 2)
+    and the losses (seeds, steps+1), the last entry the loss at the final point.
+    """
     spec = FUNCTIONS[fn_name]
     make, _ = OPTIMIZERS[opt_name]
-    w = mg.nn.Parameter(mg.tensor(np.array(spec["start"], dtype=np.float64), dtype=np.float64))
-    opt = make([w], spec)
-    path = [w.numpy().copy()]
-    losses = []
+    n_runs = 1 if noise is None else noise.shape[0]
+    start = np.tile(np.array(spec["start"], dtype=np.float64), (n_runs, 1))
+    x = mg.nn.Parameter(mg.tensor(start[:, 0].copy(), dtype=np.float64))
+    y = mg.nn.Parameter(mg.tensor(start[:, 1].copy(), dtype=np.float64))
+    opt = make([x, y], spec)
+    path = np.empty((n_runs, steps + 1, 2))
+    losses = np.empty((n_runs, steps + 1))
+    path[:, 0] = start
+    frozen = np.zeros(n_runs, dtype=bool)
     for t in range(steps):
         opt.zero_grad()
-        loss = spec["f"](w)
-        loss.backward()
-        value = float(loss.item())
-        losses.append(value)
-        if not math.isfinite(value) or value > DIVERGED:
-            break
+        values = spec["f"](x, y)
+        values.sum().backward()
+        vals = values.numpy()
+        losses[:, t] = np.where(frozen, losses[:, max(t - 1, 0)], vals)
+        frozen |= ~np.isfinite(vals) | (vals > DIVERGED)
         if noise is not None:
-            w.grad.data += noise[t]
+            x.grad.data += noise[:, t, 0]
+            y.grad.data += noise[:, t, 1]
         opt.step()
-        path.append(w.numpy().copy())
-    final = float(spec["np"](*path[-1]))
-    losses.append(final)
-    return np.array(path), np.array(losses)
+        x.data[frozen] = path[frozen, t, 0]
+        y.data[frozen] = path[frozen, t, 1]
+        path[:, t + 1, 0] = x.numpy()
+        path[:, t + 1, 1] = y.numpy()
+    losses[:, steps] = spec["np"](path[:, -1, 0], path[:, -1, 1])
+    return path, losses
 
 
 def _plot_contours(ax, spec, name):
@@ -119,13 +141,37 @@ def _plot_contours(ax, spec, name):
     Z = spec["np"](X, Y)
     levels = np.logspace(-2, math.log10(max(Z.max(), 1.0)), 25)
     ax.contour(X, Y, Z + 1e-12, levels=levels, colors="0.75", linewidths=0.6)
-    ax.plot(*spec["argmin"], marker="*", color="k", ms=12, zorder=5)
-    ax.plot(*spec["start"], marker="o", color="k", ms=5, zorder=5)
+    ax.plot(*spec["argmin"], marker="*", color="k", ms=14, ls="none", zorder=6,
+            label="minimum")
+    ax.plot(*spec["start"], marker="o", color="k", ms=7, ls="none", zorder=6, label="start")
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_title(name)
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
+
+
+def _annotate_radam(ax, path, spec, lr, g0):
+    """Explain RAdam's first steps on the Rosenbrock panel, where it flies off."""
+    (x0, x1), (y0, y1) = spec["box"]
+
+    def inside(q):
+        return x0 <= q[0] <= x1 and y0 <= q[1] <= y1
+
+    # the last point of the path inside the plot, on the segment where it leaves
+    k = next((i for i in range(1, len(path)) if not inside(path[i])), None)
+    if k is None:
+        point = path[-1]
+    else:
+        seg = [path[k - 1] + u * (path[k] - path[k - 1]) for u in np.linspace(0, 1, 201)]
+        point = [q for q in seg if inside(q)][-1]
+    ax.annotate(f"RAdam: steps 1-5 ($\\rho_t \\leq 5$) are plain\nmomentum steps $\\gamma\\hat m_t$, "
+                f"$\\gamma$={lr:g},\n$\\|\\nabla f\\|$={g0:.0f} at the start: "
+                f"step ~{lr * g0:.1f},\nthrown out of the valley",
+                xy=tuple(point), xytext=(x0 + 0.05 * (x1 - x0), y1 - 0.05 * (y1 - y0)),
+                fontsize=7, va="top", color="C9",
+                bbox=dict(boxstyle="round", fc="w", ec="C9", alpha=0.9),
+                arrowprops=dict(arrowstyle="->", color="C9"))
 
 
 @experiment("trajectories",
@@ -138,48 +184,80 @@ def run(ctx):
 
     settings = {"deterministic": False, "noisy": True}
     colors = plt.get_cmap("tab10").colors
-    results = {s: {} for s in settings}
+    seeds = [ctx.seed + i for i in range(SEEDS)]
+    results = {s: {} for s in settings}       # final loss: exact run; median over seeds (noisy)
+    per_seed = {}                             # noisy: {f: {o: [final loss per seed]}}
     paths = {s: {} for s in settings}
     curves = {s: {} for s in settings}
     jobs = [(s, f, o) for s in settings for f in FUNCTIONS for o in OPTIMIZERS]
     noises = {}
     for f, spec in FUNCTIONS.items():
         steps = ctx.pick(*spec["steps"])
-        noises[f] = spec["sigma"] * ctx.rng.standard_normal((steps, 2))
+        noises[f] = spec["sigma"] * np.stack(
+            [np.random.default_rng([sd, 1]).standard_normal((steps, 2)) for sd in seeds])
     for s, f, o in ctx.progress(jobs, desc="trajectories", total=len(jobs)):
         steps = ctx.pick(*FUNCTIONS[f]["steps"])
         path, losses = run_one(f, o, steps, noises[f] if settings[s] else None)
         paths[s].setdefault(f, {})[o] = path
         curves[s].setdefault(f, {})[o] = losses
-        results[s].setdefault(f, {})[o] = float(losses[-1])
+        results[s].setdefault(f, {})[o] = float(np.median(losses[:, -1]))
+        if settings[s]:
+            per_seed.setdefault(f, {})[o] = losses[:, -1].tolist()
+
+    x0, y0 = (mg.nn.Parameter(mg.tensor(v, dtype=np.float64)) for v in FUNCTIONS["rosenbrock"]["start"])
+    rosenbrock(x0, y0).backward()
+    g0 = float(math.hypot(x0.grad.item(), y0.grad.item()))
+    lr_r = FUNCTIONS["rosenbrock"]["lr_ada"]
+
+    def draw(ax, p, c, o, markevery):
+        ls, mk = STYLES[o]
+        ax.plot(p[:, 0], p[:, 1], ls=ls, color=c, lw=1.3, label=o, alpha=0.9, marker=mk,
+                ms=4, markevery=markevery, mfc="none")
+        ax.plot(p[-1, 0], p[-1, 1], "x", color=c, ms=7, mew=1.5)
 
     for s in settings:
-        fig, axes = plt.subplots(1, len(FUNCTIONS), figsize=(5.2 * len(FUNCTIONS), 4.6))
+        fig, axes = plt.subplots(1, len(FUNCTIONS), figsize=(5.4 * len(FUNCTIONS), 4.9))
         for ax, (f, spec) in zip(axes, FUNCTIONS.items()):
-            _plot_contours(ax, spec, f"{f} ({s})")
+            _plot_contours(ax, spec, f"{f} ({s}{', seed ' + str(seeds[0]) if settings[s] else ''})")
             for c, o in zip(colors, OPTIMIZERS):
-                p = paths[s][f][o]
-                ax.plot(p[:, 0], p[:, 1], "-", color=c, lw=1.2, label=o, alpha=0.9)
-                ax.plot(p[-1, 0], p[-1, 1], "x", color=c, ms=6)
-        axes[0].legend(fontsize=7, loc="best", ncol=2)
-        fig.suptitle(f"Optimizer paths, {s} gradients (o start, * minimum, x end)")
+                p = paths[s][f][o][0]
+                draw(ax, p, c, o, max(1, len(p) // 12))
+            if f == "rosenbrock":
+                _annotate_radam(ax, paths[s][f]["RAdam"][0], spec, lr_r, g0)
+        axes[0].legend(fontsize=7, loc="lower left", ncol=2)
+        extra = (f"; noise of seed {seeds[0]}, the other seeds in the loss curves"
+                 if settings[s] else "")
+        fig.suptitle(f"Optimizer paths, {s} gradients (● start, ★ minimum, x end{extra})")
         ctx.savefig(fig, f"paths_{s}")
 
-    fig, axes = plt.subplots(2, len(FUNCTIONS), figsize=(5.2 * len(FUNCTIONS), 8),
+    fig, axes = plt.subplots(2, len(FUNCTIONS), figsize=(5.4 * len(FUNCTIONS), 8.4),
                              sharex="col")
     for row, s in enumerate(settings):
         for col, f in enumerate(FUNCTIONS):
             ax = axes[row, col]
             for c, o in zip(colors, OPTIMIZERS):
-                ax.semilogy(np.maximum(curves[s][f][o], 1e-16), color=c, lw=1.1, label=o)
-            ax.set_title(f"{f} ({s})")
+                ls, mk = STYLES[o]
+                cur = np.maximum(curves[s][f][o], 1e-16)
+                x = np.arange(cur.shape[1])
+                med = np.median(cur, axis=0)
+                ax.semilogy(x, med, color=c, lw=1.1, ls=ls, marker=mk, ms=3, mfc="none",
+                            markevery=max(1, len(x) // 10), label=o)
+                if cur.shape[0] > 1:
+                    ax.fill_between(x, cur.min(axis=0), cur.max(axis=0), color=c, alpha=0.12)
+            ax.set_title(f"{f} ({s}" + (f", median and min-max of {len(seeds)} seeds)"
+                                        if settings[s] else ")"))
             ax.set_ylim(1e-16, 1e6)
             ax.set_xlabel("step")
-            ax.set_ylabel("$f(w_t) - f^*$")
+            ax.set_ylabel("$f(w_t) - f^*$ (log scale)")
             ax.grid(True, which="major", alpha=0.3)
     axes[0, 0].legend(fontsize=7, ncol=2)
+    fig.suptitle("Loss against step")
     ctx.savefig(fig, "loss_curves")
 
+    wins = {f: {o: 0 for o in OPTIMIZERS} for f in FUNCTIONS}
+    for f in FUNCTIONS:
+        for i in range(len(seeds)):
+            wins[f][min(OPTIMIZERS, key=lambda o, i=i, f=f: per_seed[f][o][i])] += 1
     best = {s: {f: min(results[s][f], key=results[s][f].get) for f in FUNCTIONS}
             for s in settings}
     rows = []
@@ -195,15 +273,21 @@ def run(ctx):
     diverged = sorted({f"{o} on {f} ({s})" for s in settings for f in FUNCTIONS
                        for o in OPTIMIZERS
                        if not results[s][f][o] < float(FUNCTIONS[f]["np"](*FUNCTIONS[f]["start"]))})
-    w0 = mg.nn.Parameter(mg.tensor(np.array(FUNCTIONS["rosenbrock"]["start"]), dtype=np.float64))
-    rosenbrock(w0).backward()
-    g0 = float(np.linalg.norm(w0.grad.numpy()))
-    lr_r = FUNCTIONS["rosenbrock"]["lr_ada"]
-    bp = paths["deterministic"]["beale"]["RAdam"][-1]
+    bp = paths["deterministic"]["beale"]["RAdam"][0][-1]
+
+    def noisy_verdict(f):
+        top = max(wins[f], key=wins[f].get)
+        k = wins[f][top]
+        others = ", ".join(f"{o} on {n}" for o, n in sorted(wins[f].items(), key=lambda kv: -kv[1])
+                           if n and o != top)
+        if k == len(seeds):
+            return f"{f}: {top} on every one of the {len(seeds)} seeds"
+        return f"{f}: {top} on {k} of {len(seeds)} seeds" + (f" ({others})" if others else "")
     plain = ["GD", "Momentum", "Nesterov"]
     adaptive = ["Adam", "AMSGrad", "NAdam", "RMSProp"]
     report = f"""
-Every optimizer starts from the same point (circle) and takes the same number of
+Every optimizer starts from the same point (filled circle; the star is the minimum, a
+cross each run's end; line styles and markers tell apart the paths that overlap) and takes the same number of
 steps (table below); the paths are drawn over the contours of each function
 (first figure: exact gradients, second: noisy), and the loss $f(w_t) - f^*$
 against the step on a log scale (third figure). All minima are 0.
@@ -219,7 +303,7 @@ each coordinate by its own gradient scale, so their first steps are sign-like
 {r['GD']:.2e}, momentum {r['Momentum']:.2e}, Nesterov {r['Nesterov']:.2e}, Adam
 {r['Adam']:.2e}, RMSProp {r['RMSProp']:.2e}. Adadelta ($\\rho$ 0.95, $\\epsilon$ 1e-4)
 starts with steps of about $\\sqrt{{\\epsilon}}$ = 0.01 and only speeds up as its
-accumulator $u$ grows. RAdam is the instructive failure: its first five steps
+accumulator $u$ grows. RAdam is the instructive failure (the note on the Rosenbrock panel): its first five steps
 ($\\rho_t \\le 5$) are un-normalised momentum steps $\\gamma \\hat m_t$, and with the
 Adam-sized lr {lr_r} against $\\|\\nabla f\\| = {g0:.0f}$ at the Rosenbrock start the
 first step is {lr_r * g0:.1f} long, which throws it out of the valley (final loss
@@ -233,8 +317,10 @@ step is normalised), so the final loss is a noise floor, not a convergence
 measure: on the quadratic GD/momentum/Nesterov end at
 {', '.join(f'{qn[o]:.2e}' for o in plain)}, Adam/AMSGrad/NAdam/RMSProp at
 {', '.join(f'{qn[o]:.2e}' for o in adaptive)}.
-Best final loss per function, exact gradients: {best['deterministic']}; noisy:
-{best['noisy']}.
+Best final loss per function with exact gradients: {best['deterministic']}. With noise
+the lowest final loss depends on the noise sequence, so it is counted over {len(seeds)}
+seeds ({seeds}): lowest final loss on {'; '.join(noisy_verdict(f) for f in FUNCTIONS)}.
+The noisy column of the table is the median over the seeds.
 
 Final loss $f(w_T) - f^*$:
 
@@ -247,5 +333,7 @@ shared by all optimizers). One reasonable setting per family, not a tuned race.
 
 {ctx.table(hp_rows, ["function", "steps", "start", "lr_gd", "lr_mom", "lr_ada", "sigma"])}"""
     ctx.write_report(report, title="Optimizer trajectories on 2-D test functions")
-    return {"final_loss": results, "best": best,
+    return {"final_loss": results, "best": best, "seeds": seeds,
+            "noisy_best_on_seeds": {f: {o: n for o, n in wins[f].items() if n} for f in FUNCTIONS},
+            "per_seed": {"noisy_final_loss": per_seed},
             "steps": {f: ctx.pick(*spec["steps"]) for f, spec in FUNCTIONS.items()}}
