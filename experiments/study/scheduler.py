@@ -1,0 +1,137 @@
+"""Running a study's trials: in this process, or on Dask distributed.
+
+Each trial is one Dask task (:func:`execute`, a plain function of picklable
+arguments). A trial that depends on others (a local method on a global model)
+gets their tasks' results as arguments, so Dask starts it only when they are
+done. Every trial writes its own files in the study folder, which must
+therefore be visible to every worker (a local cluster: always; a real cluster:
+a shared file system).
+
+* ``workers=N`` (N >= 1): a :class:`distributed.LocalCluster` of N worker
+  processes with one thread each, started here and closed at the end;
+* ``scheduler="tcp://host:8786"``: a running cluster (see ``docs/studies.md``);
+* ``workers=0``: no Dask, the trials run one after the other in this process
+  (for debugging; the results are the same).
+
+Results do not depend on where or in which order trials run: a trial's numbers
+come only from its configuration, its seed, the prepared data and the records of
+the trials it depends on. A worker that dies loses only its trial's progress
+since that trial's last checkpoint: Dask reschedules the task, which resumes.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import uuid
+from typing import Callable, Optional
+
+from . import trial as _trial
+
+__all__ = ["execute", "run_trials", "default_workers"]
+
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _study_module(name):
+    from . import STUDIES
+
+    return importlib.import_module(STUDIES[name])
+
+
+def execute(spec_dict: dict, study_dir: str, *dep_records) -> dict:
+    """Run one trial (on whichever process this is called); its record."""
+    spec = _trial.TrialSpec.from_dict(spec_dict)
+    mod = _study_module(spec.study)
+    deps = {f"{r['phase']}/{r['method']}/seed{r['seed']}": r for r in dep_records}
+    return _trial.run_trial(spec, study_dir, mod.make_trainer, deps=deps)
+
+
+def _order(specs):
+    """The specs with every dependency before its dependents (a stable topological order)."""
+    keys = {s.key for s in specs}
+    done, out, pending = set(), [], list(specs)
+    while pending:
+        rest = []
+        for s in pending:
+            if all(d in done or d not in keys for d in s.depends_on):
+                out.append(s)
+                done.add(s.key)
+            else:
+                rest.append(s)
+        if len(rest) == len(pending):
+            raise ValueError(f"circular trial dependencies among {[s.key for s in rest]}")
+        pending = rest
+    return out
+
+
+def _missing_deps(specs):
+    keys = {s.key for s in specs}
+    for s in specs:
+        for d in s.depends_on:
+            if d not in keys:
+                raise ValueError(f"trial {s.key} depends on {d}, which is not part of the study")
+
+
+def run_trials(specs, study_dir, *, workers: Optional[int] = None, scheduler: Optional[str] = None,
+               on_done: Optional[Callable] = None, progress: bool = True) -> dict:
+    """Run every trial (finished ones are read back, not rerun); ``{key: record}``.
+
+    ``on_done(record)`` is called as each trial finishes, in completion order.
+    """
+    from tqdm import tqdm
+
+    from ..context import _progress_enabled
+
+    specs = _order(list(specs))
+    _missing_deps(specs)
+    study_dir = os.path.abspath(os.fspath(study_dir))
+    records = {}
+    bar = tqdm(total=len(specs), desc="trials", disable=not (progress and _progress_enabled()))
+    try:
+        if scheduler is None and workers == 0:
+            for s in specs:
+                deps = [records[d] for d in s.depends_on]
+                rec = execute(s.to_dict(), study_dir, *deps)
+                records[s.key] = rec
+                bar.update(1)
+                if on_done:
+                    on_done(rec)
+            return records
+        return _run_dask(specs, study_dir, workers, scheduler, records, bar, on_done)
+    finally:
+        bar.close()
+
+
+def _run_dask(specs, study_dir, workers, scheduler, records, bar, on_done):
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler is None:
+        n = default_workers() if workers is None else int(workers)
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs="error")
+        client = Client(cluster)
+    else:
+        client = Client(scheduler)
+    try:
+        futures, run_id = {}, uuid.uuid4().hex[:8]
+        for s in specs:
+            futures[s.key] = client.submit(execute, s.to_dict(), study_dir,
+                                           *[futures[d] for d in s.depends_on],
+                                           key=f"trial-{s.key}-{run_id}", pure=False)
+        for fut in as_completed(list(futures.values())):
+            rec = fut.result()
+            records[f"{rec['phase']}/{rec['method']}/seed{rec['seed']}"] = rec
+            bar.update(1)
+            if on_done:
+                on_done(rec)
+        return records
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
