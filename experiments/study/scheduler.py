@@ -21,6 +21,7 @@ since that trial's last checkpoint: Dask reschedules the task, which resumes.
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import uuid
 from typing import Callable, Optional
@@ -114,7 +115,7 @@ def _run_dask(specs, study_dir, workers, scheduler, records, bar, on_done):
     if scheduler is None:
         n = default_workers() if workers is None else int(workers)
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs="error")
+                               silence_logs=logging.ERROR)
         client = Client(cluster)
     else:
         client = Client(scheduler)
