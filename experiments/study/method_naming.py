@@ -120,6 +120,11 @@ class NamingTrainer:
         self.model = Tree2Seq(len(v["tokens"]), len(v["types"]), len(v["targets"]), cfg["embed_size"],
                               cfg["hidden_size"], dropout=cfg["dropout"], pad_idx=v["targets"].pad_id,
                               bos_idx=v["targets"].bos_id, eos_idx=v["targets"].eos_id)
+        device = cfg.get("device", "cpu")
+        if device != "cpu":
+            # initialised on the CPU generator (the same weights as on the CPU), then moved; on a GPU the
+            # dropout masks come from the GPU generator, so resuming there is exact only up to them
+            self.model.to(device)
         self.start = None
         if spec.phase == "local":
             start = best_global(deps)
