@@ -54,6 +54,9 @@ __all__ = ["prepare", "load", "find_jdk_src_zip", "site_packages_dirs", "DATA_FI
 DATA_FILE = "data.ckpt"
 SUMMARY_FILE = "corpus.json"
 DATA_FORMAT = 1
+#: trees are extracted (and cached, see experiments.datasets) up to this size, then
+#: cut to the profile's max_nodes: one cached corpus serves every profile
+EXTRACT_MAX_NODES = 400
 
 
 def find_jdk_src_zip():
@@ -178,7 +181,11 @@ def prepare(study_dir, data: str, profile, progress=None, workers=1) -> dict:
             return summary
         raise ValueError(f"{study_dir} holds a study prepared with other data settings "
                          f"({summary.get('settings')}); use another --out or remove the folder")
-    examples, info = _source_examples(data, profile.max_nodes, profile.python_sources, progress, workers)
+    limit = profile.max_nodes
+    extract = EXTRACT_MAX_NODES if limit is not None and limit <= EXTRACT_MAX_NODES else limit
+    examples, info = _source_examples(data, extract, profile.python_sources, progress, workers)
+    if limit is not None:
+        examples = [e for e in examples if len(e.tree) <= limit]
     examples, removed = _dedupe(examples)
     if not examples:
         raise ValueError(f"--data {data!r}: no functions found")
