@@ -6,6 +6,7 @@
     python -m experiments study method-naming --profile quick --workers 2
     python -m experiments study method-naming --profile full --scheduler tcp://host:8786
     python -m experiments study method-naming --methods SGD,Adam,local:SWA --seeds 2
+    python -m experiments study method-naming --profile full --estimate   # the time it would take
 
 Running the same command again skips finished trials and resumes unfinished
 ones from their last epoch. Exit status: 0 done, 1 a trial failed, 2 usage
@@ -19,11 +20,6 @@ import sys
 import time
 
 __all__ = ["add_parser", "main", "estimate_seconds"]
-
-#: measured: Tree2Seq with E = H = 128 trains about 6,000 functions in 16 s per epoch on 2 cores
-_REF_SECONDS_PER_EXAMPLE = 16.0 / 6000
-_REF_SIZE = 128
-
 
 def add_parser(sub):
     from . import STUDIES
@@ -42,19 +38,24 @@ def add_parser(sub):
     g.add_argument("--scheduler", default=None, help="address of a running Dask scheduler, e.g. tcp://host:8786")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--data", default="python", help="python (default), java, or a path (JSONL, src.zip, folder)")
+    p.add_argument("--estimate", action="store_true",
+                   help="prepare the data, time a few training steps, print the time estimate and stop")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a profile field (repeatable), e.g. --set max_train=64")
     return p
 
 
-def estimate_seconds(profile, corpus, n_global, n_local, seeds, local_methods=()) -> float:
-    """Training time of the whole study on one core-pair, from the measured reference speed."""
+def estimate_seconds(profile, corpus, methods, seeds, seconds_per_example) -> float:
+    """Training time of the whole study on one worker, from a measured time per training example.
+
+    An epoch of SVRG costs about three plain epochs (the full-gradient snapshot and
+    two gradients per step); validation losses and test decoding add about 15%.
+    """
     n = corpus["splits"]["train"]["functions"]
-    scale = (max(profile.embed_size, profile.hidden_size) / _REF_SIZE) ** 2
-    per_epoch = n * _REF_SECONDS_PER_EXAMPLE * max(scale, 0.05)
-    local_units = sum(3 if m == "SVRG" else 1 for m in local_methods) if local_methods else n_local
-    epochs = seeds * (n_global * profile.global_epochs + local_units * profile.local_epochs)
-    return per_epoch * epochs * 1.15   # evaluation and validation losses: about 15% more
+    units = lambda names: sum(3 if m == "SVRG" else 1 for m in names)  # noqa: E731
+    epochs = seeds * (units(methods["global"]) * profile.global_epochs
+                      + units(methods["local"]) * profile.local_epochs)
+    return seconds_per_example * n * epochs * 1.15
 
 
 def _fmt_time(s):
@@ -66,7 +67,8 @@ def main(args) -> int:
     from . import STUDIES
     from .profiles import get_profile, override
     from .results import collect, comparisons, write_report, write_results
-    from .scheduler import default_workers, run_trials
+    from .scheduler import TrialsFailed, default_workers, run_trials
+    from .trial import read_record
 
     if args.name not in STUDIES:
         print(f"error: unknown study {args.name!r}; studies: {', '.join(STUDIES)}", file=sys.stderr)
@@ -96,18 +98,30 @@ def main(args) -> int:
         specs = module.trial_specs(profile, list(range(seeds)), methods)
         specs = [type(s)(s.study, s.phase, s.method, s.seed, dict(s.config, device=args.device), s.depends_on)
                  for s in specs]
-        est = estimate_seconds(profile, corpus, len(methods["global"]), len(methods["local"]), seeds,
-                               methods["local"])
+        todo = [sp for sp in specs if read_record(study_dir, sp) is None]
         workers = 1 if args.workers == 0 else (args.workers or default_workers())
-        where = args.scheduler or f"{workers} local worker(s)" if args.workers != 0 else "this process"
-        print(f"{args.name}: {len(specs)} trials ({seeds} seeds), profile {profile.name}, "
-              f"{corpus['splits']['train']['functions']} training functions; estimated "
-              f"{_fmt_time(est)} of training on 2 CPU cores ({_fmt_time(est / max(workers, 1) * 2)} "
-              f"on {where})", file=sys.stderr)
-        if profile.name == "full" and args.device == "cpu" and args.scheduler is None and est > 6 * 3600:
-            print("note: that is days on a laptop CPU; use --device cuda or a Dask cluster (--scheduler, "
-                  "see docs/studies.md)", file=sys.stderr)
+        where = args.scheduler or (f"{workers} local workers" if args.workers != 0 else "this process")
+        line = (f"{args.name}: {len(specs)} trials ({seeds} seeds, profile {profile.name}, "
+                f"{corpus['splits']['train']['functions']} training functions), {len(specs) - len(todo)} done")
+        if (todo or args.estimate) and hasattr(module, "calibrate"):
+            per_example = module.calibrate(study_dir, profile, args.device)
+            est = estimate_seconds(profile, corpus, methods, seeds, per_example)
+            share = est / min(workers, default_workers()) if args.scheduler is None else est / workers
+            line += (f"; measured {per_example * 1e3:.2f} ms per training example: about {_fmt_time(est)} "
+                     f"of training on one worker, {_fmt_time(share)} on {where} (all trials from scratch)")
+            if profile.name == "full" and args.device == "cpu" and args.scheduler is None and share > 12 * 3600:
+                line += ("\nnote: that is days on a laptop CPU; use --device cuda or a Dask cluster "
+                         "(--scheduler, see docs/studies.md)")
+        print(line, file=sys.stderr)
+        if args.estimate:
+            return 0
         records = run_trials(specs, study_dir, workers=args.workers, scheduler=args.scheduler)
+    except TrialsFailed as e:
+        for key, why in e.failures.items():
+            print(f"error: trial {key}: {why}", file=sys.stderr)
+        print(f"{len(e.failures)} trial(s) failed, {len(e.records)} done; fix and rerun to resume "
+              f"(no report written)", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"interrupted: finished trials are kept in {study_dir}; run the same command again to resume",
               file=sys.stderr)

@@ -99,12 +99,60 @@ def best_global(deps: dict) -> dict:
     return max(recs, key=lambda r: r["valid"][PRIMARY])
 
 
+def _limit_threads(cfg):
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return
+    threadpool_limits(int(cfg.get("blas_threads", 1)))
+
+
+def build_model(cfg, vocabs, seed):
+    """Tree2Seq of the configuration, initialised from ``seed`` alone (the same for every method)."""
+    from models import Tree2Seq
+
+    mg.manual_seed(int(seed))
+    v = vocabs
+    model = Tree2Seq(len(v["tokens"]), len(v["types"]), len(v["targets"]), cfg["embed_size"], cfg["hidden_size"],
+                     dropout=cfg["dropout"], pad_idx=v["targets"].pad_id, bos_idx=v["targets"].bos_id,
+                     eos_idx=v["targets"].eos_id)
+    device = cfg.get("device", "cpu")
+    if device != "cpu":
+        # initialised on the CPU generator (the same weights as on the CPU), then moved; on a GPU the
+        # dropout masks come from the GPU generator, so resuming there is exact only up to them
+        model.to(device)
+    return model
+
+
+def calibrate(study_dir, profile, device="cpu", steps=2) -> float:
+    """Seconds per training example of a plain optimizer step here (timed over ``steps`` batches)."""
+    import optim
+
+    cfg = dict(profile.to_dict(), device=device)
+    _limit_threads(cfg)
+    splits, vocabs = naming_data.load(study_dir, cfg["max_target_len"])
+    train = splits["train"]
+    model = build_model(cfg, vocabs, 0)
+    opt = optim.Adam(model.parameters(), lr=cfg["global_lr"])
+    b = min(int(cfg["batch_size"]), len(train))
+    batches = [np.arange(i * b, (i + 1) * b) % len(train) for i in range(steps + 1)]
+    width = train.targets.shape[1]
+    elapsed = 0.0
+    for k, idx in enumerate(batches):
+        t0 = time.perf_counter()
+        tb = batch_trees([train.trees[i] for i in idx])
+        opt.zero_grad()
+        model.loss(tb.token_ids, tb.node_type_ids, tb.parent, train.targets[idx][:, :width]).backward()
+        opt.step()
+        if k:                                   # the first step warms up
+            elapsed += time.perf_counter() - t0
+    return elapsed / (steps * b)
+
+
 class NamingTrainer:
     """The trainer of one trial (see :class:`experiments.study.trial.Trainer`)."""
 
     def __init__(self, spec: TrialSpec, deps: dict, out):
-        from models import Tree2Seq
-
         cfg = spec.config
         self.out = out
         self.study_dir = out.parents[3]
@@ -115,16 +163,7 @@ class NamingTrainer:
         self.batch = int(cfg["batch_size"])
         steps = -(-self.num_train // self.batch)
         self._limit_threads()
-        mg.manual_seed(int(spec.seed))            # the same initialisation for every method of a seed
-        v = self.vocabs
-        self.model = Tree2Seq(len(v["tokens"]), len(v["types"]), len(v["targets"]), cfg["embed_size"],
-                              cfg["hidden_size"], dropout=cfg["dropout"], pad_idx=v["targets"].pad_id,
-                              bos_idx=v["targets"].bos_id, eos_idx=v["targets"].eos_id)
-        device = cfg.get("device", "cpu")
-        if device != "cpu":
-            # initialised on the CPU generator (the same weights as on the CPU), then moved; on a GPU the
-            # dropout masks come from the GPU generator, so resuming there is exact only up to them
-            self.model.to(device)
+        self.model = build_model(cfg, self.vocabs, int(spec.seed))
         self.start = None
         if spec.phase == "local":
             start = best_global(deps)
@@ -140,11 +179,7 @@ class NamingTrainer:
                              swa_lr_max=float(cfg["swa_lr_max"]), swa_start=swa_start)
 
     def _limit_threads(self):
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-            return
-        threadpool_limits(int(self.cfg.get("blas_threads", 1)))
+        _limit_threads(self.cfg)
 
     # ------------------------------------------------------------------ batches
     def _batch(self, split, idx):

@@ -28,7 +28,16 @@ from typing import Callable, Optional
 
 from . import trial as _trial
 
-__all__ = ["execute", "run_trials", "default_workers"]
+__all__ = ["execute", "run_trials", "default_workers", "TrialsFailed"]
+
+
+class TrialsFailed(RuntimeError):
+    """Some trials raised; ``failures`` maps their keys to the error text, ``records`` holds the others."""
+
+    def __init__(self, failures: dict, records: dict):
+        self.failures, self.records = failures, records
+        first = next(iter(failures.items()))
+        super().__init__(f"{len(failures)} trial(s) failed (first: {first[0]}: {first[1]})")
 
 
 def default_workers() -> int:
@@ -83,6 +92,8 @@ def run_trials(specs, study_dir, *, workers: Optional[int] = None, scheduler: Op
     """Run every trial (finished ones are read back, not rerun); ``{key: record}``.
 
     ``on_done(record)`` is called as each trial finishes, in completion order.
+    A trial that raises does not stop the others (those that depend on it are
+    not run); at the end :class:`TrialsFailed` lists the failures.
     """
     from tqdm import tqdm
 
@@ -94,21 +105,32 @@ def run_trials(specs, study_dir, *, workers: Optional[int] = None, scheduler: Op
     records = {}
     bar = tqdm(total=len(specs), desc="trials", disable=not (progress and _progress_enabled()))
     try:
+        failures = {}
         if scheduler is None and workers == 0:
             for s in specs:
-                deps = [records[d] for d in s.depends_on]
-                rec = execute(s.to_dict(), study_dir, *deps)
+                missing = [d for d in s.depends_on if d not in records]
+                if missing:
+                    failures[s.key] = f"not run: {missing[0]} failed"
+                    continue
+                try:
+                    rec = execute(s.to_dict(), study_dir, *[records[d] for d in s.depends_on])
+                except Exception as e:  # reported with the trial's key; the others go on
+                    failures[s.key] = f"{type(e).__name__}: {e}"
+                    continue
                 records[s.key] = rec
                 bar.update(1)
                 if on_done:
                     on_done(rec)
-            return records
-        return _run_dask(specs, study_dir, workers, scheduler, records, bar, on_done)
+        else:
+            _run_dask(specs, study_dir, workers, scheduler, records, bar, on_done, failures)
+        if failures:
+            raise TrialsFailed(failures, records)
+        return records
     finally:
         bar.close()
 
 
-def _run_dask(specs, study_dir, workers, scheduler, records, bar, on_done):
+def _run_dask(specs, study_dir, workers, scheduler, records, bar, on_done, failures):
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
@@ -125,7 +147,12 @@ def _run_dask(specs, study_dir, workers, scheduler, records, bar, on_done):
             futures[s.key] = client.submit(execute, s.to_dict(), study_dir,
                                            *[futures[d] for d in s.depends_on],
                                            key=f"trial-{s.key}-{run_id}", pure=False)
+        key_of = {f.key: k for k, f in futures.items()}
         for fut in as_completed(list(futures.values())):
+            if fut.status != "finished":
+                exc = fut.exception()
+                failures[key_of[fut.key]] = f"{type(exc).__name__}: {exc}"
+                continue
             rec = fut.result()
             records[f"{rec['phase']}/{rec['method']}/seed{rec['seed']}"] = rec
             bar.update(1)
