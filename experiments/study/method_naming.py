@@ -268,8 +268,9 @@ def make_trainer(spec, deps, out):
 
 
 def _upside(t, a, b, metric="bleu"):
+    """``a`` over ``b`` in percent, as text (n/a when ``b`` scores 0)."""
     base, x = np.mean(t.per_seed(b, metric)), np.mean(t.per_seed(a, metric))
-    return 100 * (x - base) / base if base else float("nan")
+    return f"{100 * (x - base) / base:+.2f}%" if base else "n/a (the baseline scores 0)"
 
 
 def _wilcoxon(comps, phase, a, b, metric="bleu"):
@@ -290,7 +291,7 @@ def claims(tables, comps) -> str:
         c = _wilcoxon(comps, "global", "LaRAdam", "SGD")
         sig = c is not None and c["p_holm"] < ALPHA
         out.append(f"* *LaRAdam is the best global method (0.3647 vs SGD 0.2777, +31%)*: here the best mean BLEU "
-                   f"is {best}'s; LaRAdam vs SGD: {_upside(g, 'LaRAdam', 'SGD'):+.1f}% BLEU "
+                   f"is {best}'s; LaRAdam vs SGD: {_upside(g, 'LaRAdam', 'SGD')} BLEU "
                    f"(Wilcoxon p_holm {c['p_holm']:.3g}: {'significant' if sig else 'not significant'}). "
                    f"Claim {'holds' if best == 'LaRAdam' and sig else 'does not hold'} on this data.")
     loc = tables.get("local")
@@ -300,7 +301,7 @@ def claims(tables, comps) -> str:
         for m in ("SWA", "BB"):
             if m in loc.methods():
                 c = _wilcoxon(comps, "local", m, START)
-                parts.append(f"{m} vs start {_upside(loc, m, START):+.2f}% BLEU (Wilcoxon p_holm "
+                parts.append(f"{m} vs start {_upside(loc, m, START)} BLEU (Wilcoxon p_holm "
                              f"{c['p_holm']:.3g})")
         out.append(f"* *SWA and BB are the best local methods, about +1% over their start*: here the best local "
                    f"method by mean BLEU is {best}; " + "; ".join(parts) + ".")

@@ -220,6 +220,7 @@ def plot_curves(tables, out_dir) -> list:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     from ..context import DPI
 
@@ -243,6 +244,7 @@ def plot_curves(tables, out_dir) -> list:
                     sd = a.std(axis=0, ddof=1)
                     ax.fill_between(x, mean - sd, mean + sd, color=line.get_color(), alpha=0.15)
         for ax, title in zip(axes, ("training loss", "validation loss")):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_xlabel("epoch")
             ax.set_title(f"{phase}: {title} (mean ± sd over seeds)")
             ax.grid(alpha=0.3)
