@@ -21,7 +21,7 @@ import minigrad as mg
 pytest.importorskip("distributed")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-METHODS = "SGD,LaRAdam,SWA,local:BB,local:SVRG,local:Adadelta"
+METHODS = "SGD,SWA,local:SVRG"   # every method is stepped and resumed in test_study_methods.py
 SETTINGS = ["--set", "max_train=48", "--set", "max_valid=16", "--set", "max_test=24", "--set", "global_epochs=2"]
 
 
@@ -93,8 +93,7 @@ def test_smoke_study_tables_and_comparisons(reference):
     res = _results(reference)
     keys = {(t["phase"], t["method"], t["seed"]) for t in res["trials"]}
     assert keys == {(p, m, s) for s in (0, 1) for p, ms in
-                    (("global", ("SGD", "LaRAdam", "SWA")),
-                     ("local", ("Adadelta", "BB", "LaRAdam", "SVRG", "SWA"))) for m in ms}
+                    (("global", ("SGD", "SWA")), ("local", ("SVRG", "SWA"))) for m in ms}
     for t in res["trials"]:
         assert t["status"] == "done"
         assert set(t["metrics"]) >= {"bleu", "meteor", "rouge1", "rouge2", "rougeL", "f1"}
@@ -103,11 +102,11 @@ def test_smoke_study_tables_and_comparisons(reference):
         assert t["config"]["embed_size"] == 16 and t["versions"]["numpy"] == np.__version__
         assert len(t["curves"]["train_loss"]) == (2 if t["phase"] == "global" else 1)
         if t["phase"] == "local":
-            assert t["start"]["method"] in ("SGD", "LaRAdam", "SWA")
-            assert t["depends_on"] == [f"global/{m}/seed{t['seed']}" for m in ("SGD", "LaRAdam", "SWA")]
+            assert t["start"]["method"] in ("SGD", "SWA")
+            assert t["depends_on"] == [f"global/{m}/seed{t['seed']}" for m in ("SGD", "SWA")]
     comps = res["comparisons"]
-    # global: 3 methods -> 3 pairs; local: 5 methods + start -> 15 pairs; x 6 metrics x 2 tests
-    assert len(comps) == (3 + 15) * 6 * 2
+    # global: 2 methods -> 1 pair; local: 2 methods + start -> 3 pairs; x 6 metrics x 2 tests
+    assert len(comps) == (1 + 3) * 6 * 2
     for c in comps:
         assert c["test"] in ("wilcoxon", "mannwhitneyu")
         assert 0 <= c["p"] <= c["p_holm"] <= 1
