@@ -103,11 +103,19 @@ def run_trials(specs, study_dir, *, workers: Optional[int] = None, scheduler: Op
     _missing_deps(specs)
     study_dir = os.path.abspath(os.fspath(study_dir))
     records = {}
-    bar = tqdm(total=len(specs), desc="trials", disable=not (progress and _progress_enabled()))
+    for s in specs:                       # finished trials are read, not scheduled
+        rec = _trial.read_record(study_dir, s)
+        if rec is not None:
+            records[s.key] = rec
+    pending = [s for s in specs if s.key not in records]
+    bar = tqdm(total=len(specs), initial=len(records), desc="trials",
+               disable=not (progress and _progress_enabled()))
     try:
         failures = {}
-        if scheduler is None and workers == 0:
-            for s in specs:
+        if not pending:
+            pass
+        elif scheduler is None and workers == 0:
+            for s in pending:
                 missing = [d for d in s.depends_on if d not in records]
                 if missing:
                     failures[s.key] = f"not run: {missing[0]} failed"
@@ -122,7 +130,7 @@ def run_trials(specs, study_dir, *, workers: Optional[int] = None, scheduler: Op
                 if on_done:
                     on_done(rec)
         else:
-            _run_dask(specs, study_dir, workers, scheduler, records, bar, on_done, failures)
+            _run_dask(pending, study_dir, workers, scheduler, records, bar, on_done, failures)
         if failures:
             raise TrialsFailed(failures, records)
         return records
@@ -135,7 +143,7 @@ def _run_dask(specs, study_dir, workers, scheduler, records, bar, on_done, failu
 
     cluster = None
     if scheduler is None:
-        n = default_workers() if workers is None else int(workers)
+        n = min(default_workers() if workers is None else int(workers), len(specs))
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
                                silence_logs=logging.ERROR)
         client = Client(cluster)
@@ -145,7 +153,7 @@ def _run_dask(specs, study_dir, workers, scheduler, records, bar, on_done, failu
         futures, run_id = {}, uuid.uuid4().hex[:8]
         for s in specs:
             futures[s.key] = client.submit(execute, s.to_dict(), study_dir,
-                                           *[futures[d] for d in s.depends_on],
+                                           *[futures[d] if d in futures else records[d] for d in s.depends_on],
                                            key=f"trial-{s.key}-{run_id}", pure=False)
         key_of = {f.key: k for k, f in futures.items()}
         for fut in as_completed(list(futures.values())):
