@@ -1,8 +1,9 @@
 """The method-naming study end to end, at a setting smaller than the smoke profile.
 
-One reference study runs on a one-worker Dask cluster; the same study on a
-two-worker cluster, and in a process killed with SIGKILL in the middle of a trial
-and then resumed (without Dask), must give bit-identical numbers.
+One reference study runs in one process, trial after trial (``--workers 0``).
+Its trials run on a two-worker Dask cluster, on a running cluster whose worker
+is killed in the middle of a trial, and in a process killed with SIGKILL in the
+middle of a trial and then resumed, must give bit-identical numbers.
 """
 import json
 import os
@@ -60,7 +61,7 @@ def _run(args):
 @pytest.fixture(scope="module")
 def reference(src, tmp_path_factory):
     out = tmp_path_factory.mktemp("ref")
-    _run(_args(src, out, 1))
+    _run(_args(src, out, 0))
     return out / "method-naming"
 
 
@@ -137,8 +138,8 @@ def test_sigkill_mid_trial_then_resume_is_bit_identical(src, reference, tmp_path
     killed_in = None
     # kill as soon as the second global trial has checkpointed its first epoch (one trial done before it)
     while time.time() < deadline and proc.poll() is None:
-        ckpts = list(trials.glob("*/*/*/checkpoint.ckpt")) if trials.exists() else []
-        done = list(trials.glob("*/*/*/trial.json")) if trials.exists() else []
+        ckpts = [c for c in trials.glob("*/*/*/checkpoint.ckpt") if not (c.parent / "trial.json").exists()]
+        done = list(trials.glob("*/*/*/trial.json"))
         if ckpts and done:
             killed_in = ckpts[0].parent
             proc.send_signal(signal.SIGKILL)
@@ -153,3 +154,34 @@ def test_sigkill_mid_trial_then_resume_is_bit_identical(src, reference, tmp_path
         assert p.stat().st_mtime_ns == mtime and p.read_bytes() == content  # finished trials untouched
     assert not list(trials.glob("*/*/*/checkpoint.ckpt"))
     _same_numbers(reference, tmp_path / "method-naming")
+
+
+def test_running_cluster_and_a_worker_killed_mid_trial(src, reference, tmp_path):
+    """--scheduler ADDRESS; the worker is killed after a checkpoint, Dask reruns the trial, which resumes."""
+    import threading
+
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        pid = next(iter(client.run(os.getpid).values()))
+        args = ["study", "method-naming", "--profile", "smoke", "--data", str(src), "--out", str(tmp_path),
+                "--scheduler", cluster.scheduler_address, "--methods", "global:SGD,global:SWA"] + SETTINGS
+        result = {}
+        runner = threading.Thread(target=lambda: result.setdefault("rc", _main(args)))
+        runner.start()
+        trials = tmp_path / "method-naming" / "trials"
+        deadline = time.time() + 120
+        while time.time() < deadline and runner.is_alive() and not list(trials.glob("*/*/*/checkpoint.ckpt")):
+            time.sleep(0.01)
+        killed = list(trials.glob("*/*/*/checkpoint.ckpt"))
+        os.kill(pid, signal.SIGKILL)
+        runner.join(timeout=180)
+    assert killed and result.get("rc") == 0
+    _same_numbers(reference, tmp_path / "method-naming", subset=True)
+
+
+def _main(args):
+    from experiments.__main__ import main
+
+    return main(args)
