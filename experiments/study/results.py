@@ -304,7 +304,10 @@ def write_report(study_dir, name, module, profile, tables, comps, corpus, notes=
     metrics = module.METRICS
     lines = [f"# Study: {name} (profile `{profile.name}`)", "", module.DESCRIPTION + ".", ""]
     if corpus:
-        lines += ["## Data", "", f"Source: `{json.dumps(corpus.get('source'))}`; "
+        src = dict(corpus.get("source") or {})
+        where = ", ".join(src.pop("python_roots", []) or ([src.pop("path")] if "path" in src else []))
+        lines += ["## Data", "", f"Source: {src.pop('source', '?')}" + (f" ({where})" if where else "")
+                  + f"; {src.pop('files_skipped', 0)} files skipped (unreadable or not parsing); "
                   f"{corpus.get('duplicates_removed', 0)} duplicate functions removed.", ""]
         rows = [[k, v["projects"], v["functions"], v["nodes"], f"{v['nodes_mean']:.1f}"]
                 for k, v in corpus.get("splits", {}).items()]
