@@ -1,7 +1,7 @@
 """One training step of Tree2Seq, minigrad against a torch twin, on 512 real Python methods.
 
     python benchmarks/bench_tree2seq_torch.py [--size 128] [--batch 512] [--repeats 10] [--threads 1]
-                                              [--clock wall|cpu]
+                                              [--clock wall|cpu] [--quick]
 
 The batch: the first ``--batch`` functions of the training split of the Python
 standard library's method-naming corpus (``experiments.datasets``; trees of at most
@@ -93,10 +93,13 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=512)
     ap.add_argument("--max-nodes", type=int, default=200)
     ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--quick", action="store_true", help="3 repeats (a smoke run)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                     help="wall time, or the thread's CPU time (with --threads 1; immune to other load)")
     args = ap.parse_args(argv)
+    if args.quick:
+        args.repeats = 3
     threads = match_threads(args.threads)
     print(machine_info(threads))
     tb, tgt, (types, tokens, targets) = real_batch(args.batch, args.max_nodes)
