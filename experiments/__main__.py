@@ -1,8 +1,9 @@
-"""Command line: ``python -m experiments list | run NAME|lectures [options]``.
+"""Command line: ``python -m experiments list | run NAME|lectures | study NAME [options]``.
 
     python -m experiments list
     python -m experiments run trajectories [--out results] [--seed 0] [--device cpu] [--quick]
     python -m experiments run lectures     # every lecture demonstration + results/index.md
+    python -m experiments study method-naming --profile quick   # see experiments/study/cli.py
 
 Exit status: 0 on success, 1 when an experiment failed, 2 on a usage error (a
 one-line message, no traceback: unknown experiment name, unavailable device, a
@@ -65,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     r.add_argument("--quick", action="store_true",
                    help="the reduced setting (seconds per experiment), as in the tests")
+    from .study import cli as study_cli
+
+    study_cli.add_parser(sub)
     return p
 
 
@@ -77,6 +81,13 @@ def _list(out) -> int:
         print(f"{mark} {e.name:<{width}}  {e.description}", file=out)
     print("\n* lecture demonstration (run them all: python -m experiments run lectures)",
           file=out)
+    from .study import describe
+
+    studies = describe()
+    print("\nstudies (python -m experiments study NAME --profile smoke|quick|full):", file=out)
+    w = max((len(n) for n in studies), default=0)
+    for name, text in studies.items():
+        print(f"  {name:<{w}}  {text}", file=out)
     return 0
 
 
@@ -89,6 +100,10 @@ def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "list":
         return _list(sys.stdout)
+    if args.command == "study":
+        from .study import cli as study_cli
+
+        return study_cli.main(args)
     try:
         return _run(args)
     except KeyboardInterrupt:

@@ -31,6 +31,8 @@ LIBRARIES = {
     "tree_sitter": "tree-sitter",
     "tree_sitter_java": "tree-sitter-java",
     "sklearn": "scikit-learn",
+    "dask": "dask",
+    "distributed": "dask",  # dask.distributed, the study scheduler
 }
 
 _NO_MODULE = re.compile(r"No module named '([^']+)'")

@@ -17,6 +17,11 @@ samples with :mod:`scipy.stats`:
 * :func:`paired_test`: when the runs are paired by seed (same seed, same data
   order and initialisation for both optimizers): the paired t-test
   (``ttest_rel``) or the Wilcoxon signed-rank test (``wilcoxon``).
+* :func:`wilcoxon_signed_rank`: the Wilcoxon signed-rank test of paired
+  samples (``scipy.stats.wilcoxon``, zero differences dropped as Wilcoxon
+  did) with the matched-pairs rank-biserial correlation
+  ``(R+ - R-) / (R+ + R-)`` over the non-zero differences (positive when ``a``
+  tends to be larger); all pairs equal gives p = 1 and effect 0.
 * :func:`cohens_d`: standardised mean difference with the pooled standard
   deviation.
 * :func:`compare` and :func:`format_table`: every optimizer against a baseline,
@@ -36,6 +41,7 @@ __all__ = [
     "welch_ttest",
     "mann_whitney",
     "paired_test",
+    "wilcoxon_signed_rank",
     "cohens_d",
     "holm",
     "compare",
@@ -114,6 +120,32 @@ def paired_test(a, b, method="t"):
         raise ValueError(f"method must be 't' or 'wilcoxon', got {method!r}")
     return {"statistic": float(res.statistic), "pvalue": float(res.pvalue), "method": method,
             "mean_difference": float(np.mean(a - b))}
+
+
+def wilcoxon_signed_rank(a, b):
+    """Two-sided Wilcoxon signed-rank test of ``a`` against ``b`` (paired by position).
+
+    Returns ``{"statistic", "pvalue", "rank_biserial", "n_nonzero", "mean_difference"}``;
+    scipy chooses the exact distribution for small samples without ties, else
+    the normal approximation.
+    """
+    from scipy import stats
+
+    a, b = _sample(a, "a"), _sample(b, "b")
+    if a.shape != b.shape:
+        raise ValueError(f"paired samples need equal lengths, got {a.size} and {b.size}")
+    d = a - b
+    nz = d[d != 0]
+    mean_diff = float(d.mean())
+    if nz.size == 0:
+        return {"statistic": 0.0, "pvalue": 1.0, "rank_biserial": 0.0, "n_nonzero": 0,
+                "mean_difference": mean_diff}
+    ranks = stats.rankdata(np.abs(nz))
+    r_plus, r_minus = float(ranks[nz > 0].sum()), float(ranks[nz < 0].sum())
+    res = stats.wilcoxon(a, b, zero_method="wilcox", alternative="two-sided")
+    return {"statistic": float(res.statistic), "pvalue": float(res.pvalue),
+            "rank_biserial": (r_plus - r_minus) / (r_plus + r_minus), "n_nonzero": int(nz.size),
+            "mean_difference": mean_diff}
 
 
 def cohens_d(a, b):

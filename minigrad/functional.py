@@ -103,7 +103,14 @@ def linear(x: TensorLike, weight: TensorLike, bias: TensorLike | None = None) ->
     if x.shape[-1] != weight.shape[-1]:
         raise ShapeError(f"linear: input of shape {x.shape} has {x.shape[-1]} features "
                          f"but the weight of shape {weight.shape} expects {weight.shape[-1]}")
-    y = matmul(x, transpose(weight))
+    if x.ndim > 2:
+        # (..., in) inputs as one (N, in) product: as a batched product the weight's
+        # gradient would be one small product per leading index plus a sum over them
+        # (measured: 15 s of a 31 s Tree2Seq step with a 10k-word output layer)
+        lead = x.shape[:-1]
+        y = matmul(x.reshape((-1, x.shape[-1])), transpose(weight)).reshape(lead + (weight.shape[0],))
+    else:
+        y = matmul(x, transpose(weight))
     return y if bias is None else y + bias
 
 
