@@ -580,7 +580,10 @@ def claims(tables, comps) -> str:
         better = _mean(wu, s, "bleu") > _mean(wu, lg, "bleu") and _mean(wu, s, "test_loss") < _mean(wu, lg,
                                                                                                       "test_loss")
         sig = _better(comps, "warmup", s, lg)
-        out.append(f"* *60 warmup steps beat 6,000 for Adadelta*: BLEU {_mean(wu, s, 'bleu'):.2f} (short) vs "
+        steps = [setting("warmup", m, r[2]["config"])["warmup_steps"] for m in WARMUP
+                 for r in list(wu.rows[m].values())[:1]]
+        out.append(f"* *60 warmup steps beat 6,000 for Adadelta* (here {steps[0]} and {steps[1]}): "
+                   f"BLEU {_mean(wu, s, 'bleu'):.2f} (short) vs "
                    f"{_mean(wu, lg, 'bleu'):.2f} (long), test loss {_mean(wu, s, 'test_loss'):.3f} vs "
                    f"{_mean(wu, lg, 'test_loss'):.3f}; sentence BLEU "
                    f"{'significantly' if sig else 'not significantly'} higher (Wilcoxon, Holm). "
