@@ -437,15 +437,16 @@ def make_trainer(spec, deps, out):
     return TranslationTrainer(spec, deps, out)
 
 
-def calibrate(study_dir, profile, device="cpu", steps=2) -> float:
-    """Seconds per training example of an Adam step under the schedule here (over ``steps`` batches)."""
-    spec = TrialSpec(NAME, "main", "Adam", 0, dict(profile.to_dict(), device=device))
+def calibrate(study_dir, profile, device="cpu", steps=5) -> float:
+    """Seconds per training example of an Adam step under the schedule here: the median of
+    ``steps`` timed batches (after one untimed), robust to a busy machine's outliers."""
     import pathlib
 
+    spec = TrialSpec(NAME, "main", "Adam", 0, dict(profile.to_dict(), device=device))
     out = pathlib.Path(study_dir) / "trials" / "main" / "Adam" / "calibrate"
     trainer = TranslationTrainer(spec, {}, out)
     b = min(trainer.batch, trainer.num_train)
-    elapsed = 0.0
+    times = []
     for k in range(steps + 1):
         idx = np.arange(k * b, (k + 1) * b) % trainer.num_train
         t0 = time.perf_counter()
@@ -454,8 +455,8 @@ def calibrate(study_dir, profile, device="cpu", steps=2) -> float:
         trainer.optimizer.step()
         trainer.scheduler.step()
         if k:                                   # the first step warms up
-            elapsed += time.perf_counter() - t0
-    return elapsed / (steps * b)
+            times.append(time.perf_counter() - t0)
+    return float(np.median(times)) / b
 
 
 # ---------------------------------------------------------------------------------------------- report
