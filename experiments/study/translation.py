@@ -191,7 +191,23 @@ def _same_as(phase, method, cfg, main_methods):
     return None
 
 
+def check_profile(profile) -> None:
+    """Raise ValueError naming the first setting a trial could not run with."""
+    for key in ("seeds", "epochs", "batch_size", "d_model", "nhead", "num_layers", "dim_feedforward",
+                "warmup_steps", "short_warmup", "lookahead_k", "eval_batch", "token_min_freq"):
+        if getattr(profile, key) < 1:
+            raise ValueError(f"{key} must be >= 1, got {getattr(profile, key)}")
+    if profile.d_model % profile.nhead:
+        raise ValueError(f"d_model ({profile.d_model}) must be a multiple of nhead ({profile.nhead})")
+    if profile.max_len < 3:
+        raise ValueError(f"max_len must be >= 3 (<s>, a token, </s>), got {profile.max_len}")
+    if not 0 <= profile.dropout < 1 or not 0 < profile.lookahead_alpha <= 1:
+        raise ValueError(f"dropout must be in [0, 1) and lookahead_alpha in (0, 1], got {profile.dropout} and "
+                         f"{profile.lookahead_alpha}")
+
+
 def prepare(study_dir, data, profile, progress=None, workers=1) -> dict:
+    check_profile(profile)
     return translation_data.prepare(study_dir, data, profile, progress=progress, workers=workers)
 
 

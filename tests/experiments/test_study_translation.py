@@ -210,6 +210,8 @@ def test_data_split_and_vocabulary(phrasebook, tmp_path):
     (["--data", "europarl"], "'gettext' or 'tatoeba:PATH'"),
     (["--data", "tatoeba:/no/such/file.tsv"], "no file"),
     (["--set", "hidden_size=3"], "--set expects KEY=VALUE"),
+    (["--set", "epochs=0"], "epochs must be >= 1"),
+    (["--set", "nhead=3"], "multiple of nhead"),
 ])
 def test_usage_errors(args, message, capsys, tmp_path):
     assert main(["study", "translation", "--profile", "smoke", "--out", str(tmp_path)] + args) == 2
