@@ -145,11 +145,14 @@ def get_profile(name: str) -> TranslationProfile:
 
 def select_methods(spec: str | None) -> dict:
     """``{phase: methods}`` from ``--methods A,B,...``: a plain name selects the method in every
-    phase that has it, ``PHASE:X`` in that phase only."""
+    phase that has it, ``PHASE:X`` in that phase only, a phase's name all of its methods."""
     if not spec:
         return {p: list(m) for p, m in PHASES.items()}
     chosen = {p: set() for p in PHASES}
     for item in (s.strip() for s in spec.split(",") if s.strip()):
+        if item in PHASES:                      # a phase's name: all its methods
+            chosen[item].update(PHASES[item])
+            continue
         phase, _, name = item.rpartition(":")
         if phase and phase not in PHASES:
             raise ValueError(f"--methods: unknown phase {phase!r} in {item!r}; phases: {', '.join(PHASES)}")

@@ -221,6 +221,8 @@ def test_usage_errors(args, message, capsys, tmp_path):
 def test_method_selection_and_estimate():
     assert tr.select_methods("lookahead:LaSGD,Adadelta") == {
         "main": ["Adadelta"], "lr": [], "warmup": [], "lookahead": ["Adadelta", "LaSGD"]}
+    assert tr.select_methods("warmup,main:Adam") == {"main": ["Adam"], "lr": [], "warmup": list(tr.WARMUP),
+                                                      "lookahead": []}
     full = tr.get_profile("full")
     assert (full.epochs, full.batch_size, full.max_len, full.d_model, full.nhead, full.num_layers,
             full.warmup_steps, full.short_warmup) == (15, 128, 32, 32, 2, 2, 6000, 60)
