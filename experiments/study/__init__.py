@@ -6,9 +6,12 @@ through Dask distributed (:mod:`.scheduler`), collected into ``results.json`` an
 ``report.md`` (:mod:`.results`). The studies are listed in :data:`STUDIES`
 (name -> module); each module defines ``NAME``, ``DESCRIPTION``, ``PHASES``,
 ``BASELINES``, ``METRICS``, ``select_methods``, ``prepare``, ``trial_specs``,
-``make_trainer`` and optionally ``claims``.
+``make_trainer`` and optionally ``claims``, ``calibrate``; a study with its own
+profiles, data default, report or time estimate also defines ``get_profile``,
+``DEFAULT_DATA``, ``UNIT`` (the word for a training example in ``corpus.json``'s
+split counts), ``report_notes``, ``write_report``, ``estimate_seconds``.
 """
-STUDIES = {"method-naming": "experiments.study.method_naming"}
+STUDIES = {"method-naming": "experiments.study.method_naming", "translation": "experiments.study.translation"}
 
 __all__ = ["STUDIES", "describe"]
 

@@ -37,7 +37,9 @@ def add_parser(sub):
                    help="local Dask cluster of N worker processes (default: the number of cores; 0: no Dask)")
     g.add_argument("--scheduler", default=None, help="address of a running Dask scheduler, e.g. tcp://host:8786")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    p.add_argument("--data", default="python", help="python (default), java, or a path (JSONL, src.zip, folder)")
+    p.add_argument("--data", default=None,
+                   help="the study's data: method-naming python (default), java or a path (JSONL, src.zip, "
+                        "folder); translation gettext (default) or tatoeba:PATH")
     p.add_argument("--estimate", action="store_true",
                    help="prepare the data, time a few training steps, print the time estimate and stop")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -62,6 +64,18 @@ def _fmt_time(s):
     return f"{s / 3600:.1f} h" if s >= 3600 else f"{s / 60:.1f} min"
 
 
+def _naming_notes():
+    """The method-naming study's metric notes for the report and results.json extras."""
+    from ..metrics import wordnet_available
+    from .scores import BLEU_SMOOTHING
+
+    wn = wordnet_available()
+    notes = [f"BLEU: {BLEU_SMOOTHING}, averaged over test functions, 0-1 scale. METEOR: NLTK, "
+             + ("with WordNet synonyms." if wn else "WordNet data absent: only exact and stem (Porter) matches "
+                "count.") + " F1: sub-token F1 as code2seq counts it (micro-averaged)."]
+    return notes, {"bleu_smoothing": BLEU_SMOOTHING, "meteor_wordnet": wn}
+
+
 def main(args) -> int:
     from ..runner import check_device
     from . import STUDIES
@@ -76,7 +90,7 @@ def main(args) -> int:
     try:
         check_device(args.device)
         module = importlib.import_module(STUDIES[args.name])
-        profile = override(get_profile(args.profile), args.set)
+        profile = override(getattr(module, "get_profile", get_profile)(args.profile), args.set)
         seeds = profile.seeds if args.seeds is None else args.seeds
         if seeds < 1:
             raise ValueError(f"--seeds must be >= 1, got {seeds}")
@@ -91,7 +105,8 @@ def main(args) -> int:
     t0 = time.perf_counter()
     try:
         try:
-            corpus = module.prepare(study_dir, args.data, profile, workers=min(2, default_workers()))
+            data = args.data if args.data is not None else getattr(module, "DEFAULT_DATA", "python")
+            corpus = module.prepare(study_dir, data, profile, workers=min(2, default_workers()))
         except (ValueError, FileNotFoundError, ImportError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
@@ -100,12 +115,13 @@ def main(args) -> int:
                  for s in specs]
         todo = [sp for sp in specs if read_record(study_dir, sp) is None]
         workers = 1 if args.workers == 0 else (args.workers or default_workers())
+        unit = getattr(module, "UNIT", "functions")
         where = args.scheduler or (f"{workers} local workers" if args.workers != 0 else "this process")
         line = (f"{args.name}: {len(specs)} trials ({seeds} seeds, profile {profile.name}, "
-                f"{corpus['splits']['train']['functions']} training functions), {len(specs) - len(todo)} done")
+                f"{corpus['splits']['train'][unit]} training {unit}), {len(specs) - len(todo)} done")
         if (todo or args.estimate) and hasattr(module, "calibrate"):
             per_example = module.calibrate(study_dir, profile, args.device)
-            est = estimate_seconds(profile, corpus, methods, seeds, per_example)
+            est = getattr(module, "estimate_seconds", estimate_seconds)(profile, corpus, methods, seeds, per_example)
             share = est / min(workers, default_workers()) if args.scheduler is None else est / workers
             line += (f"; measured {per_example * 1e3:.2f} ms per training example: about {_fmt_time(est)} "
                      f"of training on one worker, {_fmt_time(share)} on {where} (all trials from scratch)")
@@ -128,15 +144,9 @@ def main(args) -> int:
         return 130
     tables = collect(study_dir, module, specs, records)
     comps = comparisons(tables, module.METRICS)
-    from ..metrics import wordnet_available
-    from .scores import BLEU_SMOOTHING
-
-    wn = wordnet_available()
-    notes = [f"BLEU: {BLEU_SMOOTHING}, averaged over test functions, 0-1 scale. METEOR: NLTK, "
-             + ("with WordNet synonyms." if wn else "WordNet data absent: only exact and stem (Porter) matches "
-                "count.") + " F1: sub-token F1 as code2seq counts it (micro-averaged)."]
-    write_results(study_dir, args.name, profile, specs, records, comps, corpus,
-                  {"bleu_smoothing": BLEU_SMOOTHING, "meteor_wordnet": wn, "seeds": seeds})
-    report = write_report(study_dir, args.name, module, profile, tables, comps, corpus, notes)
+    notes, extra = module.report_notes(records) if hasattr(module, "report_notes") else _naming_notes()
+    write_results(study_dir, args.name, profile, specs, records, comps, corpus, dict(extra, seeds=seeds))
+    report = getattr(module, "write_report", write_report)(study_dir, args.name, module, profile, tables, comps,
+                                                           corpus, notes)
     print(f"{args.name}: {len(records)} trials done in {time.perf_counter() - t0:.1f} s -> {report}")
     return 0

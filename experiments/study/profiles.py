@@ -80,7 +80,7 @@ def _convert(field: dataclasses.Field, text: str):
 
 def override(profile: Profile, assignments) -> Profile:
     """``profile`` with ``KEY=VALUE`` assignments applied (values converted to the field's type)."""
-    fields = {f.name: f for f in dataclasses.fields(Profile)}
+    fields = {f.name: f for f in dataclasses.fields(type(profile))}
     changes = {}
     for a in assignments or ():
         key, sep, value = str(a).partition("=")

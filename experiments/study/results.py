@@ -38,7 +38,7 @@ __all__ = ["collect", "comparisons", "write_results", "write_report", "ALPHA"]
 ALPHA = 0.05
 START = "start"
 LABELS = {"bleu": "BLEU", "meteor": "METEOR", "rouge1": "ROUGE-1", "rouge2": "ROUGE-2", "rougeL": "ROUGE-L",
-          "f1": "F1"}
+          "f1": "F1", "accuracy": "accuracy", "test_loss": "test loss"}
 
 
 class Table:
