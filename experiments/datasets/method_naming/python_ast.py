@@ -153,7 +153,7 @@ def _python_skip_reason(source):
         encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
         source.decode(encoding)
     except SyntaxError as exc:
-        return "not_text", f"bad encoding declaration: {exc.msg}"
+        return "not_text", f"not decodable: not UTF-8 and no valid encoding declaration ({exc.msg})"
     except (UnicodeDecodeError, LookupError) as exc:
         return "not_text", f"not decodable as its declared or default encoding: {exc}"
     return None
