@@ -86,7 +86,9 @@ def read_json(path):
     try:
         data = read_regular_file(path, MAX_CACHE_BYTES)
         return json.loads(data.decode("utf-8"))
-    except (SkippedInput, ValueError, RecursionError) as exc:
+    except SkippedInput as exc:
+        raise CacheError(f"{path}: unreadable JSON cache file ({exc.detail})") from exc
+    except (ValueError, RecursionError) as exc:
         raise CacheError(f"{path}: unreadable JSON cache file ({exc})") from exc
 
 
@@ -142,6 +144,8 @@ def read_npz(path):
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
         meta = json.loads(arrays.pop("__json__").tobytes().decode("utf-8"))
+    except SkippedInput as exc:
+        raise CacheError(f"{path}: unreadable npz cache file ({exc.detail})") from exc
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError, RuntimeError,
             NotImplementedError, zlib.error, MemoryError, RecursionError) as exc:
         raise CacheError(f"{path}: unreadable npz cache file ({type(exc).__name__}: {exc})") from exc

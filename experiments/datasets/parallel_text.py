@@ -478,8 +478,11 @@ def load_gettext_pairs(paths=None, *, lang="fr", locale_dir=DEFAULT_LOCALE_DIR, 
     counts["catalogs_used"] = len(set(groups))
     corpus = ParallelCorpus(pairs, groups, counts, problems, lang, "en")
     if cache_path is not None:
-        _cache.write_json(cache_path, {"pairs": pairs, "groups": groups, "stats": counts,
-                                       "problems": [[p.path, p.line, p.message, p.reason] for p in problems]})
+        try:
+            _cache.write_json(cache_path, {"pairs": pairs, "groups": groups, "stats": counts,
+                                           "problems": [[p.path, p.line, p.message, p.reason] for p in problems]})
+        except OSError as exc:  # a read-only or full disk, a directory in the way: the corpus is still good
+            warnings.warn(f"could not write the cache {cache_path}: {exc}", RuntimeWarning, stacklevel=2)
     return corpus
 
 

@@ -18,13 +18,17 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*only [0-9]+ project:RuntimeWar
 GOOD_PY = "def compute_total(items):\n    return sum(items)\n\n\ndef read_line(f):\n    return f.readline()\n"
 
 
+class Blocked(BaseException):
+    """Raised by the alarm: not an OSError, so that no loader can mistake it for a bad file."""
+
+
 @pytest.fixture(autouse=True)
 def _private_cache_and_no_hang(tmp_path, monkeypatch):
     """Never write into the user's cache directory; fail instead of blocking on a FIFO."""
     monkeypatch.setenv("MINIGRAD_DATA_DIR", str(tmp_path / "cache"))
 
     def timeout(signum, frame):
-        raise TimeoutError("the loader blocked (reading a FIFO?)")
+        raise Blocked("the loader blocked")
 
     old = signal.signal(signal.SIGALRM, timeout)
     signal.alarm(30)
@@ -285,6 +289,13 @@ def test_cache_path_that_is_a_fifo_or_folder_is_not_read(tmp_path):
         again = mn.build_python_corpus(root, cache_dir=cdir, progress=False)
     assert again.stats["examples"] == first.stats["examples"]
     assert path.is_file()  # the FIFO was replaced by the rebuilt cache
+    path.unlink()
+    path.mkdir()
+    with pytest.warns(RuntimeWarning) as caught:
+        again = mn.build_python_corpus(root, cache_dir=cdir, progress=False)
+    messages = [str(w.message) for w in caught]
+    assert any("is a directory" in m for m in messages) and any("could not write the cache" in m for m in messages)
+    assert again.stats["examples"] == first.stats["examples"] and path.is_dir()
 
 
 def test_reasons_survive_the_cache(tmp_path):

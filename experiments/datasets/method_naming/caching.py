@@ -31,7 +31,10 @@ def _cached_extract(kind, source_files, opts, cache, cache_dir, refresh, build):
         except _cache.CacheError as exc:
             warnings.warn(f"ignoring unreadable cache {path}: {exc}", RuntimeWarning, stacklevel=3)
     result = build()
-    _save_examples(path, *result)
+    try:
+        _save_examples(path, *result)
+    except OSError as exc:  # a read-only or full disk, a directory in the way: the corpus is still good
+        warnings.warn(f"could not write the cache {path}: {exc}", RuntimeWarning, stacklevel=3)
     return result
 
 
