@@ -25,6 +25,7 @@ import stat
 
 __all__ = [
     "SkippedInput",
+    "MissingInput",
     "DEFAULT_MAX_BYTES",
     "read_regular_file",
     "open_regular_file",
@@ -54,6 +55,11 @@ class SkippedInput(OSError):
         return f"{self.path}: {self.detail}"
 
 
+class MissingInput(SkippedInput, FileNotFoundError):
+    """A :class:`SkippedInput` (reason ``unreadable``) for a file that does not exist (or a
+    dangling symlink); also a :class:`FileNotFoundError`, as ``open`` would raise."""
+
+
 def _kind(mode):
     for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
                        (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
@@ -69,6 +75,8 @@ def _open_fd(path, max_bytes):
         fd = os.open(path, flags)
     except IsADirectoryError:
         raise SkippedInput("not_regular", path, "is a directory, not a regular file") from None
+    except FileNotFoundError as exc:
+        raise MissingInput("unreadable", path, f"cannot open: {exc.strerror or 'no such file'}") from None
     except OSError as exc:
         what = "a symlink loop" if exc.errno == errno.ELOOP else (exc.strerror or type(exc).__name__)
         raise SkippedInput("unreadable", path, f"cannot open: {what}") from None

@@ -22,7 +22,12 @@ Cleaning of gettext messages (each choice is counted in ``corpus.stats``)
    (``msgid_plural``, ``msgstr[1]``, French's plural form). Messages are
    decoded with the catalog's declared charset; an undecodable entry is
    skipped. System-dependent strings (``<PRIu64>``, the ``.mo`` revision-1
-   extension) are not read.
+   extension) are not read. A catalog that is not a regular file, is
+   truncated, points outside itself, references more than 8 times its size
+   (entries sharing strings) or declares a charset that is not one
+   (``punycode``) is skipped, listed in ``corpus.problems`` and counted by
+   reason in ``stats["files_skipped_by_reason"]`` (see
+   :meth:`ParallelCorpus.summary`).
 2. Markup and whitespace: Pango/HTML tags (``<b>``, ``</a>``) are removed and
    entities (``&amp;``) decoded; newlines and tabs become spaces; runs of spaces
    collapse.
@@ -84,7 +89,7 @@ DEFAULT_LOCALE_DIR = "/usr/share/locale"
 PLACEHOLDER = "<var>"
 _MO_MAGIC = 0x950412DE
 #: Part of the cache key: bump it whenever the cleaning rules change.
-CLEANER_VERSION = 1
+CLEANER_VERSION = 2
 
 
 class MoError(ValueError):

@@ -15,7 +15,7 @@ from .records import MethodExample, Problem, Tree, _new_counts
 
 #: Part of every cache key: bump it whenever the extraction rules change, so
 #: corpora cached by an older version are rebuilt instead of reused.
-EXTRACTOR_VERSION = 1
+EXTRACTOR_VERSION = 2
 
 
 def _cached_extract(kind, source_files, opts, cache, cache_dir, refresh, build):
