@@ -73,10 +73,19 @@ def atomic_write_bytes(path, data):
     write_bytes(path, data)
 
 
+def _json_bytes(obj, **kw):
+    """``obj`` as UTF-8 JSON; with ASCII escapes when it holds a lone surrogate (a file name
+    that is not UTF-8, decoded by the OS with ``surrogateescape``), which UTF-8 cannot encode
+    but ``\\udcff`` escapes carry back exactly."""
+    try:
+        return json.dumps(obj, ensure_ascii=False, **kw).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(obj, ensure_ascii=True, **kw).encode("ascii")
+
+
 def write_json(path, obj):
     """Atomically write ``obj`` as UTF-8 JSON."""
-    data = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    atomic_write_bytes(path, data)
+    atomic_write_bytes(path, _json_bytes(obj, separators=(",", ":")))
 
 
 def read_json(path):
@@ -100,7 +109,7 @@ def write_npz(path, meta, arrays):
         if np.asarray(arr).dtype == object:
             raise TypeError(f"array {name!r} has dtype object, which would need pickle")
     buf = io.BytesIO()
-    manifest = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
+    manifest = np.frombuffer(_json_bytes(meta), dtype=np.uint8)
     np.savez_compressed(buf, __json__=manifest, **{k: np.asarray(v) for k, v in arrays.items()})
     atomic_write_bytes(path, buf.getvalue())
 

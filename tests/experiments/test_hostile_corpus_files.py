@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import struct
+import warnings
 import zipfile
 
 import numpy as np
@@ -307,3 +308,22 @@ def test_reasons_survive_the_cache(tmp_path):
     assert first.stats["files_skipped_by_reason"] == second.stats["files_skipped_by_reason"] == \
         {"binary": 1, "not_regular": 1}
     assert [(p.path, p.reason) for p in second.problems] == [(p.path, p.reason) for p in first.problems]
+
+
+def test_file_names_that_are_not_utf8_survive_the_cache(tmp_path):
+    root = tmp_path / "src"
+    root.mkdir()
+    (root / "good.py").write_text(GOOD_PY)
+    with open(os.path.join(os.fsencode(root), b"\xffodd.py"), "wb") as fh:  # a name the OS gives as a surrogate
+        fh.write(b"def get_value(x):\n    return x\n")
+    with open(os.path.join(os.fsencode(root), b"\xfe.py"), "wb") as fh:
+        fh.write(b"\0")
+    cdir = tmp_path / "cache"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first = mn.build_python_corpus(root, cache_dir=cdir, progress=False)
+        second = mn.build_python_corpus(root, cache_dir=cdir, progress=False)
+    assert not [w for w in caught if "cache" in str(w.message)]  # written, then read back
+    assert sorted(e.path for e in second.examples()) == sorted(e.path for e in first.examples())
+    assert "\udcffodd.py" in {e.path for e in second.examples()}
+    assert [p.path for p in second.problems] == ["\udcfe.py"]
