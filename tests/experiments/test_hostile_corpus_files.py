@@ -327,3 +327,19 @@ def test_file_names_that_are_not_utf8_survive_the_cache(tmp_path):
     assert sorted(e.path for e in second.examples()) == sorted(e.path for e in first.examples())
     assert "\udcffodd.py" in {e.path for e in second.examples()}
     assert [p.path for p in second.problems] == ["\udcfe.py"]
+
+
+def test_directory_symlink_loops_are_not_followed(tmp_path):
+    root = tmp_path / "src"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "good.py").write_text(GOOD_PY)
+    os.symlink(root, root / "pkg" / "back_to_root")
+    os.symlink(root / "pkg", root / "pkg" / "self")
+    corpus = build(root)
+    assert corpus.stats["files"] == 1 and corpus.stats["examples"] == 2
+    d = tmp_path / "jsonl"
+    d.mkdir()
+    os.symlink(d / "loop.jsonl", d / "loop.jsonl")
+    (d / "a.jsonl").write_text(line(name="getValue") + "\n")
+    jl = mn.load_jsonl_corpus(d, progress=False)
+    assert jl.stats["files_skipped_by_reason"] == {"unreadable": 1} and jl.stats["examples"] == 1
