@@ -77,7 +77,7 @@ message and ``reason``) and counted in ``corpus.stats``: ``files_skipped`` and
 ``lines_skipped`` in total, ``files_skipped_by_reason`` and
 ``lines_skipped_by_reason`` per reason (``not_regular``, ``unreadable``,
 ``too_large``, ``binary``, ``not_text``, ``syntax_error``, ``too_deep``,
-``bad_zip_member``; ``not_utf8``, ``bad_json``, ``not_an_object``,
+``bad_tree``, ``bad_zip_member``; ``not_utf8``, ``bad_json``, ``not_an_object``,
 ``bad_tree``, ``bad_name``, ``bad_project``, ``bad_target``), also shown by
 :meth:`MethodCorpus.summary`.
 

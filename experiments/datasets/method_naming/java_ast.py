@@ -252,6 +252,9 @@ def _extract_java_file(job):
                                  "contains NUL bytes: a binary file, not Java source")
     try:
         examples = java_methods_from_source(source, relpath, project, counts=counts, problems=problems, **opts)
-    except (RecursionError, MemoryError, ValueError) as exc:
-        return [], counts, _skip(counts, None, "files", "too_deep", relpath, 0, f"{type(exc).__name__}: {exc}")
+    except (RecursionError, MemoryError) as exc:
+        return [], counts, _skip(counts, None, "files", "too_deep", relpath, 0,
+                                 f"{type(exc).__name__}: nested too deeply to extract")
+    except ValueError as exc:
+        return [], counts, _skip(counts, None, "files", "bad_tree", relpath, 0, f"{type(exc).__name__}: {exc}")
     return examples, counts, (problems[0] if problems else None)
