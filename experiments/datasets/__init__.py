@@ -8,8 +8,11 @@
   catalogs (``.mo``) of the French locale, and a loader for Tatoeba TSV files.
 * :mod:`.vocab`: tokenisation and vocabularies (``<pad> <unk> <s> </s>``).
 * :mod:`.cache`: atomic, pickle-free cache files (JSON or ``.npz``).
+* :mod:`.files`: hostile inputs: regular files only, bounded reads, skips with a
+  reason; safe cache file names.
 """
 from .cache import default_cache_dir
+from .files import SkippedInput
 from .method_naming import (
     METHOD_NAME,
     MethodCorpus,
@@ -35,7 +38,19 @@ from .parallel_text import (
     load_tatoeba_tsv,
     read_mo,
 )
-from .vocab import BOS, EOS, PAD, SPECIALS, UNK, Vocab, detokenize, pad_sequences, split_subtokens, tokenize
+from .vocab import (
+    BOS,
+    EOS,
+    PAD,
+    SPECIALS,
+    UNK,
+    Vocab,
+    VocabError,
+    detokenize,
+    pad_sequences,
+    split_subtokens,
+    tokenize,
+)
 
 __all__ = [
     "METHOD_NAME", "MethodCorpus", "MethodExample", "Problem", "Tree", "TreeBatch", "batch_examples",
@@ -43,5 +58,5 @@ __all__ = [
     "java_methods_from_source", "load_jsonl_corpus", "python_methods_from_source", "split_by_project",
     "ParallelCorpus", "find_mo_files", "load_gettext_pairs", "load_tatoeba_tsv", "read_mo",
     "BOS", "EOS", "PAD", "SPECIALS", "UNK", "Vocab", "detokenize", "pad_sequences", "split_subtokens",
-    "tokenize", "default_cache_dir",
+    "tokenize", "default_cache_dir", "VocabError", "SkippedInput",
 ]

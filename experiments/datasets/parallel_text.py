@@ -22,7 +22,12 @@ Cleaning of gettext messages (each choice is counted in ``corpus.stats``)
    (``msgid_plural``, ``msgstr[1]``, French's plural form). Messages are
    decoded with the catalog's declared charset; an undecodable entry is
    skipped. System-dependent strings (``<PRIu64>``, the ``.mo`` revision-1
-   extension) are not read.
+   extension) are not read. A catalog that is not a regular file, is
+   truncated, points outside itself, references more than 8 times its size
+   (entries sharing strings) or declares a charset that is not one
+   (``punycode``) is skipped, listed in ``corpus.problems`` and counted by
+   reason in ``stats["files_skipped_by_reason"]`` (see
+   :meth:`ParallelCorpus.summary`).
 2. Markup and whitespace: Pango/HTML tags (``<b>``, ``</a>``) are removed and
    entities (``&amp;``) decoded; newlines and tabs become spaces; runs of spaces
    collapse.
@@ -50,6 +55,7 @@ training split with a minimum frequency.
 """
 from __future__ import annotations
 
+import codecs
 import html
 import os
 import re
@@ -60,7 +66,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import cache as _cache
+from .files import DEFAULT_MAX_BYTES, SkippedInput, cache_file, open_regular_file, read_regular_file
 from .method_naming import Problem, _progress
+from .method_naming.records import _by_reason, _skip
 from .vocab import Vocab, tokenize
 
 __all__ = [
@@ -81,11 +89,15 @@ DEFAULT_LOCALE_DIR = "/usr/share/locale"
 PLACEHOLDER = "<var>"
 _MO_MAGIC = 0x950412DE
 #: Part of the cache key: bump it whenever the cleaning rules change.
-CLEANER_VERSION = 1
+CLEANER_VERSION = 2
 
 
 class MoError(ValueError):
-    """A ``.mo`` file that cannot be parsed."""
+    """A ``.mo`` file that cannot be parsed; ``reason`` is ``bad_mo`` or ``bad_charset``."""
+
+    def __init__(self, message, reason="bad_mo"):
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass
@@ -103,18 +115,39 @@ def _charset(header):
     return m.group(1) if m else "utf-8"
 
 
-def read_mo(source):
+#: Codecs that Python finds under a charset name but that are not character sets
+#: of text files (they encode domain names or escape sequences).
+_NOT_CHARSETS = {"punycode", "idna", "unicode-escape", "raw-unicode-escape", "undefined"}
+#: The strings of a catalog may reference at most this many times the file's size
+#: (entries pointing at one long string would otherwise be copied once each).
+MO_MAX_AMPLIFICATION = 8
+
+
+def _check_charset(charset):
+    """Raise :class:`MoError` unless ``charset`` names a character set Python can decode."""
+    try:
+        info = codecs.lookup(charset)
+    except LookupError:
+        raise MoError(f"unknown charset {charset!r} in the header", "bad_charset") from None
+    if info.name in _NOT_CHARSETS or not getattr(info, "_is_text_encoding", True):
+        raise MoError(f"charset {charset!r} in the header is not a character set of text", "bad_charset")
+
+
+def read_mo(source, max_bytes=DEFAULT_MAX_BYTES):
     """Parse a GNU ``.mo`` file (a path or its ``bytes``); returns ``(entries, charset)``.
 
     Raises :class:`MoError` for a wrong magic number, an unknown major
-    revision or a string table pointing outside the file. Entries that cannot
-    be decoded with the declared charset are returned with ``msgid=None``.
+    revision, a string table or string pointing outside the file, strings
+    referencing more than :data:`MO_MAX_AMPLIFICATION` times the file's size,
+    or a charset that is not one (``punycode``); :class:`~.files.SkippedInput`
+    (an :class:`OSError`) for a path that is not a regular file of at most
+    ``max_bytes``. Entries that cannot be decoded with the declared charset are
+    returned with ``msgid=None``.
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
     else:
-        with open(source, "rb") as fh:
-            data = fh.read()
+        data = read_regular_file(source, max_bytes)
     if len(data) < 20:
         raise MoError(f"too short for a .mo file ({len(data)} bytes)")
     for endian in ("<", ">"):
@@ -127,32 +160,37 @@ def read_mo(source):
         raise MoError(f"unknown .mo major revision {revision >> 16}")
 
     def table(offset):
-        end = offset + 8 * n
+        end = offset + 8 * n  # Python ints: no overflow
         if end > len(data):
             raise MoError(f"string table at {offset} with {n} entries runs past the end ({len(data)} bytes)")
-        return np.frombuffer(data, dtype=endian + "u4", count=2 * n, offset=offset).reshape(n, 2)
+        # plain Python ints, so that offset + length below cannot wrap around as uint32 would
+        return np.frombuffer(data, dtype=endian + "u4", count=2 * n, offset=offset).reshape(n, 2).tolist()
 
     orig, trans = table(orig_off), table(trans_off)
-    raw = []
+    total = 0
+    limit = MO_MAX_AMPLIFICATION * len(data)
+    spans = []
     for i in range(n):
         (ol, oo), (tl, to) = orig[i], trans[i]
         if oo + ol > len(data) or to + tl > len(data):
-            raise MoError(f"entry {i} points past the end of the file")
-        raw.append((data[oo:oo + ol], data[to:to + tl]))
+            raise MoError(f"entry {i} points past the end of the file ({len(data)} bytes)")
+        total += ol + tl
+        if total > limit:
+            raise MoError(f"the strings reference more than {MO_MAX_AMPLIFICATION} times the file's "
+                          f"{len(data)} bytes (entries sharing strings)")
+        spans.append((oo, ol, to, tl))
+    raw = [(data[oo:oo + ol], data[to:to + tl]) for oo, ol, to, tl in spans]
     charset = "utf-8"
     for k, v in raw:
         if k == b"":
             charset = _charset(v.decode("ascii", "replace"))
             break
-    try:
-        "".encode(charset)
-    except LookupError:
-        raise MoError(f"unknown charset {charset!r} in the header") from None
+    _check_charset(charset)
     entries = []
     for k, v in raw:
         try:
             key, val = k.decode(charset), v.decode(charset)
-        except UnicodeDecodeError:
+        except (UnicodeError, ValueError):  # UnicodeDecodeError, and the codecs' own errors
             entries.append(MoEntry(None, None, None, []))
             continue
         context = None
@@ -163,8 +201,17 @@ def read_mo(source):
     return entries, charset
 
 
+_LOCALE_RE = re.compile(r"[A-Za-z]{2,3}(?:_[A-Za-z0-9]+)?(?:\.[A-Za-z0-9_-]+)?(?:@[A-Za-z0-9_]+)?\Z")
+
+
 def find_mo_files(lang="fr", locale_dir=DEFAULT_LOCALE_DIR):
-    """Sorted paths of ``{locale_dir}/{lang}/LC_MESSAGES/*.mo`` (empty when there are none)."""
+    """Sorted paths of ``{locale_dir}/{lang}/LC_MESSAGES/*.mo`` (empty when there are none).
+
+    ``lang`` must be a locale name (``fr``, ``pt_BR``, ``sr@latin``): a
+    :class:`ValueError` otherwise, so that it cannot name another directory.
+    """
+    if not isinstance(lang, str) or not _LOCALE_RE.match(lang):
+        raise ValueError(f"lang must be a locale name such as 'fr', 'pt_BR' or 'sr@latin', got {lang!r}")
     d = os.path.join(locale_dir, lang, "LC_MESSAGES")
     if not os.path.isdir(d):
         return []
@@ -262,6 +309,17 @@ class ParallelCorpus:
     def __len__(self):
         return len(self.pairs)
 
+    def summary(self):
+        """One line of counts for logs: pairs, catalogs, and the files and lines skipped by reason."""
+        s = self.stats
+        text = (f"{len(self.pairs)} {self.source_lang}-{self.target_lang} pairs from {s.get('files', '?')} files; "
+                f"{s.get('files_skipped', 0)} files skipped" + _by_reason(s.get("files_skipped_by_reason")))
+        if s.get("lines_skipped"):
+            text += f"; {s['lines_skipped']} lines skipped" + _by_reason(s.get("lines_skipped_by_reason"))
+        if s.get("entries_undecodable"):
+            text += f"; {s['entries_undecodable']} entries undecodable"
+        return text
+
     def split(self, fractions=(0.8, 0.1, 0.1), seed=0, by_group=False):
         """``(train, valid, test)`` lists of pairs, shuffled with ``seed``.
 
@@ -323,7 +381,8 @@ def _clean_all(raw, opts, counts):
 
 def _new_counts():
     c = {"files": 0, "files_skipped": 0, "entries": 0, "entries_untranslated": 0, "entries_undecodable": 0,
-         "raw_pairs": 0, "duplicates": 0, "lines_skipped": 0}
+         "raw_pairs": 0, "duplicates": 0, "lines_skipped": 0, "files_skipped_by_reason": {},
+         "lines_skipped_by_reason": {}}
     for r in ("format_mismatch", "no_text", "identical", "too_long", "empty"):
         c["dropped_" + r] = 0
     return c
@@ -347,14 +406,40 @@ def _mo_raw_pairs(entries, counts):
             yield e.msgid_plural, e.msgstr[1]
 
 
+def _corpus_from_cache(path, d, lang):
+    """The :class:`ParallelCorpus` of a cache file's JSON; :class:`CacheError` when it is malformed."""
+    def bad(what):
+        return _cache.CacheError(f"{path}: {what}")
+
+    if not isinstance(d, dict) or not {"pairs", "groups", "stats", "problems"} <= set(d):
+        raise bad("not a parallel corpus cache")
+    pairs, groups, stats, problems = d["pairs"], d["groups"], d["stats"], d["problems"]
+    if not (isinstance(pairs, list) and all(isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p)
+                                            for p in pairs)):
+        raise bad("'pairs' is not a list of two strings each")
+    if not (isinstance(groups, list) and len(groups) == len(pairs) and all(isinstance(g, str) for g in groups)):
+        raise bad("'groups' is not one string per pair")
+    if not isinstance(stats, dict):
+        raise bad("'stats' is not an object")
+    if not (isinstance(problems, list) and all(
+            isinstance(p, list) and 3 <= len(p) <= 4 and isinstance(p[0], str) and isinstance(p[1], int)
+            and all(isinstance(x, str) for x in p[2:]) for p in problems)):
+        raise bad("'problems' is malformed")
+    return ParallelCorpus([tuple(p) for p in pairs], groups, stats, [Problem(*p) for p in problems], lang, "en")
+
+
 def load_gettext_pairs(paths=None, *, lang="fr", locale_dir=DEFAULT_LOCALE_DIR, max_tokens=50, drop_identical=True,
                        format_specifiers=True, accelerators=True, cache=True, cache_dir=None, refresh=False,
                        progress=None):
     """French→English pairs from gettext catalogs (default: every French ``.mo`` of the machine).
 
     ``paths``: ``.mo`` files to read instead of the locale directory's. A file
-    that is not a valid ``.mo`` is skipped and listed in ``corpus.problems``.
-    Raises :class:`FileNotFoundError` when there is no catalog at all.
+    that is not a regular file or not a valid ``.mo`` is skipped, listed in
+    ``corpus.problems`` and counted by reason in
+    ``stats["files_skipped_by_reason"]`` (``not_regular``, ``unreadable``,
+    ``too_large``, ``bad_mo``, ``bad_charset``). ``lang`` is a locale name
+    (see :func:`find_mo_files`); in the cache file's name it is reduced to safe
+    characters. Raises :class:`FileNotFoundError` when there is no catalog at all.
     """
     if paths is None:
         paths = find_mo_files(lang, locale_dir)
@@ -370,13 +455,11 @@ def load_gettext_pairs(paths=None, *, lang="fr", locale_dir=DEFAULT_LOCALE_DIR, 
     if cache:
         key = _cache.cache_key(kind="gettext", cleaner=CLEANER_VERSION, opts=opts,
                                files=_cache.fingerprint_files(paths), paths=paths)
-        cache_path = os.path.join(cache_dir or _cache.default_cache_dir(), f"gettext-{lang}-{key}.json")
-        if not refresh and os.path.exists(cache_path):
+        cache_path = cache_file(cache_dir or _cache.default_cache_dir(), "gettext", lang, key, ext="json")
+        if not refresh and os.path.lexists(cache_path):
             try:
-                d = _cache.read_json(cache_path)
-                return ParallelCorpus([tuple(p) for p in d["pairs"]], d["groups"], d["stats"],
-                                      [Problem(*p) for p in d["problems"]], lang, "en")
-            except (_cache.CacheError, KeyError, TypeError) as exc:
+                return _corpus_from_cache(cache_path, _cache.read_json(cache_path), lang)
+            except _cache.CacheError as exc:
                 warnings.warn(f"ignoring unreadable cache {cache_path}: {exc}", RuntimeWarning, stacklevel=2)
     counts, problems = _new_counts(), []
 
@@ -386,9 +469,11 @@ def load_gettext_pairs(paths=None, *, lang="fr", locale_dir=DEFAULT_LOCALE_DIR, 
             domain = os.path.splitext(os.path.basename(p))[0]
             try:
                 entries, _ = read_mo(p)
-            except (MoError, OSError) as exc:
-                counts["files_skipped"] += 1
-                problems.append(Problem(p, 0, f"{type(exc).__name__}: {exc}"))
+            except SkippedInput as exc:
+                _skip(counts, problems, "files", exc.reason, p, 0, exc.detail)
+                continue
+            except MoError as exc:
+                _skip(counts, problems, "files", exc.reason, p, 0, f"MoError: {exc}")
                 continue
             for en, fr in _mo_raw_pairs(entries, counts):
                 yield fr, en, domain  # source French, target English
@@ -398,8 +483,11 @@ def load_gettext_pairs(paths=None, *, lang="fr", locale_dir=DEFAULT_LOCALE_DIR, 
     counts["catalogs_used"] = len(set(groups))
     corpus = ParallelCorpus(pairs, groups, counts, problems, lang, "en")
     if cache_path is not None:
-        _cache.write_json(cache_path, {"pairs": pairs, "groups": groups, "stats": counts,
-                                       "problems": [[p.path, p.line, p.message] for p in problems]})
+        try:
+            _cache.write_json(cache_path, {"pairs": pairs, "groups": groups, "stats": counts,
+                                           "problems": [[p.path, p.line, p.message, p.reason] for p in problems]})
+        except OSError as exc:  # a read-only or full disk, a directory in the way: the corpus is still good
+            warnings.warn(f"could not write the cache {cache_path}: {exc}", RuntimeWarning, stacklevel=2)
     return corpus
 
 
@@ -419,9 +507,11 @@ def load_tatoeba_tsv(path, *, source_column=1, target_column=0, source_lang="fr"
       and 1 are the two sentences in the order of the download (pass
       ``source_column=0, target_column=1`` when French comes first).
 
-    A line with fewer than two text columns is skipped and listed with its
-    line number. Cleaning: whitespace normalised, no format-specifier or
-    accelerator handling, length limit and deduplication as for gettext.
+    A line with fewer than two text columns (reason ``bad_columns``) or not in
+    ``encoding`` (``not_text``) is skipped, listed with its line number and
+    counted in ``stats["lines_skipped_by_reason"]``. ``path`` must be a regular
+    file (a FIFO or device raises :class:`~.files.SkippedInput`). Cleaning:
+    whitespace normalised, no format-specifier or accelerator handling, length limit and deduplication as for gettext.
     """
     path = os.fspath(path)
     opts = dict(source_lang=source_lang, target_lang=target_lang, format_specifiers=False, accelerators=False,
@@ -432,13 +522,12 @@ def load_tatoeba_tsv(path, *, source_column=1, target_column=0, source_lang="fr"
     layout = [None]  # decided by the first non-empty line
 
     def raw():
-        with open(path, "rb") as fh:
+        with open_regular_file(path) as fh:
             for lineno, bline in enumerate(fh, 1):
                 try:
                     line = bline.decode(encoding).rstrip("\r\n")
                 except UnicodeDecodeError as exc:
-                    counts["lines_skipped"] += 1
-                    problems.append(Problem(path, lineno, f"not {encoding} text: {exc.reason}"))
+                    _skip(counts, problems, "lines", "not_text", path, lineno, f"not {encoding} text: {exc.reason}")
                     continue
                 if lineno == 1:
                     line = line.lstrip("\ufeff")
@@ -455,8 +544,8 @@ def load_tatoeba_tsv(path, *, source_column=1, target_column=0, source_lang="fr"
                     text = cols[:2]
                     expected = "two tab-separated texts"
                 if len(text) < 2 or max(source_column, target_column) >= len(text):
-                    counts["lines_skipped"] += 1
-                    problems.append(Problem(path, lineno, f"expected {expected}, got {len(cols)} column(s)"))
+                    _skip(counts, problems, "lines", "bad_columns", path, lineno,
+                          f"expected {expected}, got {len(cols)} column(s)")
                     continue
                 yield text[source_column], text[target_column], group
 

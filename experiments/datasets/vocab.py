@@ -58,6 +58,7 @@ __all__ = [
     "EOS",
     "SPECIALS",
     "Vocab",
+    "VocabError",
     "split_subtokens",
     "tokenize",
     "detokenize",
@@ -205,14 +206,45 @@ class Vocab:
         return out
 
     def to_dict(self):
+        """``{"itos": [...], "counts": {...}}``: the JSON layout of :meth:`save`."""
         return {"itos": self.itos, "counts": self.counts}
 
     @classmethod
     def from_dict(cls, d):
+        """The vocabulary of a :meth:`to_dict` dict; :class:`VocabError` says what is wrong.
+
+        ``itos`` must be a list of distinct strings starting with the four
+        specials (a duplicate would silently shift every later id);
+        ``counts``, when present, maps tokens to non-negative integers.
+        """
+        if not isinstance(d, dict):
+            raise VocabError(f"a vocabulary is a JSON object with 'itos', got {type(d).__name__}")
+        if "itos" not in d:
+            raise VocabError("no 'itos' (the list of tokens in id order)")
         itos = d["itos"]
+        if not isinstance(itos, list):
+            raise VocabError(f"'itos' must be a list of tokens, got {type(itos).__name__}")
+        bad = next((i for i, t in enumerate(itos) if not isinstance(t, str)), None)
+        if bad is not None:
+            raise VocabError(f"'itos' entry {bad} is {type(itos[bad]).__name__} {itos[bad]!r:.40}, not a string")
         if tuple(itos[: len(SPECIALS)]) != SPECIALS:
-            raise ValueError(f"not a vocabulary of this package: starts with {itos[:4]}")
-        return cls(itos[len(SPECIALS):], counts=d.get("counts"))
+            raise VocabError(f"not a vocabulary of this package: 'itos' starts with {itos[:4]!r:.80}, "
+                             f"expected {list(SPECIALS)}")
+        if len(set(itos)) != len(itos):
+            seen, dup = set(), None
+            for t in itos:
+                if t in seen:
+                    dup = t
+                    break
+                seen.add(t)
+            raise VocabError(f"'itos' lists the token {dup!r:.40} twice (ids would shift)")
+        counts = d.get("counts")
+        if counts is not None and not (
+            isinstance(counts, dict)
+            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in counts.values())
+        ):
+            raise VocabError("'counts' must map tokens to non-negative integers")
+        return cls(itos[len(SPECIALS):], counts=counts)
 
     def save(self, path):
         """Atomically write the vocabulary as JSON."""
@@ -222,9 +254,30 @@ class Vocab:
 
     @classmethod
     def load(cls, path):
-        from .cache import read_json
+        """Read a vocabulary written by :meth:`save`.
 
-        return cls.from_dict(read_json(path))
+        Raises :class:`FileNotFoundError` when there is no file and
+        :class:`VocabError` (a :class:`ValueError`) naming the file and what is
+        wrong for anything else: not a regular file, not JSON, not the layout.
+        """
+        from .cache import CacheError, read_json
+
+        try:
+            d = read_json(path)
+        except CacheError as exc:
+            raise VocabError(f"cannot read the vocabulary: {exc}", path) from exc
+        try:
+            return cls.from_dict(d)
+        except VocabError as exc:
+            raise VocabError(exc.detail, path) from None
+
+
+class VocabError(ValueError):
+    """A vocabulary file or dict that is not a vocabulary of this package; names the file when known."""
+
+    def __init__(self, detail, path=None):
+        self.detail, self.path = detail, None if path is None else str(path)
+        super().__init__(detail if path is None else f"{path}: {detail}")
 
 
 def pad_sequences(sequences, pad_id=0, max_len=None, dtype="int64"):

@@ -58,12 +58,28 @@ when given. Every drop is counted in ``corpus.stats``.
 
 Bad input
 ---------
-A Python file that does not parse (``SyntaxError``, also a file that is not
-UTF-8 or nests too deeply) is skipped and listed in ``corpus.problems`` with
-its path, line and message. tree-sitter recovers from syntax errors, so a Java
+Source trees are read as they are found, so anything may sit under a source
+name. Only regular files are read, at most 64 MiB each
+(:mod:`experiments.datasets.files`): a FIFO named ``x.py`` is not opened for a
+blocking read, a device or directory is not read, a symlink loop is an
+unreadable file. A Python file that is binary (NUL bytes), not decodable
+(neither UTF-8 nor its declared encoding), does not parse (``SyntaxError``) or
+nests too deeply is skipped. tree-sitter recovers from syntax errors, so a Java
 file always parses: its methods whose subtree contains an error node are
-dropped and counted, and the file is listed with the line of the first error.
-A bad JSON line is skipped and listed with its file and line number.
+dropped and counted, and the file is listed with the line of the first error;
+a binary Java source, and a zip member that cannot be read (encrypted, an
+unknown compression, a wrong checksum), are skipped. A JSON line that is not
+UTF-8, not JSON, not an object, or has a bad tree, name, project or target is
+skipped; the lines after it are still read.
+
+Every skipped file and line is listed in ``corpus.problems`` (path, line,
+message and ``reason``) and counted in ``corpus.stats``: ``files_skipped`` and
+``lines_skipped`` in total, ``files_skipped_by_reason`` and
+``lines_skipped_by_reason`` per reason (``not_regular``, ``unreadable``,
+``too_large``, ``binary``, ``not_text``, ``syntax_error``, ``too_deep``,
+``bad_tree``, ``bad_zip_member``; ``not_utf8``, ``bad_json``, ``not_an_object``,
+``bad_tree``, ``bad_name``, ``bad_project``, ``bad_target``), also shown by
+:meth:`MethodCorpus.summary`.
 
 Splits
 ------
@@ -82,7 +98,10 @@ Extracted examples are cached (see :mod:`.cache`) under a key made of the
 extraction options and a fingerprint of the source files (path, size, mtime),
 as one ``.npz`` of flat integer arrays plus a JSON manifest; the split is
 recomputed on load (cheap), so changing ``seed`` or ``fractions`` reuses the
-cache.
+cache. A cache file that is corrupted or inconsistent in any way (indices out
+of range, malformed records, arrays declaring more bytes than the file holds,
+not a regular file) is ignored with a warning and rebuilt; a cache that
+cannot be written is warned about and the corpus returned anyway.
 
 Modules
 -------

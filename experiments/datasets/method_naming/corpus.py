@@ -11,10 +11,11 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
+from ..files import SkippedInput, open_regular_file
 from .caching import _cached_extract
 from .java_ast import _extract_java_file, _iter_java_sources, _java_parser, _java_project
 from .python_ast import _extract_python_file, iter_python_files, python_stdlib_dir
-from .records import MethodCorpus, Problem, Tree, _default_opts, _make_example, _new_counts
+from .records import MethodCorpus, Tree, _default_opts, _make_example, _merge_counts, _new_counts, _skip
 
 
 def _progress(iterable, total, desc, progress):
@@ -42,8 +43,7 @@ def _collect(results):
     examples, problems, counts = [], [], _new_counts()
     for exs, c, problem in results:
         examples.extend(exs)
-        for k, v in c.items():
-            counts[k] += v
+        _merge_counts(counts, c)
         if problem is not None:
             problems.append(problem)
     return examples, counts, problems
@@ -122,6 +122,47 @@ def _jsonl_files(path):
     return [path]
 
 
+class _BadLine(ValueError):
+    """A JSON line that is skipped: ``reason`` (counted) and the message."""
+
+    def __init__(self, reason, message):
+        super().__init__(message)
+        self.reason = reason
+
+
+def _parse_jsonl_line(line, default_project):
+    """``(tree, name, project, target or None)`` of one JSON line; :class:`_BadLine` says why not."""
+    try:
+        obj = json.loads(line)
+    except RecursionError:
+        raise _BadLine("bad_json", "JSON nested too deeply") from None
+    except ValueError as exc:
+        raise _BadLine("bad_json", f"not JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise _BadLine("not_an_object", f"a line must hold a JSON object, got {type(obj).__name__}")
+    wrapped = "ast" in obj
+    try:
+        tree = Tree.from_nested(obj["ast"] if wrapped else obj)
+    except (ValueError, TypeError, KeyError, RecursionError) as exc:
+        raise _BadLine("bad_tree", f"{type(exc).__name__}: {exc}") from None
+    name = obj.get("name") if wrapped else None
+    if name is None:
+        name = tree.tokens[-1]
+    if not isinstance(name, str) or not name:
+        raise _BadLine("bad_name", f"no method name: give 'name' (a non-empty string) or a root token, got {name!r}")
+    project = default_project
+    if wrapped and "project" in obj:
+        project = obj["project"]
+        if not isinstance(project, (str, int)) or isinstance(project, bool) or project == "":
+            raise _BadLine("bad_project", f"'project' must be a non-empty string, got {project!r}")
+        project = str(project)
+    target = obj.get("target") if wrapped else None
+    if target is not None and (not isinstance(target, list) or not target
+                               or not all(isinstance(t, str) and t for t in target)):
+        raise _BadLine("bad_target", f"'target' must be a non-empty list of non-empty strings, got {target!r:.80}")
+    return tree, name, project, target
+
+
 def load_jsonl_corpus(path, *, fractions=(0.8, 0.1, 0.1), seed=0, min_subtokens=2, max_nodes=None,
                       language="unknown", progress=None):
     """Load ASTs exported as JSON lines (a file, or a directory of ``*.jsonl``).
@@ -132,7 +173,14 @@ def load_jsonl_corpus(path, *, fractions=(0.8, 0.1, 0.1), seed=0, min_subtokens=
     The children of a node are in source order and the tree is stored in
     post-order (:class:`Tree`). Missing projects default to the file's name
     without extension, so a directory with one file per project splits by
-    project. Bad lines are skipped and listed with file and line.
+    project.
+
+    Bad input is skipped, listed in ``corpus.problems`` with file and line, and
+    counted by reason in ``stats["files_skipped_by_reason"]`` (a file that is not
+    regular, is unreadable or too large) and ``stats["lines_skipped_by_reason"]``
+    (``not_utf8``, ``bad_json``, ``not_an_object``, ``bad_tree``, ``bad_name``,
+    ``bad_project``, ``bad_target``); each skipped line also counts in
+    ``dropped_parse_error``.
     """
     opts = _default_opts(min_subtokens, max_nodes)
     counts, problems, examples = _new_counts(), [], []
@@ -140,51 +188,31 @@ def load_jsonl_corpus(path, *, fractions=(0.8, 0.1, 0.1), seed=0, min_subtokens=
         counts["files"] += 1
         default_project = os.path.splitext(os.path.basename(fpath))[0]
         try:
-            fh = open(fpath, "r", encoding="utf-8")
-        except OSError as exc:
-            counts["files_skipped"] += 1
-            problems.append(Problem(fpath, 0, f"{type(exc).__name__}: {exc}"))
+            fh = open_regular_file(fpath)
+        except SkippedInput as exc:
+            _skip(counts, problems, "files", exc.reason, fpath, 0, exc.detail)
             continue
         with fh:
-            lineno = 0
-            while True:
+            for lineno, raw in enumerate(fh, 1):
                 try:
-                    line = fh.readline()
+                    line = raw.decode("utf-8")
                 except UnicodeDecodeError as exc:
-                    problems.append(Problem(fpath, lineno + 1, f"not UTF-8: {exc}"))
                     counts["dropped_parse_error"] += 1
-                    counts["files_skipped"] += 1
-                    break
-                if not line:
-                    break
-                lineno += 1
+                    _skip(counts, problems, "lines", "not_utf8", fpath, lineno, f"not UTF-8: {exc.reason}")
+                    continue
                 if not line.strip():
                     continue
                 counts["methods_seen"] += 1
                 try:
-                    obj = json.loads(line)
-                    if not isinstance(obj, dict):
-                        raise ValueError("a line must hold a JSON object")
-                    if "ast" in obj:
-                        tree = Tree.from_nested(obj["ast"])
-                        name = obj.get("name")
-                        if name is None:
-                            name = tree.tokens[-1]
-                    else:
-                        tree = Tree.from_nested(obj)
-                        name = tree.tokens[-1]
-                    if not isinstance(name, str) or not name:
-                        raise ValueError("no method name: give 'name' or a root token")
-                    project = str(obj.get("project", default_project)) if "ast" in obj else default_project
-                    target = obj.get("target") if "ast" in obj else None
-                except (ValueError, TypeError, KeyError, RecursionError) as exc:
+                    tree, name, project, target = _parse_jsonl_line(line, default_project)
+                except _BadLine as exc:
                     counts["dropped_parse_error"] += 1
-                    problems.append(Problem(fpath, lineno, f"{type(exc).__name__}: {exc}"))
+                    _skip(counts, problems, "lines", exc.reason, fpath, lineno, str(exc))
                     continue
                 ex = _make_example(tree, name, project, fpath, lineno, language, opts, counts)
                 if ex is not None:
                     if target is not None:
-                        ex.target = [str(t) for t in target]
+                        ex.target = list(target)
                     examples.append(ex)
     return _finish(examples, counts, problems, fractions, seed, os.fspath(path))
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import os
 import zipfile
+import zlib
 
 import numpy as np
 
+from ..files import DEFAULT_MAX_BYTES, SkippedInput, read_regular_file
 from ..vocab import split_subtokens
-from .records import _IDENT_LIKE, Problem, Tree, _default_opts, _make_example, _new_counts
+from .records import _IDENT_LIKE, Problem, Tree, _default_opts, _make_example, _new_counts, _skip
 
 _JAVA = {}
 
@@ -189,11 +191,13 @@ def _iter_java_sources(path):
                     files.append((os.path.relpath(full, path).replace(os.sep, "/"), full))
         files.sort()
         return [(rel, ("file", full)) for rel, full in files]
+    if not os.path.isfile(path):  # a FIFO or device is not opened (is_zipfile would block on a FIFO)
+        raise FileNotFoundError(f"{path}: not a directory, a zip file or a .java file")
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as zf:
             names = sorted(n for n in zf.namelist() if n.endswith(".java") and not n.endswith("/"))
         return [(n, ("zip", path, n)) for n in names]
-    if os.path.isfile(path) and path.endswith(".java"):
+    if path.endswith(".java"):
         return [(os.path.basename(path), ("file", path))]
     raise FileNotFoundError(f"{path}: not a directory, a zip file or a .java file")
 
@@ -201,26 +205,56 @@ def _iter_java_sources(path):
 _ZIPS = {}
 
 
-def _read_source(where):
+def _read_source(where, max_bytes=DEFAULT_MAX_BYTES):
+    """The bytes of one Java source: a regular file, or a zip member of at most ``max_bytes``.
+
+    Raises :class:`SkippedInput` with the reason (``not_regular``, ``too_large``,
+    ``unreadable``, ``bad_zip_member``: encrypted, an unsupported compression,
+    corrupt data or a wrong checksum).
+    """
     if where[0] == "file":
-        with open(where[1], "rb") as fh:
-            return fh.read()
+        return read_regular_file(where[1], max_bytes)
     _, zpath, name = where
     zf = _ZIPS.get(zpath)
-    if zf is None:
-        zf = _ZIPS[zpath] = zipfile.ZipFile(zpath)
-    return zf.read(name)
+    try:
+        if zf is None:
+            zf = _ZIPS[zpath] = zipfile.ZipFile(zpath)
+        info = zf.getinfo(name)
+        if info.file_size > max_bytes:
+            raise SkippedInput("too_large", f"{zpath}!{name}",
+                               f"zip member of {info.file_size} bytes, more than the limit of {max_bytes}")
+        with zf.open(info) as fh:
+            data = fh.read(max_bytes + 1)
+    except SkippedInput:
+        raise
+    except (OSError, EOFError, RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error, KeyError,
+            ValueError) as exc:
+        raise SkippedInput("bad_zip_member", f"{zpath}!{name}", f"unreadable zip member: "
+                           f"{type(exc).__name__}: {exc}") from None
+    if len(data) > max_bytes:
+        raise SkippedInput("too_large", f"{zpath}!{name}", f"zip member of more than {max_bytes} bytes")
+    return data
 
 
 def _extract_java_file(job):
+    """Examples of one Java source: ``(examples, counts, problem or None)``. A source that cannot
+    be read or is binary (NUL bytes) is skipped and counted by reason."""
     relpath, where, project, opts = job
     counts = _new_counts()
     counts["files"] = 1
     problems = []
     try:
         source = _read_source(where)
+    except SkippedInput as exc:
+        return [], counts, _skip(counts, None, "files", exc.reason, relpath, 0, exc.detail)
+    if b"\0" in source:
+        return [], counts, _skip(counts, None, "files", "binary", relpath, 0,
+                                 "contains NUL bytes: a binary file, not Java source")
+    try:
         examples = java_methods_from_source(source, relpath, project, counts=counts, problems=problems, **opts)
-    except (OSError, zipfile.BadZipFile, RecursionError, MemoryError, ValueError) as exc:
-        counts["files_skipped"] = 1
-        return [], counts, Problem(relpath, 0, f"{type(exc).__name__}: {exc}")
+    except (RecursionError, MemoryError) as exc:
+        return [], counts, _skip(counts, None, "files", "too_deep", relpath, 0,
+                                 f"{type(exc).__name__}: nested too deeply to extract")
+    except ValueError as exc:
+        return [], counts, _skip(counts, None, "files", "bad_tree", relpath, 0, f"{type(exc).__name__}: {exc}")
     return examples, counts, (problems[0] if problems else None)

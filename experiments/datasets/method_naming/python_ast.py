@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import ast
+import io
 import os
 import sysconfig
+import tokenize
 import warnings
 
 import numpy as np
 
+from ..files import SkippedInput, read_regular_file
 from ..vocab import split_subtokens
-from .records import Problem, Tree, _default_opts, _literal_token, _make_example, _new_counts
+from .records import Tree, _default_opts, _literal_token, _make_example, _new_counts, _skip
 
 _SKIP_FIELDS = {"ctx", "type_comment", "kind", "lineno", "col_offset", "end_lineno", "end_col_offset",
                 "level", "conversion", "simple", "is_async", "type_ignores"}
@@ -142,20 +145,43 @@ def iter_python_files(root, exclude_tests=True):
     return found
 
 
+def _python_skip_reason(source):
+    """Why ``source`` (bytes) is not Python text: ``"binary"``, ``"not_text"`` or None (it may still not parse)."""
+    if b"\0" in source:
+        return "binary", "contains NUL bytes: a binary file, not Python source"
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+        source.decode(encoding)
+    except SyntaxError as exc:
+        return "not_text", f"not decodable: not UTF-8 and no valid encoding declaration ({exc.msg})"
+    except (UnicodeDecodeError, LookupError) as exc:
+        return "not_text", f"not decodable as its declared or default encoding: {exc}"
+    return None
+
+
 def _extract_python_file(job):
+    """Examples of one file: ``(examples, counts, problem or None)``; a file that is not a regular,
+    readable, decodable and parseable Python file is skipped and counted by reason."""
     path, relpath, project, opts = job
     counts = _new_counts()
     counts["files"] = 1
     try:
-        with open(path, "rb") as fh:
-            source = fh.read()
+        source = read_regular_file(path)
+    except SkippedInput as exc:
+        return [], counts, _skip(counts, None, "files", exc.reason, relpath, 0, exc.detail)
+    bad = _python_skip_reason(source)
+    if bad is not None:
+        return [], counts, _skip(counts, None, "files", bad[0], relpath, 0, bad[1])
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SyntaxWarning: invalid escape sequence, ...
             examples = python_methods_from_source(source, relpath, project, counts=counts, **opts)
-    except SyntaxError as exc:  # includes IndentationError, and ValueError-free decoding errors
-        counts["files_skipped"] = 1
-        return [], counts, Problem(relpath, exc.lineno or 0, f"{type(exc).__name__}: {exc.msg}")
-    except (ValueError, UnicodeDecodeError, RecursionError, MemoryError, OSError) as exc:
-        counts["files_skipped"] = 1
-        return [], counts, Problem(relpath, 0, f"{type(exc).__name__}: {exc}")
+    except SyntaxError as exc:  # includes IndentationError
+        return [], counts, _skip(counts, None, "files", "syntax_error", relpath, exc.lineno or 0,
+                                 f"{type(exc).__name__}: {exc.msg}")
+    except (RecursionError, MemoryError) as exc:
+        return [], counts, _skip(counts, None, "files", "too_deep", relpath, 0,
+                                 f"{type(exc).__name__}: nested too deeply to parse")
+    except ValueError as exc:
+        return [], counts, _skip(counts, None, "files", "not_text", relpath, 0, f"{type(exc).__name__}: {exc}")
     return examples, counts, None

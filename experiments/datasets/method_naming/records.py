@@ -44,7 +44,7 @@ class Tree:
         if n == 0:
             raise ValueError("Tree: a tree needs at least one node")
         idx = np.arange(n - 1)
-        if self.parent[-1] != -1 or np.any(self.parent[:-1] <= idx):
+        if self.parent[-1] != -1 or np.any(self.parent[:-1] <= idx) or np.any(self.parent[:-1] >= n):
             raise ValueError("Tree: not in post-order (every parent after its children, root last with -1)")
 
     def __len__(self):
@@ -114,11 +114,13 @@ class MethodExample:
 
 @dataclass
 class Problem:
-    """A skipped or partly used input: file, line (0 when unknown) and what was wrong."""
+    """A skipped or partly used input: file, line (0 when unknown), what was wrong, and the
+    short ``reason`` it is counted under in the corpus statistics (``""`` when not a skip)."""
 
     path: str
     line: int
     message: str
+    reason: str = ""
 
     def __str__(self):
         return f"{self.path}:{self.line}: {self.message}"
@@ -157,10 +159,21 @@ class MethodCorpus:
     def summary(self):
         """One line of counts for logs."""
         s = self.stats
-        return (
+        text = (
             f"{len(self.train)}/{len(self.valid)}/{len(self.test)} train/valid/test examples from "
             f"{s.get('projects', '?')} projects; {s.get('files_skipped', 0)} files skipped"
         )
+        return text + _by_reason(s.get("files_skipped_by_reason")) + (
+            f"; {s['lines_skipped']} lines skipped" + _by_reason(s.get("lines_skipped_by_reason"))
+            if s.get("lines_skipped") else "")
+
+
+def _by_reason(by_reason):
+    """`` (2 syntax_error, 1 not_regular)`` of a reason → count dict, most frequent first; ``""`` if empty."""
+    if not by_reason:
+        return ""
+    items = sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0]))
+    return " (" + ", ".join(f"{n} {r}" for r, n in items) + ")"
 
 
 def _literal_token(value):
@@ -204,7 +217,33 @@ def _new_counts():
         "dropped_too_large": 0,
         "dropped_parse_error": 0,
         "dropped_no_body": 0,
+        "files_skipped_by_reason": {},
+        "lines_skipped": 0,
+        "lines_skipped_by_reason": {},
     }
+
+
+def _skip(counts, problems, kind, reason, path, line, message):
+    """Count one skipped file (``kind="files"``) or line (``"lines"``) under ``reason`` and list it."""
+    counts[kind + "_skipped"] += 1
+    by_reason = counts[kind + "_skipped_by_reason"]
+    by_reason[reason] = by_reason.get(reason, 0) + 1
+    problem = Problem(path, line, message, reason)
+    if problems is not None:
+        problems.append(problem)
+    return problem
+
+
+def _merge_counts(total, counts):
+    """Add ``counts`` into ``total``: numbers summed, reason dicts merged (summed per reason)."""
+    for k, v in counts.items():
+        if isinstance(v, dict):
+            into = total.setdefault(k, {})
+            for r, n in v.items():
+                into[r] = into.get(r, 0) + n
+        else:
+            total[k] = total.get(k, 0) + v
+    return total
 
 
 def _default_opts(min_subtokens, max_nodes):
