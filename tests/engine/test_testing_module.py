@@ -226,6 +226,13 @@ def test_optimizer_hyperparameters_are_accepted_by_both_libraries(name, data):
     getattr(optim, name)([mg.zeros(2, requires_grad=True)], **cfg)
 
 
+@settings(max_examples=3, deadline=None)
+@given(cfg=mst.optimizer_hyperparameters("AdamW"), seed=mst.seeds())
+def test_adamw_matches_torch_over_its_hyperparameter_ranges(cfg, seed):
+    """AdamW's ranges are the one set the optimizer tests do not draw from."""
+    mgt.assert_optimizer_matches_torch(optim.AdamW, torch.optim.AdamW, cfg, seed=seed % 2**16)
+
+
 def test_unknown_optimizer_name_is_named():
     with pytest.raises(ValueError, match="no ranges for 'Nope'"):
         mst.optimizer_hyperparameters("Nope")
