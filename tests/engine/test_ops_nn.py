@@ -8,17 +8,18 @@ import torch
 import torch.nn.functional as TF
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from torch_utils import assert_close, check_parity, randn, rng_of, seeds, shapes
 
 import minigrad as mg
 import minigrad.functional as F
+from minigrad.testing import assert_close, check_parity, randn, rng_of
+from minigrad.testing.strategies import seeds, shapes
 
 REDUCTIONS = ["mean", "sum", "none"]
 
 
 # ----------------------------------------------------------- softmax family
 @pytest.mark.parametrize("which", ["softmax", "log_softmax"])
-@given(shape=shapes(min_dims=1), seed=seeds, data=st.data(),
+@given(shape=shapes(min_dims=1), seed=seeds(), data=st.data(),
        scale=st.sampled_from([1.0, 50.0, 1000.0]))
 def test_softmax(which, shape, seed, data, scale):
     """Any dim (negative too); large logits (scale 1000) must not overflow."""
@@ -32,7 +33,7 @@ def test_softmax(which, shape, seed, data, scale):
                  [x], seed=seed, atol=1e-12 * scale)
 
 
-@given(shape=shapes(min_dims=1, min_side=1), seed=seeds)
+@given(shape=shapes(min_dims=1, min_side=1), seed=seeds())
 def test_softmax_default_dim_is_last(shape, seed):
     x = randn(rng_of(seed), shape)
     check_parity(F.softmax, lambda x: TF.softmax(x, -1), [x], seed=seed)
@@ -58,7 +59,7 @@ def classification_case(draw):
         shape, target_shape = (c,), ()
     else:
         shape, target_shape = (n, c, *spatial), (n, *spatial)
-    rng = rng_of(draw(seeds))
+    rng = rng_of(draw(seeds()))
     target = np.asarray(rng.integers(0, c, size=target_shape))
     ignore_index = draw(st.sampled_from([-100, -100, 0, c - 1]))
     if ignore_index == -100 and target.size and draw(st.booleans()):
@@ -72,7 +73,7 @@ def _counted(target, ignore_index):
     return int(np.sum(np.asarray(target) != ignore_index))
 
 
-@given(case=classification_case(), seed=seeds,
+@given(case=classification_case(), seed=seeds(),
        smoothing=st.sampled_from([0.0, 0.0, 0.1, 0.25, 1.0]))
 def test_cross_entropy(case, seed, smoothing):
     shape, target, weight, ignore_index, reduction = case
@@ -94,7 +95,7 @@ def test_cross_entropy(case, seed, smoothing):
     check_parity(mg_fn, th_fn, [x], seed=seed)
 
 
-@given(case=classification_case(), seed=seeds)
+@given(case=classification_case(), seed=seeds())
 def test_nll_loss(case, seed):
     shape, target, weight, ignore_index, reduction = case
     if reduction == "mean":
@@ -110,7 +111,7 @@ def test_nll_loss(case, seed):
                  [x], seed=seed)
 
 
-@given(case=classification_case(), seed=seeds)
+@given(case=classification_case(), seed=seeds())
 def test_nll_loss_of_log_softmax_is_cross_entropy(case, seed):
     shape, target, weight, ignore_index, reduction = case
     assume(reduction != "mean" or _counted(target, ignore_index) > 0)
@@ -123,7 +124,7 @@ def test_nll_loss_of_log_softmax_is_cross_entropy(case, seed):
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-@given(shape=shapes(), seed=seeds)
+@given(shape=shapes(), seed=seeds())
 def test_mse_loss(reduction, shape, seed):
     rng = rng_of(seed)
     x, y = randn(rng, shape), randn(rng, shape)
@@ -151,7 +152,7 @@ def layer_norm_case(draw):
     return shape, tuple(shape[len(shape) - k:])
 
 
-@given(case=layer_norm_case(), seed=seeds, affine=st.sampled_from(["none", "weight", "both"]),
+@given(case=layer_norm_case(), seed=seeds(), affine=st.sampled_from(["none", "weight", "both"]),
        eps=st.sampled_from([1e-5, 1e-3, 0.1]))
 def test_layer_norm(case, seed, affine, eps):
     shape, normalized_shape = case
@@ -167,7 +168,7 @@ def test_layer_norm(case, seed, affine, eps):
                  args, seed=seed)
 
 
-@given(shape=shapes(min_dims=1, max_dims=3, min_side=1), seed=seeds)
+@given(shape=shapes(min_dims=1, max_dims=3, min_side=1), seed=seeds())
 def test_layer_norm_int_normalized_shape_and_bias_only(shape, seed):
     rng = rng_of(seed)
     x, b = randn(rng, shape), randn(rng, shape[-1:])
@@ -206,7 +207,7 @@ def test_dropout_different_seeds_differ_and_stream_advances():
     assert not np.array_equal(a, c)
 
 
-@given(shape=shapes(), seed=seeds)
+@given(shape=shapes(), seed=seeds())
 def test_dropout_p0_and_eval_are_identity(shape, seed):
     """p = 0 and training=False give x back unchanged, as torch, gradient 1."""
     x = randn(rng_of(seed), shape)
@@ -215,7 +216,7 @@ def test_dropout_p0_and_eval_are_identity(shape, seed):
                  lambda x: TF.dropout(x, 0.7, training=False), [x], seed=seed)
 
 
-@given(shape=shapes(), seed=seeds)
+@given(shape=shapes(), seed=seeds())
 def test_dropout_p1_zeroes_everything(shape, seed):
     x = randn(rng_of(seed), shape)
     check_parity(lambda x: F.dropout(x, 1.0), lambda x: TF.dropout(x, 1.0), [x], seed=seed)

@@ -11,21 +11,12 @@ import torch
 import torch.nn.functional as TF
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from torch_utils import (
-    axes_for,
-    broadcastable_shapes,
-    check_parity,
-    randn,
-    reduced_sizes,
-    rng_of,
-    seeds,
-    shapes,
-    torch_dims,
-)
 
 import minigrad as mg
 import minigrad.functional as F
 from minigrad.errors import ShapeError
+from minigrad.testing import check_parity, randn, reduced_sizes, rng_of, torch_dims
+from minigrad.testing.strategies import axes_for, broadcastable_shapes, seeds, shapes
 
 
 def nonzero(rng, shape, low=0.5, high=2.0):
@@ -52,7 +43,7 @@ BINARY = {
 
 
 @pytest.mark.parametrize("name", sorted(BINARY))
-@given(shapes=broadcastable_shapes(2), seed=seeds)
+@given(shapes=broadcastable_shapes(2), seed=seeds())
 def test_binary_arithmetic(name, shapes, seed):
     rng = rng_of(seed)
     a = randn(rng, shapes[0])
@@ -61,7 +52,7 @@ def test_binary_arithmetic(name, shapes, seed):
     check_parity(mg_fn, th_fn, [a, b], seed=seed)
 
 
-@given(shape=shapes(), seed=seeds)
+@given(shape=shapes(), seed=seeds())
 def test_same_tensor_on_both_sides(shape, seed):
     """x op x: both gradient contributions reach the one leaf and add up."""
     x = nonzero(rng_of(seed), shape)
@@ -70,7 +61,7 @@ def test_same_tensor_on_both_sides(shape, seed):
 
 
 @pytest.mark.parametrize("op", ["add", "radd", "sub", "rsub", "mul", "rmul", "div", "rdiv"])
-@given(shape=shapes(), seed=seeds, c=st.floats(-3, 3).filter(lambda c: abs(c) > 0.1))
+@given(shape=shapes(), seed=seeds(), c=st.floats(-3, 3).filter(lambda c: abs(c) > 0.1))
 def test_arithmetic_with_python_scalar(op, shape, seed, c):
     fns = {
         "add": lambda x: x + c, "radd": lambda x: c + x,
@@ -82,7 +73,7 @@ def test_arithmetic_with_python_scalar(op, shape, seed, c):
     check_parity(fns[op], fns[op], [x], seed=seed)
 
 
-@given(shape=shapes(), seed=seeds)
+@given(shape=shapes(), seed=seeds())
 def test_neg(shape, seed):
     x = randn(rng_of(seed), shape)
     check_parity(lambda x: -x, torch.neg, [x], seed=seed)
@@ -90,7 +81,7 @@ def test_neg(shape, seed):
 
 
 # ------------------------------------------------------------------------ pow
-@given(shapes=broadcastable_shapes(2), seed=seeds)
+@given(shapes=broadcastable_shapes(2), seed=seeds())
 def test_pow_tensor_exponent(shapes, seed):
     """Positive bases; the gradient flows to base and exponent (d/db a^b = a^b ln a)."""
     rng = rng_of(seed)
@@ -100,7 +91,7 @@ def test_pow_tensor_exponent(shapes, seed):
     check_parity(mg.ops.pow, torch.pow, [a, b], seed=seed)
 
 
-@given(shape=shapes(), seed=seeds,
+@given(shape=shapes(), seed=seeds(),
        p=st.one_of(st.sampled_from([0, 1, 2, 3, -1, 0.5, -0.5, 1.0, 2.0]),
                    st.floats(-3, 3)))
 def test_pow_scalar_exponent(shape, seed, p):
@@ -109,7 +100,7 @@ def test_pow_scalar_exponent(shape, seed, p):
     check_parity(lambda a: a.pow(p), lambda a: a.pow(p), [a], seed=seed)
 
 
-@given(shape=shapes(), seed=seeds, base=st.floats(0.1, 5.0))
+@given(shape=shapes(), seed=seeds(), base=st.floats(0.1, 5.0))
 def test_pow_scalar_base(shape, seed, base):
     x = randn(rng_of(seed), shape, -2.0, 2.0)
     check_parity(lambda x: base ** x, lambda x: base ** x, [x], seed=seed)
@@ -153,14 +144,14 @@ UNARY = {
 
 
 @pytest.mark.parametrize("name", sorted(UNARY))
-@given(shape=shapes(), seed=seeds)
+@given(shape=shapes(), seed=seeds())
 def test_unary(name, shape, seed):
     mg_fn, th_fn, data = UNARY[name]
     x = data(rng_of(seed), shape)
     check_parity(mg_fn, th_fn, [x], seed=seed)
 
 
-@given(shape=shapes(min_dims=1), seed=seeds,
+@given(shape=shapes(min_dims=1), seed=seeds(),
        beta=st.sampled_from([0.5, 1.0, 2.0, 3.0]),
        threshold=st.sampled_from([0.5, 1.0, 5.0, 20.0]))
 def test_softplus_beta_threshold(shape, seed, beta, threshold):
@@ -212,7 +203,7 @@ def test_log_of_tiny_sigmoid():
 
 # ------------------------------------------------------------ maximum, minimum
 @pytest.mark.parametrize("which", ["maximum", "minimum"])
-@given(shapes=broadcastable_shapes(2), seed=seeds, ties=st.booleans())
+@given(shapes=broadcastable_shapes(2), seed=seeds(), ties=st.booleans())
 def test_maximum_minimum(which, shapes, seed, ties):
     """Ties (exactly equal operands) split the gradient in half, as torch does."""
     rng = rng_of(seed)
@@ -225,7 +216,7 @@ def test_maximum_minimum(which, shapes, seed, ties):
 
 
 @pytest.mark.parametrize("which", ["maximum", "minimum"])
-@given(shape=shapes(), seed=seeds, c=st.sampled_from([-1.0, 0.0, 0.5, 1.0]))
+@given(shape=shapes(), seed=seeds(), c=st.sampled_from([-1.0, 0.0, 0.5, 1.0]))
 def test_maximum_minimum_with_scalar(which, shape, seed, c):
     a = with_ties(rng_of(seed), shape)
     th_fn = getattr(torch, which)
@@ -234,7 +225,7 @@ def test_maximum_minimum_with_scalar(which, shape, seed, c):
 
 
 # ----------------------------------------------------------------------- clip
-@given(shape=shapes(), seed=seeds,
+@given(shape=shapes(), seed=seeds(),
        lo=st.one_of(st.none(), st.sampled_from([-1.0, 0.0, -0.5, 1.0])),
        hi=st.one_of(st.none(), st.sampled_from([1.0, 0.0, 0.5, 2.0, -1.0])))
 def test_clip(shape, seed, lo, hi):
@@ -250,7 +241,7 @@ def test_clip(shape, seed, lo, hi):
 
 
 # ---------------------------------------------------------------------- where
-@given(shapes=broadcastable_shapes(3), seed=seeds)
+@given(shapes=broadcastable_shapes(3), seed=seeds())
 def test_where(shapes, seed):
     rng = rng_of(seed)
     cond = rng.random(shapes[0]) < 0.5
@@ -258,7 +249,7 @@ def test_where(shapes, seed):
     check_parity(lambda c, a, b: mg.where(c, a, b), torch.where, [cond, a, b], seed=seed)
 
 
-@given(shapes=broadcastable_shapes(2), seed=seeds, c=st.floats(-2, 2))
+@given(shapes=broadcastable_shapes(2), seed=seeds(), c=st.floats(-2, 2))
 def test_where_with_scalar(shapes, seed, c):
     rng = rng_of(seed)
     cond = rng.random(shapes[0]) < 0.5
@@ -278,7 +269,7 @@ def reduction_case(draw, min_side=0):
     return shape, axis, keepdims
 
 
-@given(case=reduction_case(), seed=seeds)
+@given(case=reduction_case(), seed=seeds())
 def test_sum(case, seed):
     shape, axis, keepdims = case
     x = randn(rng_of(seed), shape)
@@ -289,7 +280,7 @@ def test_sum(case, seed):
                  lambda x: x.sum(dims, keepdim=keepdims), [x], seed=seed)
 
 
-@given(case=reduction_case(), seed=seeds)
+@given(case=reduction_case(), seed=seeds())
 def test_mean(case, seed):
     """An empty reduction gives NaN, as in torch."""
     shape, axis, keepdims = case
@@ -310,7 +301,7 @@ STD_PAIR_SECOND_ATOL = 1e-6
 
 @pytest.mark.filterwarnings("ignore:.*degrees of freedom is <= 0")  # torch: count == correction
 @pytest.mark.parametrize("which", ["var", "std"])
-@given(case=reduction_case(min_side=1), seed=seeds, correction=st.sampled_from([0, 1]))
+@given(case=reduction_case(min_side=1), seed=seeds(), correction=st.sampled_from([0, 1]))
 def test_var_std(which, case, seed, correction):
     shape, axis, keepdims = case
     x = randn(rng_of(seed), shape)
@@ -332,7 +323,7 @@ def test_var_std(which, case, seed, correction):
 
 
 @pytest.mark.parametrize("which", ["var", "std"])
-@given(shape=shapes(min_dims=1, min_side=1), seed=seeds)
+@given(shape=shapes(min_dims=1, min_side=1), seed=seeds())
 def test_var_std_unbiased_and_dim_aliases(which, shape, seed):
     x = randn(rng_of(seed), shape)
     check_parity(lambda x: getattr(x, which)(dim=-1, keepdim=True, unbiased=False),
@@ -352,7 +343,7 @@ def test_std_of_constant_input_has_zero_gradient():
 
 
 @pytest.mark.parametrize("which", ["max", "min"])
-@given(case=reduction_case(), seed=seeds, ties=st.booleans())
+@given(case=reduction_case(), seed=seeds(), ties=st.booleans())
 def test_max_min(which, case, seed, ties):
     """minigrad's max/min return values only, like torch.amax/amin; ties share
     the gradient evenly (amax's rule, unlike torch.max(dim) which picks one)."""
@@ -378,7 +369,7 @@ def test_max_min_of_empty_axis_raises(which):
         getattr(torch, "a" + which)(torch.zeros(2, 0), 1)
 
 
-@given(case=reduction_case(), seed=seeds, scale=st.sampled_from([1.0, 30.0, 800.0]))
+@given(case=reduction_case(), seed=seeds(), scale=st.sampled_from([1.0, 30.0, 800.0]))
 def test_logsumexp(case, seed, scale):
     """Large inputs (scale 800: exp overflows) stay finite; an empty reduction is -inf."""
     shape, axis, keepdims = case
@@ -417,7 +408,7 @@ def matmul_shapes(draw):
     return tuple(batch[0]) + (n, k), tuple(batch[1]) + (k, m)
 
 
-@given(sh=matmul_shapes(), seed=seeds)
+@given(sh=matmul_shapes(), seed=seeds())
 def test_matmul(sh, seed):
     rng = rng_of(seed)
     a, b = randn(rng, sh[0]), randn(rng, sh[1])
@@ -425,7 +416,7 @@ def test_matmul(sh, seed):
     check_parity(lambda a, b: a @ b, lambda a, b: a @ b, [a, b], seed=seed)
 
 
-@given(sh=matmul_shapes(), seed=seeds)
+@given(sh=matmul_shapes(), seed=seeds())
 def test_matmul_one_operand_constant(sh, seed):
     rng = rng_of(seed)
     a, b = randn(rng, sh[0]), randn(rng, sh[1])
@@ -433,7 +424,7 @@ def test_matmul_one_operand_constant(sh, seed):
     check_parity(mg.matmul, torch.matmul, [a, b], wrt=[1], seed=seed)
 
 
-@given(shape=shapes(min_dims=1, max_dims=3, min_side=1), seed=seeds)
+@given(shape=shapes(min_dims=1, max_dims=3, min_side=1), seed=seeds())
 def test_linear(shape, seed):
     rng = rng_of(seed)
     out_features = int(rng.integers(1, 4))
@@ -445,7 +436,7 @@ def test_linear(shape, seed):
 
 
 # ------------------------------------------------------------ composite graphs
-@given(shape=shapes(min_dims=1, max_dims=3, min_side=1), seed=seeds)
+@given(shape=shapes(min_dims=1, max_dims=3, min_side=1), seed=seeds())
 def test_composite_expression(shape, seed):
     """A graph that reuses intermediates: gradients from several paths add up."""
     rng = rng_of(seed)
@@ -472,7 +463,7 @@ def _mlp_loss(lib, x, y):
 
 
 @settings(max_examples=10)
-@given(seed=seeds, n=st.integers(1, 6), d=st.integers(1, 5), h=st.integers(1, 6),
+@given(seed=seeds(), n=st.integers(1, 6), d=st.integers(1, 5), h=st.integers(1, 6),
        o=st.integers(1, 3))
 def test_mlp_hessian_vector_product(seed, n, d, h, o):
     """H v of a 2-layer tanh MLP's loss, against torch.autograd.functional.hvp."""

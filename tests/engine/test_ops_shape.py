@@ -11,10 +11,11 @@ import torch
 import torch.nn.functional as TF
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from torch_utils import broadcastable_shapes, check_parity, randn, rng_of, seeds, shapes
 
 import minigrad as mg
 import minigrad.functional as F
+from minigrad.testing import check_parity, randn, rng_of
+from minigrad.testing.strategies import broadcastable_shapes, seeds, shapes
 
 
 # ------------------------------------------------------------------- reshaping
@@ -46,7 +47,7 @@ def reshape_case(draw):
     return shape, tuple(target)
 
 
-@given(case=reshape_case(), seed=seeds)
+@given(case=reshape_case(), seed=seeds())
 def test_reshape(case, seed):
     shape, target = case
     x = randn(rng_of(seed), shape)
@@ -56,7 +57,7 @@ def test_reshape(case, seed):
     check_parity(lambda x: x.view(target), lambda x: x.reshape(target), [x], seed=seed)
 
 
-@given(shape=shapes(min_dims=1), seed=seeds, data=st.data())
+@given(shape=shapes(min_dims=1), seed=seeds(), data=st.data())
 def test_transpose(shape, seed, data):
     ndim = len(shape)
     d0 = data.draw(st.integers(-ndim, ndim - 1))
@@ -69,7 +70,7 @@ def test_transpose(shape, seed, data):
         check_parity(lambda x: x.mT, lambda x: x.mT, [x], seed=seed)
 
 
-@given(shape=shapes(), seed=seeds, data=st.data())
+@given(shape=shapes(), seed=seeds(), data=st.data())
 def test_permute(shape, seed, data):
     ndim = len(shape)
     perm = data.draw(st.permutations(range(ndim)))
@@ -91,7 +92,7 @@ def broadcast_case(draw):
     return shape, tuple(lead + target)
 
 
-@given(case=broadcast_case(), seed=seeds)
+@given(case=broadcast_case(), seed=seeds())
 def test_broadcast_to(case, seed):
     shape, target = case
     x = randn(rng_of(seed), shape)
@@ -100,7 +101,7 @@ def test_broadcast_to(case, seed):
     check_parity(lambda x: x.expand(target), lambda x: x.expand(target), [x], seed=seed)
 
 
-@given(shape=shapes(min_dims=1, max_side=2), seed=seeds, data=st.data())
+@given(shape=shapes(min_dims=1, max_side=2), seed=seeds(), data=st.data())
 def test_squeeze(shape, seed, data):
     ndim = len(shape)
     dim = data.draw(st.one_of(
@@ -113,7 +114,7 @@ def test_squeeze(shape, seed, data):
     check_parity(lambda x: x.squeeze(dim), th, [x], seed=seed)
 
 
-@given(shape=shapes(), seed=seeds, data=st.data())
+@given(shape=shapes(), seed=seeds(), data=st.data())
 def test_unsqueeze(shape, seed, data):
     ndim = len(shape)
     dim = data.draw(st.integers(-ndim - 1, ndim))
@@ -123,7 +124,7 @@ def test_unsqueeze(shape, seed, data):
     check_parity(lambda x: x.unsqueeze(dim), lambda x: x.unsqueeze(dim), [x], seed=seed)
 
 
-@given(shape=shapes(), seed=seeds, data=st.data())
+@given(shape=shapes(), seed=seeds(), data=st.data())
 def test_flatten(shape, seed, data):
     ndim = len(shape)
     n = max(ndim, 1)
@@ -217,14 +218,14 @@ def torch_indexer(key, shape):
     return index
 
 
-@given(case=basic_key(), seed=seeds)
+@given(case=basic_key(), seed=seeds())
 def test_getitem_basic(case, seed):
     shape, key = case
     x = randn(rng_of(seed), shape)
     check_parity(lambda x: x[key], torch_indexer(key, shape), [x], seed=seed)
 
 
-@given(shape=shapes(min_dims=1, min_side=1), seed=seeds, data=st.data())
+@given(shape=shapes(min_dims=1, min_side=1), seed=seeds(), data=st.data())
 def test_getitem_negative_steps(shape, seed, data):
     key = tuple(data.draw(slice_for(n)) for n in shape)
     x = randn(rng_of(seed), shape)
@@ -243,7 +244,7 @@ def advanced_key(draw):
     (n1, len(idx)) in torch); minigrad follows numpy there.
     """
     shape = draw(shapes(min_dims=1, min_side=1))
-    rng = rng_of(draw(seeds))
+    rng = rng_of(draw(seeds()))
     index_shape = draw(shapes(min_dims=1, max_dims=2, max_side=4))
     parts = []
     for n in shape[:draw(st.integers(1, len(shape)))]:
@@ -256,7 +257,7 @@ def advanced_key(draw):
     return shape, tuple(parts)
 
 
-@given(case=advanced_key(), seed=seeds)
+@given(case=advanced_key(), seed=seeds())
 def test_getitem_integer_arrays(case, seed):
     """Repeated indices: their gradients add up (scatter-add backward)."""
     shape, key = case
@@ -264,7 +265,7 @@ def test_getitem_integer_arrays(case, seed):
     check_parity(lambda x: x[key], torch_indexer(key, shape), [x], seed=seed)
 
 
-@given(shape=shapes(min_dims=1, min_side=1), seed=seeds, k=st.integers(1, 8))
+@given(shape=shapes(min_dims=1, min_side=1), seed=seeds(), k=st.integers(1, 8))
 def test_getitem_index_list_and_tensor(shape, seed, k):
     rng = rng_of(seed)
     idx = rng.integers(0, shape[0], size=k)
@@ -278,7 +279,7 @@ def test_getitem_index_list_and_tensor(shape, seed, k):
 def mask_key(draw):
     """A boolean mask over some consecutive axes, slices (negative steps too) around it."""
     shape = draw(shapes(min_dims=1))
-    rng = rng_of(draw(seeds))
+    rng = rng_of(draw(seeds()))
     start = draw(st.integers(0, len(shape) - 1))
     stop = draw(st.integers(start + 1, len(shape)))
     mask = rng.random(shape[start:stop]) < draw(st.sampled_from([0.0, 0.5, 1.0]))
@@ -287,14 +288,14 @@ def mask_key(draw):
     return shape, tuple(parts)
 
 
-@given(case=mask_key(), seed=seeds)
+@given(case=mask_key(), seed=seeds())
 def test_getitem_boolean_mask(case, seed):
     shape, key = case
     x = randn(rng_of(seed), shape)
     check_parity(lambda x: x[key], torch_indexer(key, shape), [x], seed=seed)
 
 
-@given(shape=shapes(min_dims=0), seed=seeds)
+@given(shape=shapes(min_dims=0), seed=seeds())
 def test_getitem_full_mask(shape, seed):
     rng = rng_of(seed)
     x = randn(rng, shape)
@@ -303,7 +304,7 @@ def test_getitem_full_mask(shape, seed):
     check_parity(lambda x: x[x > 0.3], lambda x: x[x > 0.3], [x], seed=seed)
 
 
-@given(shape=shapes(min_dims=2, min_side=1), seed=seeds)
+@given(shape=shapes(min_dims=2, min_side=1), seed=seeds())
 def test_getitem_mixed(shape, seed):
     """Two index arrays split by a slice (the advanced axes go first, in both libraries),
     an array after an Ellipsis, a mask after an int, and chained indexing."""
@@ -338,7 +339,7 @@ def concat_case(draw):
     return out, axis
 
 
-@given(case=concat_case(), seed=seeds)
+@given(case=concat_case(), seed=seeds())
 def test_concatenate(case, seed):
     shape_list, axis = case
     rng = rng_of(seed)
@@ -349,7 +350,7 @@ def test_concatenate(case, seed):
                  xs, seed=seed)
 
 
-@given(case=concat_case(), seed=seeds)
+@given(case=concat_case(), seed=seeds())
 def test_concatenate_some_constant(case, seed):
     shape_list, axis = case
     rng = rng_of(seed)
@@ -358,7 +359,7 @@ def test_concatenate_some_constant(case, seed):
                  wrt=[0], seed=seed)
 
 
-@given(shape=shapes(max_dims=3, max_side=3), seed=seeds, k=st.integers(1, 4), data=st.data())
+@given(shape=shapes(max_dims=3, max_side=3), seed=seeds(), k=st.integers(1, 4), data=st.data())
 def test_stack(shape, seed, k, data):
     ndim = len(shape)
     axis = data.draw(st.integers(-ndim - 1, ndim))
@@ -369,7 +370,7 @@ def test_stack(shape, seed, k, data):
 
 
 # ------------------------------------------------------------- split and chunk
-@given(shape=shapes(min_dims=1), seed=seeds, data=st.data())
+@given(shape=shapes(min_dims=1), seed=seeds(), data=st.data())
 def test_split_by_size(shape, seed, data):
     ndim = len(shape)
     dim = data.draw(st.integers(-ndim, ndim - 1))
@@ -381,7 +382,7 @@ def test_split_by_size(shape, seed, data):
                  seed=seed)
 
 
-@given(shape=shapes(min_dims=1), seed=seeds, data=st.data())
+@given(shape=shapes(min_dims=1), seed=seeds(), data=st.data())
 def test_split_by_sections(shape, seed, data):
     ndim = len(shape)
     dim = data.draw(st.integers(-ndim, ndim - 1))
@@ -393,7 +394,7 @@ def test_split_by_sections(shape, seed, data):
                  [x], seed=seed)
 
 
-@given(shape=shapes(min_dims=1, max_side=7), seed=seeds, data=st.data())
+@given(shape=shapes(min_dims=1, max_side=7), seed=seeds(), data=st.data())
 def test_chunk(shape, seed, data):
     ndim = len(shape)
     dim = data.draw(st.integers(-ndim, ndim - 1))
@@ -403,7 +404,7 @@ def test_chunk(shape, seed, data):
                  [x], seed=seed)
 
 
-@given(shape=shapes(min_dims=1, min_side=1), seed=seeds)
+@given(shape=shapes(min_dims=1, min_side=1), seed=seeds())
 def test_split_with_unused_pieces(shape, seed):
     """Only some pieces reach the loss: the others get a zero gradient."""
     x = randn(rng_of(seed), shape)
@@ -412,7 +413,7 @@ def test_split_with_unused_pieces(shape, seed):
 
 
 # ------------------------------------------------------------------ matrix-free
-@given(shape=shapes(min_dims=1, max_dims=3, min_side=1), seed=seeds, data=st.data())
+@given(shape=shapes(min_dims=1, max_dims=3, min_side=1), seed=seeds(), data=st.data())
 def test_index_add(shape, seed, data):
     """Repeated indices add up; gradient to both the target and the source."""
     ndim = len(shape)
@@ -431,7 +432,7 @@ def test_index_add(shape, seed, data):
                  [x, src], seed=seed)
 
 
-@given(shape=shapes(min_dims=1, max_dims=3), seed=seeds, num_segments=st.integers(1, 5))
+@given(shape=shapes(min_dims=1, max_dims=3), seed=seeds(), num_segments=st.integers(1, 5))
 def test_segment_sum(shape, seed, num_segments):
     """segment_sum(x, ids, S) is index_add of x's rows into S zero rows."""
     rng = rng_of(seed)
@@ -447,7 +448,7 @@ def test_segment_sum(shape, seed, num_segments):
                  seed=seed)
 
 
-@given(shape=shapes(max_dims=3), seed=seeds, vocab=st.integers(1, 6), dim=st.integers(0, 4),
+@given(shape=shapes(max_dims=3), seed=seeds(), vocab=st.integers(1, 6), dim=st.integers(0, 4),
        data=st.data())
 def test_embedding(shape, seed, vocab, dim, data):
     """Repeated indices accumulate; the padding row gets no gradient (a negative
@@ -464,7 +465,7 @@ def test_embedding(shape, seed, vocab, dim, data):
                  [w], seed=seed)
 
 
-@given(shapes=broadcastable_shapes(2), seed=seeds,
+@given(shapes=broadcastable_shapes(2), seed=seeds(),
        value=st.sampled_from([0.0, -1.5, 3.0, -1e9, float("-inf")]))
 def test_masked_fill(shapes, seed, value):
     """The mask broadcasts against x (and x against the mask where the mask is larger,

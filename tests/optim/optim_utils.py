@@ -1,7 +1,7 @@
-"""Shared pieces of the optimizer tests: minigrad/torch optimizer pairs fed the same
-gradients and compared parameter by parameter and buffer by buffer, random gradient
-streams, and the state_dict round-trip check every optimizer passes."""
-import contextlib
+"""Shared pieces of the optimizer tests: the configurations compared with torch, random
+gradient streams, the state_dict round-trip check every optimizer passes, and the
+torch comparison of :mod:`minigrad.testing.optimizers` (pairs fed the same gradients,
+compared parameter by parameter and buffer by buffer) called with optimizer names."""
 import copy
 
 import numpy as np
@@ -9,6 +9,13 @@ import torch
 
 import minigrad as mg
 import optim
+from minigrad.testing import (  # noqa: F401  (re-exported for the optimizer tests)
+    assert_same_state,
+    feed_grads,
+    make_optimizer_pair,
+    run_optimizer_parity,
+    torch_default_dtype,
+)
 
 RTOL = 1e-10                               # relative, no absolute slack
 SHAPES = [(), (5,), (4, 3), (2, 3, 2)]     # a 0-d scalar, a vector, a matrix, a 3-d array
@@ -166,62 +173,11 @@ def case_id(case):
     return name + "-" + ("default" if not cfg else ",".join(f"{k}={v}" for k, v in cfg.items()))
 
 
-@contextlib.contextmanager
-def torch_default_dtype(dtype):
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(dtype)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(old)
-
-
 def make_pair(name, cfg, shapes, seed=0, groups=None):
-    """Same float64 initial values as minigrad and torch parameters, plus both optimizers."""
-    rng = np.random.default_rng(seed)
-    init = [rng.standard_normal(s) for s in shapes]
-    ours = [mg.Tensor(a.copy(), requires_grad=True) for a in init]
-    theirs = [torch.tensor(a.copy(), requires_grad=True) for a in init]
-    if groups is None:
-        opt_ours = getattr(optim, name)(ours, **cfg)
-        opt_theirs = getattr(torch.optim, name)(theirs, foreach=False, **cfg)
-    else:   # groups: list of (indices, per-group options)
-        opt_ours = getattr(optim, name)(
-            [{"params": [ours[i] for i in idx], **extra} for idx, extra in groups], **cfg)
-        opt_theirs = getattr(torch.optim, name)(
-            [{"params": [theirs[i] for i in idx], **extra} for idx, extra in groups],
-            foreach=False, **cfg)
-    return ours, theirs, opt_ours, opt_theirs
-
-
-def feed_grads(rng, ours, theirs, t, skip_some=True):
-    """Give both sets of parameters the same random gradient; param 1 skips every third step."""
-    for i, (p, q) in enumerate(zip(ours, theirs)):
-        if skip_some and i == 1 and t % 3 == 2:
-            p.grad, q.grad = None, None
-            continue
-        g = rng.standard_normal(p.shape)
-        p.grad = mg.Tensor(g.copy())
-        q.grad = torch.tensor(g.copy())
-
-
-def assert_close(a, b, what, rtol=RTOL):
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    assert a.shape == b.shape, f"{what}: shape {a.shape} != {b.shape}"
-    np.testing.assert_allclose(a, b, rtol=rtol, atol=0, err_msg=what)
-
-
-def assert_same_state(opt_ours, opt_theirs, ours, theirs, rtol=RTOL):
-    for i, (p, q) in enumerate(zip(ours, theirs)):
-        assert_close(p.numpy(), q.detach().numpy(), f"param {i}", rtol)
-        s_ours = opt_ours.state.get(p, {})
-        s_theirs = opt_theirs.state.get(q, {})
-        assert set(s_ours) == set(s_theirs), f"param {i}: state keys differ"
-        for key, value in s_theirs.items():
-            if key == "step":
-                assert float(s_ours[key]) == float(value), f"param {i}: step"
-            else:
-                assert_close(s_ours[key], value.detach().numpy(), f"param {i}: {key}", rtol)
+    """Same float64 initial values as minigrad and torch parameters, plus both optimizers
+    (``optim.<name>`` and ``torch.optim.<name>`` with ``foreach=False``)."""
+    return make_optimizer_pair(getattr(optim, name), getattr(torch.optim, name), cfg, shapes, seed,
+                               groups, torch_kwargs={"foreach": False})
 
 
 def run_parity(name, cfg, shapes=SHAPES, steps=STEPS, seed=0, groups=None, lr_change=None,
@@ -229,19 +185,8 @@ def run_parity(name, cfg, shapes=SHAPES, steps=STEPS, seed=0, groups=None, lr_ch
     """Train both for ``steps`` steps on the same gradients and compare everything;
     ``lr_change=(step, factor)`` scales every lr once; ``torch_dtype`` sets torch's
     default dtype meanwhile (some torch optimizers keep scalar state in it)."""
-    with torch_default_dtype(torch_dtype or torch.get_default_dtype()):
-        ours, theirs, opt_ours, opt_theirs = make_pair(name, cfg, shapes, seed, groups)
-        rng = np.random.default_rng(seed + 1)
-        for t in range(steps):
-            if lr_change is not None and t == lr_change[0]:
-                for opt in (opt_ours, opt_theirs):
-                    for group in opt.param_groups:
-                        group["lr"] *= lr_change[1]
-            feed_grads(rng, ours, theirs, t)
-            opt_ours.step()
-            opt_theirs.step()
-        assert_same_state(opt_ours, opt_theirs, ours, theirs)
-    return opt_ours, opt_theirs
+    return run_optimizer_parity(getattr(optim, name), getattr(torch.optim, name), cfg, shapes, steps,
+                                seed, groups, lr_change, torch_dtype, torch_kwargs={"foreach": False})
 
 
 def check_formula_is_pure(fn, init, init_kwargs, kwargs, warmup_steps):

@@ -16,6 +16,9 @@ import torch
 from torch.optim import lr_scheduler as T
 
 import minigrad as mg
+from minigrad.testing.schedulers import FakeOptimizer, run_scheduler_parity
+from minigrad.testing.schedulers import assert_values_close as assert_close
+from minigrad.testing.schedulers import make_scheduler_pair as make_pair
 from optim import lr_scheduler as M
 
 pytestmark = [
@@ -28,92 +31,8 @@ RTOL = 1e-12
 
 
 # ----------------------------------------------------------------------------------
-# the stand-in optimizer and the pair builder
+# the stand-in optimizer, the pair builder and the comparisons: minigrad.testing.schedulers
 # ----------------------------------------------------------------------------------
-
-class FakeOptimizer:
-    """Only the surface a scheduler may use: param_groups, defaults, step()."""
-
-    def __init__(self, param_groups, defaults):
-        self.param_groups = param_groups
-        self.defaults = defaults
-        self.steps = 0
-
-    def step(self, closure=None):
-        self.steps += 1
-
-
-def make_pair(kind="sgd", lrs=(0.1, 0.03)):
-    """A torch optimizer and a FakeOptimizer with identical hyperparameters."""
-    params = [torch.nn.Parameter(torch.zeros(2, dtype=torch.float64)) for _ in lrs]
-    groups = [{"params": [p], "lr": lr} for p, lr in zip(params, lrs)]
-    if kind == "sgd":
-        opt = torch.optim.SGD(groups, lr=lrs[0], momentum=0.9)
-    elif kind == "adam":
-        opt = torch.optim.Adam(groups, lr=lrs[0], betas=(0.9, 0.999))
-    elif kind == "adagrad":  # neither momentum nor betas
-        opt = torch.optim.Adagrad(groups, lr=lrs[0])
-    else:
-        raise ValueError(kind)
-    fake_groups = [{k: copy.deepcopy(v) for k, v in g.items() if k != "params"}
-                   for g in opt.param_groups]
-    for g in fake_groups:
-        g["params"] = []
-    fake = FakeOptimizer(fake_groups, copy.deepcopy(opt.defaults))
-    return opt, fake
-
-
-def assert_close(a, b, where):
-    """Recursive comparison: numbers to RTOL, containers item by item."""
-    if isinstance(a, torch.Tensor):
-        a = a.item()
-    if isinstance(a, bool) or a is None or isinstance(a, str):
-        assert a == b, f"{where}: torch {a!r} != ours {b!r}"
-    elif isinstance(a, (int, float)):
-        assert isinstance(b, (int, float)) and not isinstance(b, bool), \
-            f"{where}: ours is {type(b).__name__}"
-        if math.isinf(a) or math.isnan(a):
-            assert a == b or (math.isnan(a) and math.isnan(b)), f"{where}: {a} != {b}"
-        else:
-            assert math.isclose(a, b, rel_tol=RTOL, abs_tol=1e-15), \
-                f"{where}: torch {a!r} != ours {b!r}"
-    elif isinstance(a, dict):
-        assert isinstance(b, dict), f"{where}: ours is {type(b).__name__}"
-        for k in a:
-            assert k in b, f"{where}: ours lacks key {k!r}"
-            assert_close(a[k], b[k], f"{where}[{k!r}]")
-    elif isinstance(a, (list, tuple)):
-        assert isinstance(b, (list, tuple)) and len(a) == len(b), f"{where}: {a!r} vs {b!r}"
-        for i, (x, y) in enumerate(zip(a, b)):
-            assert_close(x, y, f"{where}[{i}]")
-    else:
-        assert a == b, f"{where}: torch {a!r} != ours {b!r}"
-
-
-def assert_groups_match(topt, fopt, where):
-    assert len(topt.param_groups) == len(fopt.param_groups)
-    for i, (tg, fg) in enumerate(zip(topt.param_groups, fopt.param_groups)):
-        assert set(tg) == set(fg), f"{where} group {i}: keys {set(tg) ^ set(fg)} differ"
-        for key in tg:
-            if key != "params":
-                assert_close(tg[key], fg[key], f"{where} group {i} {key!r}")
-
-
-# Keys of torch's state dicts that we do not keep: a flag behind a torch warning.
-IGNORED_STATE = {"_get_lr_called_within_step"}
-
-
-def assert_state_match(tsd, msd, where):
-    for key in tsd:
-        if key in IGNORED_STATE:
-            continue
-        assert key in msd, f"{where}: state_dict lacks {key!r}"
-        if key == "_schedulers":
-            for i, (a, b) in enumerate(zip(tsd[key], msd[key])):
-                assert_state_match(a, b, f"{where}._schedulers[{i}]")
-        else:
-            assert_close(tsd[key], msd[key], f"{where}.{key}")
-
 
 def run_parity(build, kind="sgd", lrs=(0.1, 0.03), steps=STEPS, args=None):
     """Build with both libraries, step both `steps` times, compare after every step.
@@ -121,25 +40,8 @@ def run_parity(build, kind="sgd", lrs=(0.1, 0.03), steps=STEPS, args=None):
     build(L, opt) -> scheduler, with L the scheduler module.
     args(i) -> positional arguments of step() number i (metric, epoch, ...).
     """
-    topt, fopt = make_pair(kind, lrs)
-    tsched, msched = build(T, topt), build(M, fopt)
-    assert_groups_match(topt, fopt, "construction")
-    assert_close(tsched.get_last_lr(), msched.get_last_lr(), "construction get_last_lr")
-    lr_history = []
-    for i in range(steps):
-        topt.step()
-        fopt.step()
-        a = args(i) if args else ()
-        tsched.step(*a)
-        msched.step(*a)
-        where = f"step {i + 1}"
-        assert_groups_match(topt, fopt, where)
-        assert_close(tsched.get_last_lr(), msched.get_last_lr(), where + " get_last_lr")
-        if hasattr(tsched, "last_epoch"):
-            assert tsched.last_epoch == msched.last_epoch, where
-        lr_history.append([g["lr"] for g in fopt.param_groups])
-    assert_state_match(tsched.state_dict(), msched.state_dict(), type(msched).__name__)
-    return np.array(lr_history)
+    return run_scheduler_parity(lambda o: build(T, o), lambda o: build(M, o), kind, lrs, steps, args,
+                                rtol=RTOL)
 
 
 # ----------------------------------------------------------------------------------

@@ -19,6 +19,8 @@ from optim_utils import (
     run_parity,
 )
 
+from minigrad.testing.strategies import optimizer_hyperparameters
+
 CONFIGS = TORCH_CONFIGS          # torch's configurations (optim_utils), shared with the fast path
 CASES = [(name, cfg) for name, cfgs in CONFIGS.items() for cfg in cfgs]
 
@@ -44,26 +46,7 @@ def test_matches_torch_with_param_groups(name):
 
 
 # Hyperparameters drawn at random on top of the fixed configurations.
-_lr = st.floats(1e-4, 0.3)
-_wd = st.sampled_from([0.0, 1e-3, 0.1])
-_rate = st.floats(0.0, 0.95)
-_beta = st.floats(0.0, 0.99)
-HYPER = {
-    "SGD": st.fixed_dictionaries({"lr": _lr, "momentum": _rate, "dampening": _rate,
-                                  "weight_decay": _wd, "maximize": st.booleans()}),
-    "Adagrad": st.fixed_dictionaries({"lr": _lr, "lr_decay": st.floats(0, 1),
-                                      "initial_accumulator_value": st.floats(0, 1),
-                                      "weight_decay": _wd, "eps": st.floats(1e-10, 1e-3)}),
-    "RMSprop": st.fixed_dictionaries({"lr": _lr, "alpha": st.floats(0.5, 0.99), "momentum": _rate,
-                                      "centered": st.booleans(), "weight_decay": _wd,
-                                      "maximize": st.booleans()}),
-    "Adadelta": st.fixed_dictionaries({"lr": st.floats(0.1, 2.0), "rho": _beta,
-                                       "eps": st.floats(1e-8, 1e-3), "weight_decay": _wd}),
-    "Adam": st.fixed_dictionaries({"lr": _lr, "betas": st.tuples(_beta, _beta),
-                                   "eps": st.floats(1e-10, 1e-4), "weight_decay": _wd,
-                                   "amsgrad": st.booleans(), "maximize": st.booleans(),
-                                   "decoupled_weight_decay": st.booleans()}),
-}
+HYPER = {name: optimizer_hyperparameters(name) for name in ("SGD", "Adagrad", "RMSprop", "Adadelta", "Adam")}
 
 
 @pytest.mark.parametrize("name", list(HYPER))

@@ -39,6 +39,7 @@ from optim_utils import run_parity as shared_run_parity
 
 import minigrad as mg
 import optim
+from minigrad.testing.strategies import optimizer_hyperparameters
 
 # torch keeps these optimizers' scalar state in its default dtype (see the module docstring)
 SCALAR_STATE_IN_DEFAULT_DTYPE = {"NAdam", "ASGD"}
@@ -153,35 +154,8 @@ def test_adafactor_factors_the_last_two_axes():
 
 
 # Hyperparameters drawn at random on top of the fixed configurations.
-_lr = st.floats(1e-4, 0.3)
-_wd = st.sampled_from([0.0, 1e-3, 0.1])
-_betas = st.tuples(st.floats(0.0, 0.99), st.floats(0.5, 0.999))
-_eps = st.floats(1e-10, 1e-3)
-HYPER = {
-    "Adamax": st.fixed_dictionaries({"lr": _lr, "betas": _betas, "eps": _eps,
-                                     "weight_decay": _wd, "maximize": st.booleans()}),
-    "NAdam": st.fixed_dictionaries({"lr": _lr, "betas": _betas, "eps": _eps,
-                                    "weight_decay": _wd, "momentum_decay": st.floats(0.0, 0.5),
-                                    "decoupled_weight_decay": st.booleans(),
-                                    "maximize": st.booleans()}),
-    "RAdam": st.fixed_dictionaries({"lr": _lr, "betas": _betas, "eps": _eps,
-                                    "weight_decay": _wd, "decoupled_weight_decay": st.booleans(),
-                                    "maximize": st.booleans()}),
-    "ASGD": st.fixed_dictionaries({"lr": st.floats(1e-3, 0.1), "lambd": st.floats(0.0, 0.5),
-                                   "alpha": st.floats(0.5, 1.0), "t0": st.integers(0, 30),
-                                   "weight_decay": _wd, "maximize": st.booleans()}),
-    "Rprop": st.fixed_dictionaries({"lr": st.floats(1e-4, 0.5),
-                                    "etas": st.tuples(st.floats(0.1, 0.9), st.floats(1.05, 2.0)),
-                                    "step_sizes": st.tuples(st.floats(1e-7, 1e-3),
-                                                            st.floats(0.01, 100.0)),
-                                    "maximize": st.booleans()}),
-    "Adafactor": st.fixed_dictionaries({"lr": st.floats(1e-3, 1.0),
-                                        "beta2_decay": st.floats(-1.0, -0.2),
-                                        "eps": st.tuples(st.sampled_from([None, 1e-30, 1e-8]),
-                                                         st.floats(1e-4, 1.0)),
-                                        "d": st.floats(1.0, 3.0), "weight_decay": _wd,
-                                        "maximize": st.booleans()}),
-}
+HYPER = {name: optimizer_hyperparameters(name) for name in ("Adamax", "NAdam", "RAdam", "ASGD", "Rprop",
+                                                             "Adafactor")}
 
 
 @pytest.mark.parametrize("name", list(HYPER))
