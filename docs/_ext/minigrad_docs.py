@@ -34,7 +34,8 @@ ROOT = DOCS.parent
 OUT = DOCS / "generated"
 
 #: the guides other parts of the project write into docs/, listed when present
-GUIDES = (("studies", "Optimizer studies"), ("grading", "Grading homework"))
+GUIDES = (("studies", "Optimizer studies"), ("grading", "Grading homework"),
+          ("testing", "Testing against PyTorch"), ("gpu", "The GPU"))
 
 
 # --- what the packages export --------------------------------------------------------
