@@ -121,8 +121,7 @@ def check_real(value, name: str, *, allow_none: bool = False, allow_tensor: bool
     Tensor when ``allow_tensor`` (a learning rate, as in PyTorch); return it unchanged."""
     if (value is None and allow_none) or _is_real(value) or (allow_tensor and isinstance(value, Tensor)):
         return value
-    expected = REAL + (" or a one-element Tensor" if allow_tensor else "") + (" or None" if allow_none else "")
-    raise _wrong_type(name, expected, value, value_error=value_error)
+    raise _wrong_type(name, REAL + (" or None" if allow_none else ""), value, value_error=value_error)
 
 
 def check_int(value, name: str, *, allow_none: bool = False, value_error: bool = False):

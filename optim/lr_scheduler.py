@@ -1372,7 +1372,7 @@ class TransformerWarmupLR(LRScheduler):
 
     def __init__(self, optimizer: Any, d_model: int, warmup_steps: int = 4000, factor: float | None = 1.0,
                  last_epoch: int = -1) -> None:
-        check_real(d_model, "d_model")
+        check_int(d_model, "d_model")
         check_real(warmup_steps, "warmup_steps")
         check_real(factor, "factor", allow_none=True)
         if d_model <= 0:
