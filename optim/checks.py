@@ -302,7 +302,7 @@ def check_choice(value, name: str, choices):
     if not any(type(value) is type(c) or (isinstance(c, str) and isinstance(value, str))
                for c in choices):
         raise HyperparameterTypeValueError(
-            f"Invalid {name}: {value!r} (expected one of {options}), got {describe(value)}")
+            f"Invalid {name}: {value!r} (expected one of {options}; got {type(value).__name__})")
     if value not in choices:
         raise ValueError(f"Invalid {name}: {value!r} (expected one of {options})")
     return value
@@ -321,7 +321,7 @@ def check_count(value, name: str, *, minimum: int = 1, allow_none: bool = False)
     expected = f"expected an int >= {minimum}" + (" or None" if allow_none else "")
     if not _is_int(value):
         raise HyperparameterTypeValueError(
-            f"Invalid {name} value: {value!r} ({expected}), got {describe(value)}")
+            f"Invalid {name} value: {value!r} ({expected}; got {type(value).__name__})")
     if value < minimum:
         raise ValueError(f"Invalid {name} value: {value!r} ({expected})")
     return value
