@@ -256,3 +256,12 @@ def test_errors_where_pytorch_raises_value_error_are_both():
         with pytest.raises(ValueError) as err:
             call()
         assert isinstance(err.value, HyperparameterTypeValueError)
+
+
+def test_iterables_are_read_once():
+    """A generator given for a sequence argument is checked and still used whole."""
+    base = optim.SGD(_params(), lr=0.1, momentum=0.9)
+    assert optim.Lookahead(base, momentum_keys=(k for k in ["momentum_buffer"])).momentum_keys == ("momentum_buffer",)
+    sched = L.MultiStepLR(optim.SGD(_params(), lr=0.1), milestones=(m for m in [2, 2, 5]))
+    assert sorted(sched.milestones.elements()) == [2, 2, 5]
+    assert optim.Rprop(_params(), etas=(e for e in (0.4, 1.3))).defaults["etas"] == (0.4, 1.3)
