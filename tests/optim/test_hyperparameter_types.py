@@ -265,3 +265,26 @@ def test_iterables_are_read_once():
     sched = L.MultiStepLR(optim.SGD(_params(), lr=0.1), milestones=(m for m in [2, 2, 5]))
     assert sorted(sched.milestones.elements()) == [2, 2, 5]
     assert optim.Rprop(_params(), etas=(e for e in (0.4, 1.3))).defaults["etas"] == (0.4, 1.3)
+
+
+@pytest.mark.parametrize("kwargs, argument, value_error", [
+    ({"swa_lr": "0.05"}, "swa_lr", False),
+    ({"swa_lr": 0.05, "anneal_epochs": 2.5}, "anneal_epochs", True),
+    ({"swa_lr": 0.05, "anneal_strategy": 1}, "anneal_strategy", True),
+])
+def test_swalr_names_wrong_types(kwargs, argument, value_error):
+    with pytest.raises(TypeError) as err:
+        optim.swa_utils.SWALR(optim.SGD(_params(), lr=0.1), **kwargs)
+    assert str(err.value).startswith(f"SWALR: {argument} must be "), str(err.value)
+    assert isinstance(err.value, ValueError) == value_error
+
+
+@pytest.mark.parametrize("kwargs, argument", [
+    ({"alpha_1": "0.1", "alpha_2": 0.01, "cycle_length": 5}, "alpha_1"),
+    ({"alpha_1": 0.1, "alpha_2": True, "cycle_length": 5}, "alpha_2"),
+    ({"alpha_1": 0.1, "alpha_2": 0.01, "cycle_length": "5"}, "cycle_length"),
+])
+def test_swa_cyclic_lr_names_wrong_types(kwargs, argument):
+    with pytest.raises(TypeError) as err:
+        optim.swa_utils.SWACyclicLR(optim.SGD(_params(), lr=0.1), **kwargs)
+    assert str(err.value).startswith(f"SWACyclicLR: {argument} must be "), str(err.value)
