@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from . import functional as F
-from .checks import check_betas, check_lr, check_nonnegative
+from .checks import check_betas, check_bool, check_lr, check_nonnegative
 from .optimizer import Optimizer
 from .types import Params
 
@@ -59,8 +59,13 @@ class AdaBelief(Optimizer):
                  degenerated_to_sgd: bool = True, *, trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         betas = check_betas(betas)
-        check_nonnegative(eps, "epsilon")
+        check_nonnegative(eps, "epsilon", arg="eps")
         check_nonnegative(weight_decay, "weight_decay")
+        check_bool(amsgrad, "amsgrad")
+        check_bool(weight_decouple, "weight_decouple")
+        check_bool(fixed_decay, "fixed_decay")
+        check_bool(rectify, "rectify")
+        check_bool(degenerated_to_sgd, "degenerated_to_sgd")
         defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
                     "amsgrad": amsgrad, "weight_decouple": weight_decouple,
                     "fixed_decay": fixed_decay, "rectify": rectify,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from . import functional as F
-from .checks import check_lr, check_nonnegative, check_range
+from .checks import check_bool, check_lr, check_nonnegative, check_range
 from .optimizer import Optimizer
 from .types import Params
 
@@ -36,8 +36,9 @@ class Adadelta(Optimizer):
                  weight_decay: float = 0, *, maximize: bool = False, trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         check_range(rho, "rho", 0.0, 1.0)
-        check_nonnegative(eps, "epsilon")
+        check_nonnegative(eps, "epsilon", arg="eps")
         check_nonnegative(weight_decay, "weight_decay")
+        check_bool(maximize, "maximize")
         defaults = {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay,
                     "maximize": maximize}
         super().__init__(params, defaults, trace=trace)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from . import functional as F
-from .checks import _scalar, check_choice
+from .checks import _scalar, check_bool, check_choice, check_real, check_reals
 from .functional.adafactor import EPS1_FORMS
 from .optimizer import Optimizer
 from .types import Params
@@ -50,7 +50,13 @@ class Adafactor(Optimizer):
                  eps: tuple[float | None, float] = (None, 1e-3), d: float = 1.0, weight_decay: float = 0.0, *,
                  foreach: bool | None = None, maximize: bool = False, eps1_form: str = "torch",
                  trace: bool | Iterable[str] = False) -> None:
-        lr = _scalar(lr, "lr")
+        lr = _scalar(check_real(lr, "lr", allow_tensor=True), "lr")
+        check_real(beta2_decay, "beta2_decay")
+        eps = check_reals(eps, "eps", 2, none_at=(0,))
+        check_real(d, "d")
+        check_real(weight_decay, "weight_decay")
+        check_bool(foreach, "foreach", allow_none=True)
+        check_bool(maximize, "maximize")
         if not 0.0 <= lr:
             raise ValueError(f"Learning rate should be >= 0 but is: {lr}")
         if not 0.0 >= beta2_decay:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from . import functional as F
-from .checks import check_lr, check_nonnegative
+from .checks import check_bool, check_lr, check_nonnegative
 from .fast.inplace import adagrad_
 from .fast.mixin import FlatPath
 from .optimizer import Optimizer
@@ -48,7 +48,9 @@ class Adagrad(FlatPath, Optimizer):
         check_nonnegative(lr_decay, "lr_decay")
         check_nonnegative(weight_decay, "weight_decay")
         check_nonnegative(initial_accumulator_value, "initial_accumulator_value")
-        check_nonnegative(eps, "epsilon")
+        check_nonnegative(eps, "epsilon", arg="eps")
+        check_bool(maximize, "maximize")
+        check_bool(eps_inside_sqrt, "eps_inside_sqrt")
         defaults = {
             "lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay,
             "initial_accumulator_value": initial_accumulator_value, "maximize": maximize,

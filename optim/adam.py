@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from . import functional as F
-from .checks import check_betas, check_choice, check_lr, check_nonnegative
+from .checks import check_betas, check_bool, check_choice, check_lr, check_nonnegative
 from .fast.inplace import adam_
 from .fast.mixin import FlatPath
 from .functional.adam import BIAS_CORRECTIONS
@@ -57,9 +57,12 @@ class Adam(FlatPath, Optimizer):
                  decoupled_weight_decay: bool = False, bias_correction: str = "standard",
                  trace: bool | Iterable[str] = False, impl: str = "teaching") -> None:
         lr = check_lr(lr)
-        check_nonnegative(eps, "epsilon")
+        check_nonnegative(eps, "epsilon", arg="eps")
         betas = check_betas(betas)
         check_nonnegative(weight_decay, "weight_decay")
+        check_bool(amsgrad, "amsgrad")
+        check_bool(maximize, "maximize")
+        check_bool(decoupled_weight_decay, "decoupled_weight_decay")
         check_choice(bias_correction, "bias_correction", BIAS_CORRECTIONS)
         defaults = {
             "lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,

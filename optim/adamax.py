@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from . import functional as F
-from .checks import check_betas, check_lr, check_nonnegative
+from .checks import check_betas, check_bool, check_lr, check_nonnegative
 from .optimizer import Optimizer
 from .types import Params
 
@@ -36,9 +36,10 @@ class Adamax(Optimizer):
                  eps: float = 1e-8, weight_decay: float = 0, *, maximize: bool = False,
                  trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
-        check_nonnegative(eps, "epsilon")
+        check_nonnegative(eps, "epsilon", arg="eps")
         betas = check_betas(betas)
         check_nonnegative(weight_decay, "weight_decay")
+        check_bool(maximize, "maximize")
         defaults = {
             "lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
             "maximize": maximize,

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from . import functional as F
-from .checks import check_lr, check_nonnegative
+from .checks import check_bool, check_lr, check_nonnegative, check_real
 from .optimizer import Optimizer
 from .types import Params
 
@@ -53,7 +53,11 @@ class ASGD(Optimizer):
     def __init__(self, params: Params, lr: float = 1e-2, lambd: float = 1e-4, alpha: float = 0.75, t0: float = 1e6,
                  weight_decay: float = 0, *, maximize: bool = False, trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
+        check_real(lambd, "lambd")
+        check_real(alpha, "alpha")
+        check_real(t0, "t0")
         check_nonnegative(weight_decay, "weight_decay")
+        check_bool(maximize, "maximize")
         defaults = {
             "lr": lr, "lambd": lambd, "alpha": alpha, "t0": t0,
             "weight_decay": weight_decay, "maximize": maximize,

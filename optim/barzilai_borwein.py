@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from . import functional as F
-from .checks import check_choice, check_count, check_lr, check_nonnegative
+from .checks import check_bool, check_choice, check_count, check_lr, check_nonnegative, check_real
 from .functional.barzilai_borwein import BB_FALLBACKS, BB_VARIANTS, dot
 from .optimizer import Optimizer, OptimizerStateMixin
 from .svrg import SVRG
@@ -43,6 +43,8 @@ __all__ = ["BarzilaiBorwein", "SGDBB", "SVRGBB"]
 
 
 def _check_bounds(lo, hi, lo_name, hi_name):
+    check_real(lo, lo_name)
+    check_real(hi, hi_name)
     if not 0.0 < lo:
         raise ValueError(f"Invalid {lo_name} value: {lo}")
     if not lo <= hi:
@@ -152,6 +154,8 @@ class SGDBB(OptimizerStateMixin, Optimizer):
                  curvature_eps: float = 1e-10, trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         check_count(inner_steps, "inner_steps")
+        check_real(beta, "beta", allow_none=True)
+        check_bool(smoothing, "smoothing")
         if beta is not None and not 0.0 < beta <= 1.0:
             raise ValueError(f"Invalid beta value: {beta} (expected None or 0 < beta <= 1)")
         _check_bounds(eta_min, eta_max, "eta_min", "eta_max")

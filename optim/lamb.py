@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from . import functional as F
-from .checks import check_betas, check_lr, check_nonnegative
+from .checks import check_betas, check_bool, check_lr, check_nonnegative, check_real
 from .optimizer import Optimizer
 from .types import Params
 
@@ -49,8 +49,10 @@ class LAMB(Optimizer):
                  bias_correction: bool = True, trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         betas = check_betas(betas)
-        check_nonnegative(eps, "epsilon")
+        check_nonnegative(eps, "epsilon", arg="eps")
         check_nonnegative(weight_decay, "weight_decay")
+        check_real(clamp_value, "clamp_value", allow_none=True)
+        check_bool(bias_correction, "bias_correction")
         if clamp_value is not None and not clamp_value > 0:
             raise ValueError(f"Invalid clamp_value value: {clamp_value}")
         defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,

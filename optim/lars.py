@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from . import functional as F
-from .checks import check_lr, check_nonnegative
+from .checks import check_bool, check_lr, check_nonnegative
 from .optimizer import Optimizer
 from .types import Params
 
@@ -65,7 +65,8 @@ class LARS(Optimizer):
         check_nonnegative(momentum, "momentum")
         check_nonnegative(weight_decay, "weight_decay")
         check_nonnegative(trust_coefficient, "trust_coefficient")
-        check_nonnegative(eps, "epsilon")
+        check_nonnegative(eps, "epsilon", arg="eps")
+        check_bool(exclude_1d, "exclude_1d")
         defaults = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay,
                     "trust_coefficient": trust_coefficient, "eps": eps,
                     "exclude_1d": exclude_1d, "exclude": False}

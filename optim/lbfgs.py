@@ -73,7 +73,7 @@ from minigrad import backend
 from minigrad.grad_mode import enable_grad, no_grad
 
 from . import functional as F
-from .checks import check_lr
+from .checks import check_int, check_lr, check_real, check_str
 from .optimizer import Optimizer
 from .types import Closure, Params
 
@@ -102,6 +102,12 @@ class LBFGS(Optimizer):
                  tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9, history_size: int = 100,
                  line_search_fn: str | None = None, *, trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
+        check_int(max_iter, "max_iter")
+        check_int(max_eval, "max_eval", allow_none=True)
+        check_real(tolerance_grad, "tolerance_grad")
+        check_real(tolerance_change, "tolerance_change")
+        check_int(history_size, "history_size")
+        check_str(line_search_fn, "line_search_fn", allow_none=True)
         if max_eval is None:
             max_eval = max_iter * 5 // 4
         if line_search_fn not in LINE_SEARCHES:

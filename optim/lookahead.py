@@ -59,7 +59,7 @@ from typing import Any
 from minigrad.grad_mode import no_grad
 
 from . import functional as F
-from .checks import check_choice, check_count, check_range
+from .checks import check_choice, check_count, check_range, check_strs, check_trace
 from .functional.lookahead import PULLBACK_MODES
 from .optimizer import Optimizer, _cast_state, _clone
 from .types import Closure, Params
@@ -98,6 +98,7 @@ class Lookahead(Optimizer):
         check_count(k, "k", minimum=1)
         check_range(alpha, "alpha", 0.0, 1.0)
         check_choice(pullback_momentum, "pullback_momentum", PULLBACK_MODES)
+        momentum_keys = check_strs(momentum_keys, "momentum_keys")
         self.base_optimizer = base_optimizer
         self.k = int(k)
         self.alpha = float(alpha)
@@ -261,6 +262,7 @@ class Ranger(Lookahead):
         except ImportError as exc:                      # optim/radam.py not there yet
             raise ImportError("Ranger needs optim.RAdam (optim/radam.py), which could not be "
                               f"imported: {exc}") from exc
+        radam_trace = check_trace(radam_trace, "radam_trace")
         base = RAdam(params, lr=lr, trace=radam_trace, **radam_kwargs)
         super().__init__(base, k=k, alpha=alpha, pullback_momentum=pullback_momentum,
                          trace=trace)

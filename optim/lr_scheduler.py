@@ -51,6 +51,17 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from .checks import (
+    check_bool,
+    check_callable,
+    check_instance,
+    check_int,
+    check_ints,
+    check_real,
+    check_real_or_list,
+    check_str,
+    names_owner,
+)
 from .functional import schedules as S
 
 __all__ = [
@@ -176,8 +187,15 @@ class LRScheduler:
     # True only while the constructor's own first step() runs.
     _is_initial: bool = False
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            # a hyperparameter of the wrong type names the class: "StepLR: gamma must be ..."
+            cls.__init__ = names_owner(cls.__dict__["__init__"])
+
     def __init__(self, optimizer: Any, last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
+        check_int(last_epoch, "last_epoch")
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
@@ -268,6 +286,15 @@ def _one_per_group(optimizer, lr_lambda) -> list:
     return [lr_lambda] * len(optimizer.param_groups)
 
 
+def _check_functions(lr_lambda, fns: list) -> None:
+    """Every entry of ``lr_lambda`` (one function, or one per group) must be callable."""
+    if isinstance(lr_lambda, (list, tuple)):
+        for i, fn in enumerate(fns):
+            check_callable(fn, f"lr_lambda[{i}]")
+    else:
+        check_callable(lr_lambda, "lr_lambda")
+
+
 class LambdaLR(LRScheduler):
     r"""Learning rate = base learning rate times a user function of the epoch.
 
@@ -286,6 +313,7 @@ class LambdaLR(LRScheduler):
         _check_optimizer(optimizer)
         self.optimizer = optimizer
         self.lr_lambdas = _one_per_group(optimizer, lr_lambda)
+        _check_functions(lr_lambda, self.lr_lambdas)
         super().__init__(optimizer, last_epoch)
 
     def state_dict(self) -> dict:
@@ -322,9 +350,7 @@ class MultiplicativeLR(LRScheduler):
         _check_optimizer(optimizer)
         self.optimizer = optimizer
         self.lr_lambdas = _one_per_group(optimizer, lr_lambda)
-        for fn in self.lr_lambdas:
-            if not callable(fn):
-                raise TypeError(f"lr_lambda should be a function, but got {type(fn).__name__}")
+        _check_functions(lr_lambda, self.lr_lambdas)
         super().__init__(optimizer, last_epoch)
 
     state_dict = LambdaLR.state_dict
@@ -356,6 +382,8 @@ class StepLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Any, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
+        check_int(step_size, "step_size")
+        check_real(gamma, "gamma")
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -388,8 +416,8 @@ class MultiStepLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Any, milestones: Iterable[int], gamma: float = 0.1, last_epoch: int = -1) -> None:
-        self.milestones = Counter(milestones)
-        self.gamma = gamma
+        self.milestones = Counter(check_ints(milestones, "milestones"))
+        self.gamma = check_real(gamma, "gamma")
         super().__init__(optimizer, last_epoch)
 
     def load_state_dict(self, state_dict: dict) -> None:
@@ -428,6 +456,8 @@ class ConstantLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Any, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1) -> None:
+        check_real(factor, "factor")
+        check_int(total_iters, "total_iters")
         if factor > 1.0 or factor < 0:
             raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
         self.factor = factor
@@ -467,6 +497,9 @@ class LinearLR(LRScheduler):
 
     def __init__(self, optimizer: Any, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5, last_epoch: int = -1) -> None:
+        check_real(start_factor, "start_factor")
+        check_real(end_factor, "end_factor")
+        check_int(total_iters, "total_iters")
         if start_factor > 1.0 or start_factor <= 0:
             raise ValueError("Starting multiplicative factor expected to be greater than 0 "
                              "and less or equal to 1.")
@@ -506,7 +539,7 @@ class ExponentialLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Any, gamma: float, last_epoch: int = -1) -> None:
-        self.gamma = gamma
+        self.gamma = check_real(gamma, "gamma")
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
@@ -537,8 +570,8 @@ class PolynomialLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Any, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1) -> None:
-        self.total_iters = total_iters
-        self.power = power
+        self.total_iters = check_int(total_iters, "total_iters")
+        self.power = check_real(power, "power")
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
@@ -587,8 +620,8 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Any, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:
-        self.T_max = T_max
-        self.eta_min = eta_min
+        self.T_max = check_real(T_max, "T_max")
+        self.eta_min = check_real(eta_min, "eta_min")
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
@@ -664,6 +697,10 @@ class SequentialLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Any, schedulers: list, milestones: Iterable[int], last_epoch: int = -1) -> None:
+        check_instance(schedulers, "schedulers", (list, tuple), "a list of schedulers")
+        check_instance(milestones, "milestones", (list, tuple), "a list of ints")
+        check_ints(milestones, "milestones")
+        check_int(last_epoch, "last_epoch")
         if len(schedulers) < 1:
             raise ValueError(f"{type(self).__name__} expects at least one scheduler, "
                              "but got no scheduler.")
@@ -723,6 +760,7 @@ class ChainedScheduler(LRScheduler):
     """
 
     def __init__(self, schedulers: list, optimizer: Any | None = None) -> None:
+        check_instance(schedulers, "schedulers", (list, tuple), "a list of schedulers")
         if len(schedulers) < 1:
             raise ValueError(f"{type(self).__name__} expects at least one scheduler to be "
                              "chained, but got no scheduler.")
@@ -787,6 +825,14 @@ class ReduceLROnPlateau(LRScheduler):
     def __init__(self, optimizer: Any, mode: str = "min", factor: float = 0.1, patience: int = 10,
                  threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr: float = 0,
                  eps: float = 1e-8) -> None:
+        check_str(mode, "mode")
+        check_real(factor, "factor")
+        check_int(patience, "patience")
+        check_real(threshold, "threshold")
+        check_str(threshold_mode, "threshold_mode")
+        check_int(cooldown, "cooldown")
+        check_real_or_list(min_lr, "min_lr")
+        check_real(eps, "eps")
         if factor >= 1.0:
             raise ValueError("Factor should be < 1.0.")
         self.factor = factor
@@ -927,6 +973,18 @@ class CyclicLR(LRScheduler):
                  scale_fn: Callable | None = None, scale_mode: str = "cycle", cycle_momentum: bool = True,
                  base_momentum: float = 0.8, max_momentum: float = 0.9, last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
+        check_real_or_list(base_lr, "base_lr")
+        check_real_or_list(max_lr, "max_lr")
+        check_real(step_size_up, "step_size_up")
+        check_real(step_size_down, "step_size_down", allow_none=True)
+        check_str(mode, "mode")
+        check_real(gamma, "gamma")
+        check_callable(scale_fn, "scale_fn", allow_none=True)
+        check_str(scale_mode, "scale_mode")
+        check_bool(cycle_momentum, "cycle_momentum")
+        check_real_or_list(base_momentum, "base_momentum")
+        check_real_or_list(max_momentum, "max_momentum")
+        check_int(last_epoch, "last_epoch")
         self.optimizer = optimizer
         base_lrs = _per_group("base_lr", optimizer, base_lr)
         if last_epoch == -1:
@@ -1040,13 +1098,14 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     """
 
     def __init__(self, optimizer: Any, T_0: int, T_mult: int = 1, eta_min: float = 0.0, last_epoch: int = -1) -> None:
-        if T_0 <= 0 or not isinstance(T_0, int):
+        # PyTorch raises ValueError for these types: the errors are both kinds
+        check_int(T_0, "T_0", value_error=True)
+        check_int(T_mult, "T_mult", value_error=True)
+        check_real(eta_min, "eta_min", value_error=True)
+        if T_0 <= 0:
             raise ValueError(f"Expected positive integer T_0, but got {T_0}")
-        if T_mult < 1 or not isinstance(T_mult, int):
+        if T_mult < 1:
             raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
-        if not isinstance(eta_min, (float, int)):
-            raise ValueError(f"Expected float or int eta_min, but got {eta_min} of type "
-                             f"{type(eta_min)}")
         self.T_0 = T_0
         self.T_i = T_0
         self.T_mult = T_mult
@@ -1137,6 +1196,21 @@ class OneCycleLR(LRScheduler):
                  div_factor: float = 25.0, final_div_factor: float = 1e4, three_phase: bool = False,
                  last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
+        # PyTorch raises ValueError for the wrong type of the counts, pct_start and
+        # anneal_strategy: those errors are both kinds
+        check_real_or_list(max_lr, "max_lr")
+        check_int(total_steps, "total_steps", allow_none=True, value_error=True)
+        check_int(epochs, "epochs", allow_none=True, value_error=True)
+        check_int(steps_per_epoch, "steps_per_epoch", allow_none=True, value_error=True)
+        check_real(pct_start, "pct_start", value_error=True)
+        check_str(anneal_strategy, "anneal_strategy", value_error=True)
+        check_bool(cycle_momentum, "cycle_momentum")
+        check_real_or_list(base_momentum, "base_momentum")
+        check_real_or_list(max_momentum, "max_momentum")
+        check_real(div_factor, "div_factor")
+        check_real(final_div_factor, "final_div_factor")
+        check_bool(three_phase, "three_phase")
+        check_int(last_epoch, "last_epoch")
         self.optimizer = optimizer
 
         if total_steps is not None:
@@ -1256,6 +1330,7 @@ class HyperbolicLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Any, k: float, last_epoch: int = -1) -> None:
+        check_real(k, "k")
         if not k >= 0:
             raise ValueError(f"Expected a decay rate k >= 0, but got {k}")
         self.k = k
@@ -1297,6 +1372,9 @@ class TransformerWarmupLR(LRScheduler):
 
     def __init__(self, optimizer: Any, d_model: int, warmup_steps: int = 4000, factor: float | None = 1.0,
                  last_epoch: int = -1) -> None:
+        check_int(d_model, "d_model")
+        check_real(warmup_steps, "warmup_steps")
+        check_real(factor, "factor", allow_none=True)
         if d_model <= 0:
             raise ValueError(f"Expected d_model > 0, but got {d_model}")
         if warmup_steps <= 0:
@@ -1362,6 +1440,9 @@ class LinearWarmupLR(LRScheduler):
     def __init__(self, optimizer: Any, beta2: float | None = None, warmup_steps: int | None = None,
                  round_up: bool = True, last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
+        check_real(beta2, "beta2", allow_none=True, allow_tensor=True)
+        check_real_or_list(warmup_steps, "warmup_steps", allow_none=True)
+        check_bool(round_up, "round_up")
         if warmup_steps is not None:
             periods = _per_group("warmup_steps", optimizer, warmup_steps)
             for p in periods:

@@ -28,7 +28,7 @@ from minigrad.nn.embedding import Embedding
 from minigrad.nn.linear import Linear
 
 from . import functional as F
-from .checks import _scalar
+from .checks import _scalar, check_bool, check_int, check_real, check_reals, check_str
 from .functional.muon import ADJUST_LR_FNS, NS_COEFFICIENTS, NS_EPS, NS_STEPS
 from .optimizer import Optimizer
 from .types import Params
@@ -64,7 +64,14 @@ class Muon(Optimizer):
                  nesterov: bool = True, ns_coefficients: tuple[float, float, float] = NS_COEFFICIENTS,
                  eps: float = NS_EPS, ns_steps: int = NS_STEPS, adjust_lr_fn: str | None = None, *,
                  trace: bool | Iterable[str] = False) -> None:
-        lr = _scalar(lr, "lr")
+        lr = _scalar(check_real(lr, "lr", allow_tensor=True), "lr")
+        check_real(momentum, "momentum")
+        check_real(weight_decay, "weight_decay")
+        check_bool(nesterov, "nesterov")
+        ns_coefficients = check_reals(ns_coefficients, "ns_coefficients", 3)
+        check_real(eps, "eps")
+        check_int(ns_steps, "ns_steps")
+        check_str(adjust_lr_fn, "adjust_lr_fn", allow_none=True)
         if not 0.0 <= lr:
             raise ValueError(f"Learning rate should be >= 0 but is: {lr}")
         if not 0.0 <= momentum:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from . import functional as F
-from .checks import check_betas, check_choice, check_lr, check_nonnegative
+from .checks import check_betas, check_bool, check_choice, check_lr, check_nonnegative
 from .functional.nadam import MU_SCHEDULES
 from .optimizer import Optimizer
 from .types import Params
@@ -45,10 +45,12 @@ class NAdam(Optimizer):
                  decoupled_weight_decay: bool = False, *, maximize: bool = False, mu_schedule: str = "dozat",
                  trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
-        check_nonnegative(eps, "epsilon")
+        check_nonnegative(eps, "epsilon", arg="eps")
         betas = check_betas(betas)
         check_nonnegative(weight_decay, "weight_decay")
         check_nonnegative(momentum_decay, "momentum_decay")
+        check_bool(decoupled_weight_decay, "decoupled_weight_decay")
+        check_bool(maximize, "maximize")
         check_choice(mu_schedule, "mu_schedule", MU_SCHEDULES)
         defaults = {
             "lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,

@@ -71,7 +71,11 @@ Hyperparameter checks
 :func:`check_range`, :func:`check_betas`, :func:`check_choice`,
 :func:`check_count`, also importable from here) raise ``ValueError`` with
 PyTorch's messages (``"Invalid learning rate: -1.0"``, ``"Invalid epsilon
-value: -1e-08"``, ``"Invalid beta parameter at index 0: 1.0"``). Like
+value: -1e-08"``, ``"Invalid beta parameter at index 0: 1.0"``), and a
+``TypeError`` naming the class, the argument and the type received for a value
+of the wrong type (``"Adam: lr must be a real number (float or int), got str
+'0.01'"``): every subclass's ``__init__`` is wrapped by
+:func:`optim.checks.names_owner`, which puts the class name in front. Like
 PyTorch, optimizers check the constructor's arguments only, not the values
 given in param-group dicts.
 
@@ -105,7 +109,16 @@ from minigrad import backend
 from minigrad.grad_mode import enable_grad, no_grad
 from minigrad.tensor import Tensor
 
-from .checks import check_betas, check_choice, check_count, check_lr, check_nonnegative, check_range
+from .checks import (
+    check_betas,
+    check_choice,
+    check_count,
+    check_lr,
+    check_nonnegative,
+    check_range,
+    check_trace,
+    names_owner,
+)
 from .fast.mixin import IMPLS  # (kept importable from here: optim.optimizer.IMPLS)
 from .types import Closure, Params
 
@@ -217,6 +230,9 @@ class Optimizer:
         super().__init_subclass__(**kwargs)
         if "step" in cls.__dict__:
             cls.step = _marks_parameters_modified(cls.__dict__["step"])
+        if "__init__" in cls.__dict__:
+            # a hyperparameter of the wrong type names the class: "Adam: lr must be ..."
+            cls.__init__ = names_owner(cls.__dict__["__init__"])
 
     def __init__(self, params: Params, defaults: dict, *, trace: bool | Iterable[str] = False,
                  impl: str = "teaching") -> None:
@@ -443,6 +459,7 @@ class Optimizer:
 
         Records already in ``self.trace`` are kept; see :meth:`clear_trace`.
         """
+        trace = check_trace(trace)
         if trace is True:
             self._trace_keys = None
         elif trace is False or trace is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from . import functional as F
-from .checks import check_betas, check_lr, check_nonnegative
+from .checks import check_betas, check_bool, check_lr, check_nonnegative, check_real
 from .functional.radam import check_threshold
 from .optimizer import Optimizer
 from .types import Params
@@ -51,10 +51,14 @@ class RAdam(Optimizer):
                  maximize: bool = False, threshold: float = 5, degenerated_to_sgd: bool = True,
                  trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
-        check_nonnegative(eps, "epsilon")
+        check_nonnegative(eps, "epsilon", arg="eps")
         betas = check_betas(betas)
         check_nonnegative(weight_decay, "weight_decay")
+        check_bool(decoupled_weight_decay, "decoupled_weight_decay")
+        check_bool(maximize, "maximize")
+        check_real(threshold, "threshold")
         check_threshold(threshold)
+        check_bool(degenerated_to_sgd, "degenerated_to_sgd")
         defaults = {
             "lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
             "decoupled_weight_decay": decoupled_weight_decay, "maximize": maximize,

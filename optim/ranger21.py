@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from minigrad.grad_mode import no_grad
 
 from . import functional as F
-from .checks import check_betas, check_count, check_lr, check_nonnegative, check_range
+from .checks import check_betas, check_bool, check_count, check_lr, check_nonnegative, check_range, check_real
 from .optimizer import Optimizer
 from .types import Params
 
@@ -85,7 +85,7 @@ class Ranger21(Optimizer):
                  lookahead_alpha: float = 0.5, amsgrad: bool = False, trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         betas = check_betas(betas)
-        check_nonnegative(eps, "epsilon")
+        check_nonnegative(eps, "epsilon", arg="eps")
         check_nonnegative(weight_decay, "weight_decay")
         check_count(num_iterations, "num_iterations", allow_none=True, minimum=1)
         check_count(num_warmup_iterations, "num_warmup_iterations", allow_none=True,
@@ -93,6 +93,7 @@ class Ranger21(Optimizer):
         check_range(warmdown_start, "warmdown_start", 0.0, 1.0)
         check_nonnegative(warmdown_min_lr, "warmdown_min_lr")
         check_nonnegative(beta0, "beta0")
+        check_real(agc_clipping, "agc_clipping", allow_none=True)
         if agc_clipping is not None:
             check_nonnegative(agc_clipping, "agc_clipping")
         check_range(agc_eps, "agc_eps", 0.0, float("inf"), include_low=False)
@@ -100,6 +101,9 @@ class Ranger21(Optimizer):
         check_nonnegative(normloss_factor, "normloss_factor")
         check_count(lookahead_k, "lookahead_k", allow_none=False, minimum=0)
         check_range(lookahead_alpha, "lookahead_alpha", 0.0, 1.0)
+        check_bool(centralize, "centralize")
+        check_bool(normalize, "normalize")
+        check_bool(amsgrad, "amsgrad")
         defaults = {
             "lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
             "num_iterations": num_iterations, "num_warmup_iterations": num_warmup_iterations,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from . import functional as F
-from .checks import check_lr, check_nonnegative
+from .checks import check_bool, check_lr, check_nonnegative
 from .fast.inplace import rmsprop_
 from .fast.mixin import FlatPath
 from .optimizer import Optimizer
@@ -46,10 +46,13 @@ class RMSprop(FlatPath, Optimizer):
                  maximize: bool = False, eps_inside_sqrt: bool = False, trace: bool | Iterable[str] = False,
                  impl: str = "teaching") -> None:
         lr = check_lr(lr)
-        check_nonnegative(eps, "epsilon")
+        check_nonnegative(eps, "epsilon", arg="eps")
         check_nonnegative(momentum, "momentum")
         check_nonnegative(weight_decay, "weight_decay")
         check_nonnegative(alpha, "alpha")
+        check_bool(centered, "centered")
+        check_bool(maximize, "maximize")
+        check_bool(eps_inside_sqrt, "eps_inside_sqrt")
         defaults = {
             "lr": lr, "momentum": momentum, "alpha": alpha, "eps": eps,
             "centered": centered, "weight_decay": weight_decay, "maximize": maximize,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from . import functional as F
-from .checks import check_lr
+from .checks import check_bool, check_lr, check_reals
 from .optimizer import Optimizer
 from .types import Params
 
@@ -44,6 +44,10 @@ class Rprop(Optimizer):
                  step_sizes: tuple[float, float] = (1e-6, 50), *, maximize: bool = False,
                  backtracking: bool = False, trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
+        etas = check_reals(etas, "etas", 2)
+        step_sizes = check_reals(step_sizes, "step_sizes", 2)
+        check_bool(maximize, "maximize")
+        check_bool(backtracking, "backtracking")
         if not 0.0 < etas[0] < 1.0 < etas[1]:
             raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
         defaults = {

@@ -47,7 +47,7 @@ from typing import Any
 from minigrad.grad_mode import no_grad
 
 from . import functional as F
-from .checks import check_nonnegative
+from .checks import check_bool, check_nonnegative
 from .optimizer import Optimizer
 from .types import Closure, Params
 
@@ -83,6 +83,7 @@ class SAM(Optimizer):
                             "SAM(params, optim.SGD, rho=0.05, lr=0.1), got "
                             f"{type(base_optimizer_class).__name__}")
         check_nonnegative(rho, "rho")
+        check_bool(adaptive, "adaptive")
         check_nonnegative(eta, "eta")
         self._pending = None
         super().__init__(params, {"rho": rho, "adaptive": adaptive, "eta": eta}, trace=trace)

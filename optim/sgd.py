@@ -52,7 +52,7 @@ from typing import Any
 from minigrad.grad_mode import no_grad
 
 from . import functional as F
-from .checks import check_choice, check_lr, check_nonnegative
+from .checks import check_bool, check_choice, check_lr, check_nonnegative, check_real
 from .fast.inplace import sgd_
 from .fast.mixin import FlatPath
 from .functional.sgd import MOMENTUM_FORMS
@@ -93,7 +93,10 @@ class SGD(FlatPath, Optimizer):
                  momentum_form: str = "torch", trace: bool | Iterable[str] = False, impl: str = "teaching") -> None:
         lr = check_lr(lr)
         check_nonnegative(momentum, "momentum")
+        check_real(dampening, "dampening")
         check_nonnegative(weight_decay, "weight_decay")
+        check_bool(nesterov, "nesterov")
+        check_bool(maximize, "maximize")
         check_choice(momentum_form, "momentum_form", MOMENTUM_FORMS)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")

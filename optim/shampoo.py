@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from . import functional as F
-from .checks import check_choice, check_count, check_lr, check_nonnegative, check_range
+from .checks import check_choice, check_count, check_lr, check_nonnegative, check_range, check_real
 from .functional.shampoo import VECTOR_STATISTICS
 from .optimizer import Optimizer
 from .types import Params
@@ -51,8 +51,10 @@ class Shampoo(Optimizer):
                  update_freq: int = 1, weight_decay: float = 0, *, vector_statistic: str = "full",
                  trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
+        check_real(eps, "eps")
         if not 0.0 < eps:
             raise ValueError(f"Invalid epsilon value: {eps}")
+        check_real(beta, "beta", allow_none=True)
         if beta is not None:
             check_range(beta, "beta", 0.0, 1.0, include_high=False)
         check_count(update_freq, "update_freq")

@@ -54,7 +54,7 @@ from minigrad.ops import reshape
 from minigrad.tensor import Tensor
 
 from . import functional as F
-from .checks import check_betas, check_choice, check_count, check_lr, check_nonnegative
+from .checks import check_betas, check_bool, check_choice, check_count, check_int, check_lr, check_nonnegative
 from .functional.sophia import SOPHIA_ESTIMATORS
 from .optimizer import Optimizer, OptimizerStateMixin
 from .types import Closure, Params
@@ -93,9 +93,11 @@ class Sophia(OptimizerStateMixin, Optimizer):
         betas = check_betas(betas)
         check_nonnegative(rho, "rho")
         check_nonnegative(weight_decay, "weight_decay")
-        check_nonnegative(eps, "epsilon")
+        check_nonnegative(eps, "epsilon", arg="eps")
         check_choice(estimator, "estimator", SOPHIA_ESTIMATORS)
         check_count(update_period, "update_period")
+        check_int(seed, "seed", allow_none=True)
+        check_bool(maximize, "maximize")
         defaults = {"lr": lr, "betas": betas, "rho": rho, "weight_decay": weight_decay,
                     "eps": eps, "maximize": maximize}
         super().__init__(params, defaults, trace=trace)

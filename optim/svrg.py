@@ -74,7 +74,7 @@ import numpy as np
 from minigrad.grad_mode import no_grad
 
 from . import functional as F
-from .checks import check_choice, check_count, check_lr, check_nonnegative
+from .checks import check_choice, check_count, check_int, check_lr, check_nonnegative
 from .functional.svrg import SVRG_OPTIONS
 from .optimizer import Optimizer, OptimizerStateMixin
 from .types import Closure, Params
@@ -112,6 +112,7 @@ class SVRG(OptimizerStateMixin, Optimizer):
         check_nonnegative(weight_decay, "weight_decay")
         check_choice(option, "option", SVRG_OPTIONS)
         check_count(inner_steps, "inner_steps", allow_none=True)
+        check_int(seed, "seed", allow_none=True)
         if option == "II" and inner_steps is None:
             raise ValueError("Invalid inner_steps value: None (option 'II' draws the snapshot "
                              "among the m iterates of an epoch, so it needs inner_steps=m)")

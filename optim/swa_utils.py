@@ -52,6 +52,7 @@ from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
 
 from . import functional as F
+from .checks import check_int, check_real_or_list, check_str
 from .lr_scheduler import LRScheduler, _check_optimizer, _per_group
 
 __all__ = [
@@ -279,6 +280,10 @@ class SWALR(LRScheduler):
     def __init__(self, optimizer: Any, swa_lr: float, anneal_epochs: int = 10, anneal_strategy: str = "cos",
                  last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
+        # PyTorch raises ValueError for the wrong type of these two: the errors are both kinds
+        check_real_or_list(swa_lr, "swa_lr")
+        check_int(anneal_epochs, "anneal_epochs", value_error=True)
+        check_str(anneal_strategy, "anneal_strategy", value_error=True)
         swa_lrs = _per_group("swa_lr", optimizer, swa_lr)
         for lr, group in zip(swa_lrs, optimizer.param_groups):
             group["swa_lr"] = lr
@@ -351,6 +356,9 @@ class SWACyclicLR(LRScheduler):
 
     def __init__(self, optimizer: Any, alpha_1: float, alpha_2: float, cycle_length: int, last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
+        check_real_or_list(alpha_1, "alpha_1")
+        check_real_or_list(alpha_2, "alpha_2")
+        check_int(cycle_length, "cycle_length", value_error=True)
         if not isinstance(cycle_length, int) or cycle_length < 1:
             raise ValueError(f"cycle_length must be an int >= 1, got {cycle_length}")
         self.alpha_1 = _per_group("alpha_1", optimizer, alpha_1)

@@ -65,7 +65,7 @@ class SWATS(Optimizer):
                  trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         betas = check_betas(betas)
-        check_nonnegative(eps, "epsilon")
+        check_nonnegative(eps, "epsilon", arg="eps")
         check_nonnegative(switch_eps, "switch_eps")
         check_nonnegative(weight_decay, "weight_decay")
         defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
