@@ -29,7 +29,7 @@ from ..datasets.method_naming import batch_trees
 from . import naming_data
 from .methods import Method
 from .scores import corpus_scores, per_example_scores
-from .trial import TrialSpec
+from .trial import TrialSpec, limit_blas_threads
 
 __all__ = ["NAME", "DESCRIPTION", "PHASES", "GLOBAL", "LOCAL", "BASELINES", "trial_specs", "make_trainer",
            "prepare"]
@@ -99,14 +99,6 @@ def best_global(deps: dict) -> dict:
     return max(recs, key=lambda r: r["valid"][PRIMARY])
 
 
-def _limit_threads(cfg):
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        return
-    threadpool_limits(int(cfg.get("blas_threads", 1)))
-
-
 def build_model(cfg, vocabs, seed):
     """Tree2Seq of the configuration, initialised from ``seed`` alone (the same for every method)."""
     from models import Tree2Seq
@@ -129,7 +121,7 @@ def calibrate(study_dir, profile, device="cpu", steps=2) -> float:
     import optim
 
     cfg = dict(profile.to_dict(), device=device)
-    _limit_threads(cfg)
+    limit_blas_threads(cfg)
     splits, vocabs = naming_data.load(study_dir, cfg["max_target_len"])
     train = splits["train"]
     model = build_model(cfg, vocabs, 0)
@@ -179,7 +171,7 @@ class NamingTrainer:
                              swa_lr_max=float(cfg["swa_lr_max"]), swa_start=swa_start)
 
     def _limit_threads(self):
-        _limit_threads(self.cfg)
+        limit_blas_threads(self.cfg)
 
     # ------------------------------------------------------------------ batches
     def _batch(self, split, idx):

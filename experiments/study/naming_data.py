@@ -48,6 +48,7 @@ from ..datasets.method_naming import (
     split_by_project,
 )
 from ..datasets.vocab import Vocab
+from .trial import read_prepared_summary
 
 __all__ = ["prepare", "load", "find_jdk_src_zip", "site_packages_dirs", "DATA_FILE", "SUMMARY_FILE"]
 
@@ -174,13 +175,9 @@ def prepare(study_dir, data: str, profile, progress=None, workers=1) -> dict:
                 "max_nodes": profile.max_nodes, "max_train": profile.max_train, "max_valid": profile.max_valid,
                 "max_test": profile.max_test, "token_min_freq": profile.token_min_freq}
     summary_path = os.path.join(study_dir, SUMMARY_FILE)
-    if os.path.exists(path) and os.path.exists(summary_path):
-        with open(summary_path, encoding="utf-8") as f:
-            summary = json.load(f)
-        if summary.get("settings") == settings:
-            return summary
-        raise ValueError(f"{study_dir} holds a study prepared with other data settings "
-                         f"({summary.get('settings')}); use another --out or remove the folder")
+    summary = read_prepared_summary(study_dir, summary_path, settings) if os.path.exists(path) else None
+    if summary is not None:
+        return summary
     limit = profile.max_nodes
     extract = EXTRACT_MAX_NODES if limit is not None and limit <= EXTRACT_MAX_NODES else limit
     examples, info = _source_examples(data, extract, profile.python_sources, progress, workers)

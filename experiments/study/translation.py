@@ -53,7 +53,7 @@ import numpy as np
 import minigrad as mg
 
 from . import translation_data
-from .trial import TrialSpec, read_examples
+from .trial import TrialSpec, limit_blas_threads, read_examples
 
 __all__ = ["NAME", "DESCRIPTION", "PHASES", "BASELINES", "METRICS", "PROFILES", "TranslationProfile",
            "get_profile", "select_methods", "prepare", "trial_specs", "make_trainer", "calibrate",
@@ -237,14 +237,6 @@ def estimate_seconds(profile, corpus, methods, seeds, seconds_per_example) -> fl
 
 # ---------------------------------------------------------------------------------------------- training
 
-def _limit_threads(cfg):
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        return
-    threadpool_limits(int(cfg.get("blas_threads", 1)))
-
-
 def build_model(cfg, vocabs, seed):
     """The Transformer of the configuration, initialised from ``seed`` alone."""
     from models import Transformer
@@ -353,7 +345,7 @@ class TranslationTrainer:
         cfg = spec.config
         self.cfg, self.out = cfg, out
         self.study_dir = out.parents[3]
-        _limit_threads(cfg)
+        limit_blas_threads(cfg)
         self.splits, self.vocabs = translation_data.load(self.study_dir)
         self.train = self.splits["train"]
         self.num_train = len(self.train)

@@ -36,6 +36,7 @@ from minigrad.atomic import write_text
 
 from ..datasets.parallel_text import load_gettext_pairs, load_tatoeba_tsv
 from ..datasets.vocab import Vocab, pad_sequences
+from .trial import read_prepared_summary
 
 __all__ = ["prepare", "load", "parse_data", "encode_pairs", "PreparedSplit", "DATA_FILE", "SUMMARY_FILE"]
 
@@ -95,13 +96,9 @@ def prepare(study_dir, data: str, profile, progress=None, workers=1) -> dict:
     settings = _settings(data, profile)
     data_path = os.path.join(study_dir, DATA_FILE)
     summary_path = os.path.join(study_dir, SUMMARY_FILE)
-    if os.path.exists(data_path) and os.path.exists(summary_path):
-        with open(summary_path, encoding="utf-8") as f:
-            summary = json.load(f)
-        if summary.get("settings") == settings:
-            return summary
-        raise ValueError(f"{study_dir} holds a study prepared with other data settings "
-                         f"({summary.get('settings')}); use another --out or remove the folder")
+    summary = read_prepared_summary(study_dir, summary_path, settings) if os.path.exists(data_path) else None
+    if summary is not None:
+        return summary
     corpus = _load_corpus(kind, path, progress)
     if len(corpus) < 3:
         raise ValueError(f"--data {data!r}: {len(corpus)} sentence pair(s), too few for a split")

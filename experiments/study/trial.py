@@ -104,6 +104,36 @@ class Trainer(Protocol):
     def finish(self) -> tuple: ...
 
 
+def limit_blas_threads(cfg) -> None:
+    """Hold BLAS to ``cfg["blas_threads"]`` threads (1 by default) in this process.
+
+    Trials run side by side in worker processes; one BLAS thread each keeps them
+    from oversubscribing the cores, and keeps a trial's arithmetic the same
+    whatever the number of workers.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return
+    threadpool_limits(int(cfg.get("blas_threads", 1)))
+
+
+def read_prepared_summary(study_dir, summary_path, settings) -> Optional[dict]:
+    """The summary of data already prepared in ``study_dir`` with these ``settings``, or None.
+
+    Raises ValueError when the folder holds data prepared with other settings:
+    a study's trials must all see the same data.
+    """
+    if not os.path.exists(summary_path):
+        return None
+    with open(summary_path, encoding="utf-8") as f:
+        summary = json.load(f)
+    if summary.get("settings") == settings:
+        return summary
+    raise ValueError(f"{study_dir} holds a study prepared with other data settings "
+                     f"({summary.get('settings')}); use another --out or remove the folder")
+
+
 def versions() -> dict:
     """Versions that a result depends on (recorded in every trial)."""
     import scipy
