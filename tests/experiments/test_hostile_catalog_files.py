@@ -4,10 +4,10 @@ directories under data names, path parts from arguments, malformed caches and vo
 Each bad input is skipped and counted by reason, or refused with an error naming it."""
 import json
 import os
-import signal
 import struct
 
 import pytest
+from hostile_files import no_hang_fixture
 
 from experiments.datasets import cache as dcache
 from experiments.datasets import parallel_text as pt
@@ -17,23 +17,7 @@ from experiments.datasets.vocab import SPECIALS, Vocab, VocabError
 HEADER = "Content-Type: text/plain; charset={}\nPlural-Forms: nplurals=2; plural=(n > 1);\n"
 
 
-class Blocked(BaseException):
-    """Raised by the alarm: not an OSError, so that no loader can mistake it for a bad file."""
-
-
-@pytest.fixture(autouse=True)
-def _private_cache_and_no_hang(tmp_path, monkeypatch):
-    """Never write into the user's cache directory; fail instead of blocking on a FIFO."""
-    monkeypatch.setenv("MINIGRAD_DATA_DIR", str(tmp_path / "cache"))
-
-    def timeout(signum, frame):
-        raise Blocked("the loader blocked")
-
-    old = signal.signal(signal.SIGALRM, timeout)
-    signal.alarm(20)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
+_private_cache_and_no_hang = no_hang_fixture(seconds=20)
 
 
 def mo_bytes(messages, charset="UTF-8"):

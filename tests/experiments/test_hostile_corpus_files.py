@@ -3,13 +3,13 @@ and symlink loops under source names, bad JSON lines, unreadable zip members, an
 corrupted corpus caches. Each is skipped (or the cache rebuilt) and counted by reason."""
 import json
 import os
-import signal
 import struct
 import warnings
 import zipfile
 
 import numpy as np
 import pytest
+from hostile_files import no_hang_fixture
 
 from experiments.datasets import cache as dcache
 from experiments.datasets import method_naming as mn
@@ -19,23 +19,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*only [0-9]+ project:RuntimeWar
 GOOD_PY = "def compute_total(items):\n    return sum(items)\n\n\ndef read_line(f):\n    return f.readline()\n"
 
 
-class Blocked(BaseException):
-    """Raised by the alarm: not an OSError, so that no loader can mistake it for a bad file."""
-
-
-@pytest.fixture(autouse=True)
-def _private_cache_and_no_hang(tmp_path, monkeypatch):
-    """Never write into the user's cache directory; fail instead of blocking on a FIFO."""
-    monkeypatch.setenv("MINIGRAD_DATA_DIR", str(tmp_path / "cache"))
-
-    def timeout(signum, frame):
-        raise Blocked("the loader blocked")
-
-    old = signal.signal(signal.SIGALRM, timeout)
-    signal.alarm(30)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
+_private_cache_and_no_hang = no_hang_fixture(seconds=30)
 
 
 def build(root, **kw):
