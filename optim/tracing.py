@@ -278,6 +278,7 @@ class Trace:
         self._params_meta = {}          # global index -> {"name", "group", "shape"}
         self._chunks = []
         self._pending_first_step = None
+        self._reader = None
         if self.store is not None:
             self._init_store()
 
@@ -465,7 +466,12 @@ class Trace:
     # ------------------------------------------------------------ reading
     def all_records(self) -> list:
         """Every record: the written chunks (streamed) then those in memory."""
-        done = TraceReader(self.store).records() if self.store is not None and self._chunks else []
+        if self.store is not None and self._chunks:
+            if self._reader is None:
+                self._reader = TraceReader(self.store)
+            done = self._reader.records()
+        else:
+            done = []
         return done + list(self.records)
 
     def __iter__(self):
@@ -503,31 +509,83 @@ class Trace:
 
 
 
+def _scalar_kind(v):
+    if isinstance(v, (bool, np.bool_)):
+        return "b"
+    if isinstance(v, (int, np.integer)):
+        return "i"
+    if isinstance(v, (float, np.floating)):
+        return "f"
+    return None
+
+
 def _columns(records) -> dict:
-    """One chunk's arrays: ``rec.step``, ``rec.param``, ``rec.group`` (one entry
-    per record), and per (parameter, key) series ``s<i>.rows`` (record rows
-    that have it) and ``s<i>.values`` (stacked), named in ``keys``."""
-    series = {}
+    """One chunk's arrays.
+
+    ``rec.step``, ``rec.param``, ``rec.group``: one entry per record (row).
+    ``scalar.values`` (rows x columns, float64) and ``scalar.mask`` (which
+    rows have the column): every number (statistics, ``t``, ``r_t``, ...),
+    one column per key, the key and its type (float, int, bool, restored on
+    reading) in ``meta``. Arrays: per (parameter, key) series ``s<i>.rows``
+    (the rows that have it) and ``s<i>.values`` (stacked), named in ``meta``.
+    """
+    columns, series = {}, {}
     for row, r in enumerate(records):
         for k, v in r.items():
             if k in ("step", "param", "group", "name"):
                 continue
-            series.setdefault((r["param"], k), ([], []))
-            series[(r["param"], k)][0].append(row)
-            series[(r["param"], k)][1].append(v)
+            kind = _scalar_kind(v)
+            if kind is not None and columns.get(k, (kind,))[0] == kind:
+                columns.setdefault(k, (kind, []))[1].append((row, v))
+            else:
+                series.setdefault((r["param"], k), ([], []))
+                series[(r["param"], k)][0].append(row)
+                series[(r["param"], k)][1].append(v)
+    R = len(records)
     out = {"rec.step": np.array([r["step"] for r in records], dtype=np.int64),
            "rec.param": np.array([r["param"] for r in records], dtype=np.int64),
            "rec.group": np.array([r["group"] for r in records], dtype=np.int64)}
+    values = np.full((R, len(columns)), np.nan)
+    mask = np.zeros((R, len(columns)), dtype=bool)
+    for j, (_, entries) in enumerate(columns.values()):
+        rows = [e[0] for e in entries]
+        values[rows, j] = [float(e[1]) for e in entries]
+        mask[rows, j] = True
+    out["scalar.values"], out["scalar.mask"] = values, mask
     names = []
-    for i, ((param, key), (rows, values)) in enumerate(series.items()):
-        arr = np.asarray(values)
+    for i, ((param, key), (rows, vals)) in enumerate(series.items()):
+        arr = np.asarray(vals)
         if arr.dtype == object:
-            arr = np.asarray([str(v) for v in values])
+            arr = np.asarray([str(v) for v in vals])
         out[f"s{i}.rows"] = np.asarray(rows, dtype=np.int64)
         out[f"s{i}.values"] = arr
         names.append([param, key])
-    out["keys"] = np.asarray(json.dumps(names))
+    meta = {"scalars": [[k, kind] for k, (kind, _) in columns.items()], "series": names}
+    out["meta"] = np.asarray(json.dumps(meta))
     return out
+
+
+_CAST = {"f": float, "i": int, "b": bool}
+
+
+def _chunk_records(path, names) -> list:
+    """The records of one chunk file (see :func:`_columns`)."""
+    with np.load(path, allow_pickle=False) as z:
+        recs = [{"step": int(s), "group": int(g), "param": int(p)}
+                for s, g, p in zip(z["rec.step"], z["rec.group"], z["rec.param"])]
+        for r in recs:
+            if names.get(r["param"]) is not None:
+                r["name"] = names[r["param"]]
+        meta = json.loads(str(z["meta"]))
+        values, mask = z["scalar.values"], z["scalar.mask"]
+        for j, (key, kind) in enumerate(meta["scalars"]):
+            cast = _CAST[kind]
+            for row in np.flatnonzero(mask[:, j]):
+                recs[row][key] = cast(values[row, j])
+        for i, (_, key) in enumerate(meta["series"]):
+            for row, v in zip(z[f"s{i}.rows"], z[f"s{i}.values"]):
+                recs[row][key] = v.item() if v.ndim == 0 else v
+    return recs
 
 
 class TraceReader:
@@ -543,6 +601,7 @@ class TraceReader:
         if not os.path.isfile(os.path.join(self.path, INDEX)):
             raise FileNotFoundError(f"no trace index {INDEX!r} in {self.path!r} (nothing written yet, "
                                     "or not a trace directory)")
+        self._cache = {}
 
     def index(self) -> dict:
         with open(os.path.join(self.path, INDEX), encoding="utf-8") as f:
@@ -552,22 +611,15 @@ class TraceReader:
         return index
 
     def records(self) -> list:
-        """Every written record, as the dicts an in-memory trace holds."""
+        """Every written record, as the dicts an in-memory trace holds
+        (chunks already read are kept: they never change)."""
         index = self.index()
         names = {int(i): m["name"] for i, m in index["params"].items()}
         out = []
         for chunk in index["chunks"]:
-            with np.load(os.path.join(self.path, chunk["file"]), allow_pickle=False) as z:
-                recs = [{"step": int(s), "group": int(g), "param": int(p)}
-                        for s, g, p in zip(z["rec.step"], z["rec.group"], z["rec.param"])]
-                for r in recs:
-                    if names.get(r["param"]) is not None:
-                        r["name"] = names[r["param"]]
-                for i, (_, key) in enumerate(json.loads(str(z["keys"]))):
-                    values = z[f"s{i}.values"]
-                    for row, v in zip(z[f"s{i}.rows"], values):
-                        recs[row][key] = v.item() if v.ndim == 0 else v
-                out.extend(recs)
+            if chunk["file"] not in self._cache:
+                self._cache[chunk["file"]] = _chunk_records(os.path.join(self.path, chunk["file"]), names)
+            out.extend(self._cache[chunk["file"]])
         return out
 
     def __iter__(self):
