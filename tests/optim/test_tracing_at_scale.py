@@ -219,3 +219,25 @@ def test_switching_back_and_forth_keeps_trace_true_unchanged():
         optim.Adam(params, trace=3.5)
     with pytest.raises(ValueError, match="every must be a positive integer"):
         optim.Trace(every=0)
+
+
+def test_plot_trace_draws_one_line_per_parameter(tmp_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from optim.trace_plot import plot_trace, symbol
+
+    full, opt = _pair(optim.Trace(params=["w", "W"]), steps=5, opt_cls=optim.RAdam)
+    ax = plot_trace(opt, "m.norm")
+    assert [line.get_label() for line in ax.lines] == ["w", "W"]
+    np.testing.assert_array_equal(ax.lines[1].get_xdata(), np.arange(1, 6))
+    np.testing.assert_allclose(ax.lines[1].get_ydata(),
+                               np.linalg.norm(full.trace_of("m", param="W").reshape(5, -1), axis=1))
+    assert ax.get_ylabel() == r"$\|m_t\|_2$" and ax.get_xlabel() == "step t"
+    assert symbol("rho_t") == r"$\rho_t$" and symbol("v_hat.q50") == r"median of $\hat v_t$"
+    with pytest.raises(ValueError, match="plot a statistic"):
+        plot_trace(full, "m", params=["W"])
+    with pytest.raises(KeyError, match="no parameter has 'nope'"):
+        plot_trace(opt, "nope")
+    plt.close("all")
