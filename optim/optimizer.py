@@ -87,7 +87,10 @@ dict the functional update returns). The format is described in
                                 #  "theta": array, "m": array, "v": array, ...}
     opt.trace_of("m_hat", param=0)   # numpy array, steps stacked on axis 0
 
-``trace`` may also be a list of quantity names to keep only those (memory).
+``trace`` may also be a list of quantity names to keep only those (memory),
+or an :class:`optim.Trace` (:mod:`optim.tracing`): a parameter subset, a step
+schedule, summaries or coordinates instead of full arrays, a memory bound or a
+stream to disk.
 """
 from __future__ import annotations
 

@@ -32,6 +32,7 @@ import json
 import math
 import os
 import warnings
+import weakref
 from collections import deque
 from collections.abc import Iterable, Mapping
 
@@ -279,6 +280,7 @@ class Trace:
         self._chunks = []
         self._pending_first_step = None
         self._reader = None
+        self._owner = None
         if self.store is not None:
             self._init_store()
 
@@ -299,7 +301,12 @@ class Trace:
 
     def bind(self, opt) -> None:
         """Resolve the parameter subset and the coordinates against ``opt``'s
-        parameters (called by ``opt.set_trace``)."""
+        parameters (called by ``opt.set_trace``). A Trace serves one optimizer."""
+        owner = self._owner() if self._owner is not None else None
+        if owner is not None and owner is not opt:
+            raise ValueError("Trace: this Trace already records another optimizer; "
+                             "give each optimizer its own optim.Trace(...)")
+        self._owner = weakref.ref(opt)
         by_name, count, meta = {}, 0, {}
         for group_index, _, index, name, p in opt._indexed_params():
             if name is not None:
@@ -324,7 +331,8 @@ class Trace:
             if isinstance(self.coords, Mapping):
                 spec = {resolve(k): v for k, v in self.coords.items()}
             else:
-                spec = {i: self.coords for i in meta}
+                spec = {i: self.coords for i in meta          # 0-d parameters record scalars
+                        if meta[i]["shape"] and (self._selected is None or i in self._selected)}
             for i, cs in spec.items():
                 self._coords[i] = self._flat_coords(cs, tuple(meta[i]["shape"]), meta[i]["name"] or i)
 
@@ -386,7 +394,9 @@ class Trace:
             elif mode == "coords":
                 idx = self._coords.get(param_index)
                 if idx is not None:
-                    record[key + ".coords"] = np.asarray(backend.to_numpy(value.reshape(-1)[idx]))
+                    xp = backend.get_array_module(value)
+                    picked = value.reshape(-1)[idx if xp is np else xp.asarray(idx)]
+                    record[key + ".coords"] = np.array(backend.to_numpy(picked), copy=True)
             elif value.dtype.kind in "fiub":
                 for s, v in summarize(value, self.stats, self.quantiles).items():
                     record[f"{key}.{s}"] = v
@@ -554,7 +564,10 @@ def _columns(records) -> dict:
     out["scalar.values"], out["scalar.mask"] = values, mask
     names = []
     for i, ((param, key), (rows, vals)) in enumerate(series.items()):
-        arr = np.asarray(vals)
+        try:
+            arr = np.asarray(vals)
+        except ValueError:                       # ragged: not one array
+            arr = np.empty(0, dtype=object)
         if arr.dtype == object:
             arr = np.asarray([str(v) for v in vals])
         out[f"s{i}.rows"] = np.asarray(rows, dtype=np.int64)

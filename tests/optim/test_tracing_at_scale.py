@@ -241,3 +241,24 @@ def test_plot_trace_draws_one_line_per_parameter(tmp_path):
     with pytest.raises(KeyError, match="no parameter has 'nope'"):
         plot_trace(opt, "nope")
     plt.close("all")
+
+
+def test_a_trace_serves_one_optimizer():
+    tr = optim.Trace()
+    params = _named()
+    opt = optim.Adam(params, trace=tr)
+    opt.set_trace(tr)                                    # the same optimizer again: fine
+    with pytest.raises(ValueError, match="already records another optimizer"):
+        optim.SGD(params, lr=0.1, trace=tr)
+
+
+def test_streamed_coords_in_chunks_by_bytes(tmp_path):
+    tr = optim.Trace(params=["W"], mode="coords", coords=[0, 5], store=tmp_path / "t", chunk_bytes=1)
+    full, opt = _pair(tr, steps=4)
+    tr.flush()
+    index = json.loads((tmp_path / "t" / "index.json").read_text())
+    assert [(c["first_step"], c["last_step"]) for c in index["chunks"]] == [(1, 1), (2, 2), (3, 3), (4, 4)]
+    assert index["coords"]["2"] == [0, 5] and index["spec"]["mode"] == ["coords"]
+    np.testing.assert_array_equal(optim.trace_of(tmp_path / "t", "m.coords", param="W"),
+                                  full.trace_of("m", param="W").reshape(4, -1)[:, [0, 5]])
+    assert optim.trace_of(tmp_path / "t", "t", param="W").dtype.kind == "i"
