@@ -92,8 +92,9 @@ def summarize(x, stats=DEFAULT_STATS, quantiles=()) -> dict:
     quantiles are taken over the finite entries; ``norm`` is the L2 norm of the
     finite entries; ``nonfinite`` is the fraction of NaN and infinite entries.
     With no finite entry the statistics are NaN. Computed in one pass for the
-    sums (mean, then the centred sum of squares, from which std and the norm
-    follow without cancellation) on the array's device; only the numbers move.
+    sums (mean by NumPy's pairwise summation in the array's dtype, then the
+    centred sum of squares, from which std and the norm follow without
+    cancellation) on the array's device; only the numbers move.
     """
     unknown = [s for s in stats if s not in STATS]
     if unknown:
@@ -115,8 +116,8 @@ def summarize(x, stats=DEFAULT_STATS, quantiles=()) -> dict:
         n = x.size
         lo, hi = (float(x.min()), float(x.max())) if n else (math.nan, math.nan)
     if n:
-        acc = np.float64 if x.dtype.kind == "f" and x.dtype.itemsize < 8 else None
-        mean = float(x.sum(dtype=acc)) / n
+        acc = np.float32 if x.dtype.kind == "f" and x.dtype.itemsize < 4 else None   # float16
+        mean = float(x.sum(dtype=acc)) / n                      # pairwise summation: accurate
         d = x - x.dtype.type(mean) if x.dtype.kind == "f" else x.astype(np.float64) - mean
         css = float(xp.dot(d, d))                               # centred sum of squares
         std, norm = math.sqrt(css / n), math.sqrt(css + n * mean * mean)
