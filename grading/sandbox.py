@@ -533,9 +533,46 @@ __all__ = ["Optimizer", "check_betas", "check_lr", "check_nonnegative", "require
 '''
 
 
-_BASE_OPTIM_FILES = ("optimizer.py", "checks.py", "types.py", "fast/mixin.py", "fast/flat.py")
 _BASE_FAST_INIT = '''"""The flat path's mixin alone (the base class imports it); no formulas."""
 '''
+
+#: Parts of ``optim`` that never go into the child: the formulas are the reference.
+_BASE_OPTIM_EXCLUDED = ("functional",)
+
+
+def _optim_modules_needed(source: str, start: str = "optimizer.py") -> list:
+    """The files of ``optim`` (paths relative to ``source``) that ``start`` imports, transitively.
+
+    Read from the import statements (relative imports only: everything else is
+    outside the package), so the copy follows the base class when its imports change.
+    """
+    import ast
+
+    needed, todo = [], [start]
+    while todo:
+        rel = todo.pop()
+        if rel in needed:
+            continue
+        if rel.split(os.sep)[0] in _BASE_OPTIM_EXCLUDED:
+            raise SandboxError(f"optim/{rel} (a formula module) is imported by the optimizer base class")
+        needed.append(rel)
+        package = os.path.dirname(rel)
+        with open(os.path.join(source, rel), encoding="utf-8") as f:
+            tree = ast.parse(f.read())
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom) or node.level == 0:
+                continue
+            base = package
+            for _ in range(node.level - 1):
+                base = os.path.dirname(base)
+            parts = [p for p in (node.module or "").split(".") if p]
+            modules = [os.path.join(base, *parts)]
+            if not parts:  # from . import name: each name is a module
+                modules = [os.path.join(base, alias.name) for alias in node.names]
+            for module in modules:
+                if os.path.exists(os.path.join(source, module + ".py")):
+                    todo.append(module + ".py")
+    return needed
 
 
 def _base_optim(target: str) -> None:
@@ -543,19 +580,22 @@ def _base_optim(target: str) -> None:
 
     The child may build on ``optim.Optimizer``; the project's own optimizer
     classes and ``optim.functional`` (the reference of the ``optimizer-class``
-    assignment) stay out.
+    assignment) stay out. Sub-packages get an empty ``__init__`` (``fast``'s own
+    would import the formulas' in-place twins).
     """
     import optim
 
     source = os.path.dirname(os.path.abspath(optim.__file__))
     os.mkdir(target, 0o755)
-    os.mkdir(os.path.join(target, "fast"), 0o755)
-    for name in _BASE_OPTIM_FILES:
-        shutil.copyfile(os.path.join(source, name), os.path.join(target, name))
+    for rel in _optim_modules_needed(source):
+        folder = os.path.join(target, os.path.dirname(rel))
+        if not os.path.isdir(folder):
+            os.makedirs(folder, 0o755)
+            with open(os.path.join(folder, "__init__.py"), "w", encoding="utf-8") as f:
+                f.write(_BASE_FAST_INIT if os.path.basename(folder) == "fast" else "")
+        shutil.copyfile(os.path.join(source, rel), os.path.join(target, rel))
     with open(os.path.join(target, "__init__.py"), "w", encoding="utf-8") as f:
         f.write(_BASE_OPTIM_INIT)
-    with open(os.path.join(target, "fast", "__init__.py"), "w", encoding="utf-8") as f:
-        f.write(_BASE_FAST_INIT)
 
 
 def _chmod_tree(path: str) -> None:

@@ -19,7 +19,7 @@ The package has three layers (``docs/ARCHITECTURE.md``):
 * :mod:`optim.fast`: the flat fast path (``impl="flat"``) and the formulas'
   in-place twins, bitwise equal to the formulas.
 """
-from . import checks, fast, functional, lr_scheduler, stopping, swa_utils, transforms
+from . import checks, fast, functional, lr_scheduler, stopping, swa_utils, tracing, transforms
 
 # beyond torch.optim
 from .adabelief import AdaBelief
@@ -49,6 +49,7 @@ from .shampoo import Shampoo
 from .sophia import Sophia
 from .svrg import SVRG
 from .swats import SWATS
+from .tracing import Trace, TraceReader, trace_of
 
 __all__ = [
     "checks", "fast", "functional", "lr_scheduler", "stopping", "swa_utils", "transforms",
@@ -57,4 +58,5 @@ __all__ = [
     "ASGD", "Rprop", "Adafactor", "LBFGS", "Muon",
     "AdaBelief", "LAMB", "LARS", "Lookahead", "Ranger", "Ranger21", "SAM", "SWATS",
     "SVRG", "BarzilaiBorwein", "SGDBB", "SVRGBB", "Sophia", "Shampoo",
+    "tracing", "Trace", "TraceReader", "trace_of",
 ]

@@ -91,7 +91,10 @@ dict the functional update returns). The format is described in
                                 #  "theta": array, "m": array, "v": array, ...}
     opt.trace_of("m_hat", param=0)   # numpy array, steps stacked on axis 0
 
-``trace`` may also be a list of quantity names to keep only those (memory).
+``trace`` may also be a list of quantity names to keep only those (memory),
+or an :class:`optim.Trace` (:mod:`optim.tracing`): a parameter subset, a step
+schedule, summaries or coordinates instead of full arrays, a memory bound or a
+stream to disk.
 """
 from __future__ import annotations
 
@@ -109,6 +112,7 @@ from minigrad import backend
 from minigrad.grad_mode import enable_grad, no_grad
 from minigrad.tensor import Tensor
 
+from . import tracing as _tracing
 from .checks import (
     check_betas,
     check_choice,
@@ -165,13 +169,7 @@ def _typename(obj) -> str:
     return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
 
 
-def _to_host(value):
-    """A trace value: arrays become NumPy copies, NumPy scalars Python numbers."""
-    if _is_array(value):
-        return np.array(backend.to_numpy(value), copy=True)
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
+_to_host = _tracing.to_host   # (kept importable from here)
 
 
 # ---------------------------------------------------------------------------
@@ -243,9 +241,8 @@ class Optimizer:
         self.state = defaultdict(dict)
         self.param_groups = []
         self._step_count = 0
-        self._trace_keys = None           # None: record everything
+        self._tracer = None               # an optim.tracing recorder; None: off
         self.trace = []
-        self.set_trace(trace)
 
         if isinstance(params, Tensor):
             raise TypeError(
@@ -259,6 +256,7 @@ class Optimizer:
             param_groups = [{"params": param_groups}]
         for group in param_groups:
             self.add_param_group(group)
+        self.set_trace(trace)             # after the groups: a Trace resolves names against them
 
     # ------------------------------------------------------------ groups
     def add_param_group(self, param_group: dict) -> None:
@@ -449,46 +447,44 @@ class Optimizer:
         )
 
     # ------------------------------------------------------------ tracing
+    # (the machinery is in optim.tracing; format in optim/TRACING.md)
     @property
     def tracing(self) -> bool:
         """Whether steps are being recorded in ``self.trace``."""
-        return self._trace_keys is not False
+        return self._tracer is not None
 
     def set_trace(self, trace) -> None:
-        """Turn tracing on (``True`` or a list of quantity names) or off (``False``).
+        """Turn tracing on (``True``, a list of quantity names or an
+        :class:`optim.Trace`) or off (``False``).
 
         Records already in ``self.trace`` are kept; see :meth:`clear_trace`.
+        With a :class:`optim.Trace`, ``self.trace`` is that object.
         """
-        trace = check_trace(trace)
-        if trace is True:
-            self._trace_keys = None
-        elif trace is False or trace is None:
-            self._trace_keys = False
-        elif isinstance(trace, str):
-            self._trace_keys = frozenset([trace])
-        else:
-            self._trace_keys = frozenset(trace)
+        if not isinstance(trace, _tracing.Trace):
+            trace = check_trace(trace)
+        tracer = _tracing.recorder_for(trace)
+        if isinstance(tracer, _tracing.Trace):
+            tracer.bind(self)
+            self.trace = tracer
+        elif tracer is not None and not isinstance(self.trace, list):
+            self.trace = []
+        self._tracer = tracer
 
     def clear_trace(self) -> None:
-        self.trace = []
+        if isinstance(self.trace, list):
+            self.trace = []
+        else:
+            self.trace.clear()
 
     def _record(self, group_index, param_index, name, theta, intermediates) -> None:
-        record = {"step": self._step_count, "group": group_index, "param": param_index}
-        if name is not None:
-            record["name"] = name
-        keys = self._trace_keys
-        quantities = {"theta": theta, **intermediates}
-        for key, value in quantities.items():
-            if keys is None or key in keys:
-                record[key] = _to_host(value)
-        self.trace.append(record)
+        self._tracer.record(self, group_index, param_index, name, theta, intermediates)
 
     def trace_of(self, quantity: str, param=0, *, steps: bool = False):
         """The recorded series of one quantity for one parameter.
 
         Args:
             quantity: a key of the trace records (``"m"``, ``"v_hat"``,
-                ``"theta"``, ``"lr_t"``, ...).
+                ``"theta"``, ``"lr_t"``, ``"v_hat.norm"``, ...).
             param: the parameter's global index (as in ``state_dict``: counted
                 over the groups in order) or its name (when the params were
                 given as ``(name, tensor)`` pairs).
@@ -498,21 +494,10 @@ class Optimizer:
             A NumPy array with the steps on axis 0 (shape ``(T,)`` for scalar
             quantities, ``(T, *param.shape)`` for arrays); ``(step_numbers,
             values)`` when ``steps=True``. Records that lack the quantity
-            (a step where the formula did not compute it) are left out.
+            (a step where the formula did not compute it) are left out. A
+            streamed :class:`optim.Trace` is read back from its store.
         """
-        key = "name" if isinstance(param, str) else "param"
-        chosen = [r for r in self.trace if r.get(key) == param and quantity in r]
-        if not chosen:
-            known = sorted({k for r in self.trace for k in r})
-            raise KeyError(
-                f"no trace of {quantity!r} for param {param!r}; recorded keys: {known}"
-                if self.trace else
-                "the trace is empty: build the optimizer with trace=True and call step()"
-            )
-        values = np.stack([np.asarray(r[quantity]) for r in chosen])
-        if steps:
-            return np.array([r["step"] for r in chosen]), values
-        return values
+        return _tracing.trace_of(self.trace, quantity, param, steps=steps)
 
     # ------------------------------------------------------------ state dicts
     def state_dict(self) -> dict:
