@@ -169,7 +169,7 @@ def bench_adam(timer, quick, bandwidth):
                           decoupled=False, efficient=False)
     s = np.float32
     cands["fused kernel alone (flat buffers)"] = lambda: kernel(
-        theta, g, m, v, v, s(1e-3), s(0.9), s(0.1), s(0.999), s(0.001), s(1e-8), s(0.0), s(0.5), s(0.5))
+        theta, g, m, v, s(1e-3), s(0.9), s(0.1), s(0.999), s(0.001), s(1e-8), s(0.0), s(0.5), s(0.5))
 
     torch = timer.torch
     if torch is not None:

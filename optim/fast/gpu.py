@@ -60,7 +60,9 @@ def adam_kernel(xp, *, amsgrad, maximize, weight_decay, decoupled, efficient):
     (efficient). Writes :math:`\theta_t, m_t, v_t` (and :math:`v^{max}_t`) into
     the arrays given.
     """
-    def step(theta, grad, m, v, v_max, lr, beta1, c1, beta2, c2, eps, wd, b1, b2):
+    def step(theta, grad, m, v, *rest):
+        v_max, rest = (rest[0], rest[1:]) if amsgrad else (None, rest)
+        lr, beta1, c1, beta2, c2, eps, wd, b1, b2 = rest
         g = _signed(xp, grad, maximize)
         th = theta
         if weight_decay:
@@ -85,11 +87,13 @@ def adam_kernel(xp, *, amsgrad, maximize, weight_decay, decoupled, efficient):
 
 
 def sgd_kernel(xp, *, momentum, dampening, weight_decay, nesterov, maximize):
-    """SGD's step (PyTorch's form, after the first momentum step): ``theta``, ``grad``, ``b``.
+    """SGD's step (PyTorch's form, after the first momentum step): ``theta``, ``grad`` (, ``b``).
 
     Scalars: ``lr, mu, c = 1 - dampening, wd``.
     """
-    def step(theta, grad, b, lr, mu, c, wd):
+    def step(theta, grad, *rest):
+        b, rest = (rest[0], rest[1:]) if momentum else (None, rest)
+        lr, mu, c, wd = rest
         g = _signed(xp, grad, maximize)
         if weight_decay:
             g = xp.add(g, xp.multiply(wd, theta))                # g_t + lambda theta_{t-1}
@@ -107,11 +111,15 @@ def sgd_kernel(xp, *, momentum, dampening, weight_decay, nesterov, maximize):
 
 
 def rmsprop_kernel(xp, *, centered, momentum, weight_decay, maximize, eps_inside_sqrt):
-    """RMSprop's step: ``theta``, ``grad``, ``v``, ``g_bar``, ``b`` (unused ones: any array).
+    """RMSprop's step: ``theta``, ``grad``, ``v`` (, ``g_bar`` if centered) (, ``b`` with momentum).
 
     Scalars: ``lr, alpha, c = 1 - alpha, eps, mu, wd``.
     """
-    def step(theta, grad, v, g_bar, b, lr, alpha, c, eps, mu, wd):
+    def step(theta, grad, v, *rest):
+        rest = list(rest)
+        g_bar = rest.pop(0) if centered else None
+        b = rest.pop(0) if momentum else None
+        lr, alpha, c, eps, mu, wd = rest
         g = _signed(xp, grad, maximize)
         if weight_decay:
             g = xp.add(g, xp.multiply(wd, theta))                # g_t + lambda theta_{t-1}
@@ -124,7 +132,7 @@ def rmsprop_kernel(xp, *, centered, momentum, weight_decay, maximize, eps_inside
             a = xp.sqrt(xp.add(variance, eps))                   # a_t <- sqrt(v_t + eps)
         else:
             a = xp.add(xp.sqrt(variance), eps)                   # a_t <- sqrt(v_t) + eps
-        if momentum > 0:
+        if momentum:
             b = xp.add(xp.multiply(mu, b), xp.divide(g, a), out=b)   # b_t <- mu b_{t-1} + g_t / a_t
             xp.subtract(theta, xp.multiply(lr, b), out=theta)        # theta_t <- theta - gamma b_t
         else:
@@ -195,13 +203,13 @@ def _adam(theta, grad, state, out, group, xp, s):
     fn = kernel(adam_kernel, xp, amsgrad=bool(amsgrad), maximize=bool(group["maximize"]),
                 weight_decay=wd != 0, decoupled=bool(decoupled), efficient=efficient)
     m, v = out["exp_avg"], out["exp_avg_sq"]
-    v_max = out["max_exp_avg_sq"] if amsgrad else v
+    arrays = (m, v, out["max_exp_avg_sq"]) if amsgrad else (m, v)
     wd_arg = 1 - lr * wd if decoupled else wd
-    fn(theta, grad, m, v, v_max, s(lr), s(beta1), s(1 - beta1), s(beta2), s(1 - beta2), s(group["eps"]),
+    fn(theta, grad, *arrays, s(lr), s(beta1), s(1 - beta1), s(beta2), s(1 - beta2), s(group["eps"]),
        s(wd_arg), s(b1), s(b2))
     new_state = {"step": t, "exp_avg": m, "exp_avg_sq": v}
     if amsgrad:
-        new_state["max_exp_avg_sq"] = v_max
+        new_state["max_exp_avg_sq"] = arrays[2]
     return new_state
 
 
@@ -212,9 +220,9 @@ def _sgd(theta, grad, state, out, group, xp, s):
     fn = kernel(sgd_kernel, xp, momentum=momentum != 0, dampening=group["dampening"],
                 weight_decay=group["weight_decay"] != 0, nesterov=bool(group["nesterov"]),
                 maximize=bool(group["maximize"]))
-    b = out["momentum_buffer"] if momentum != 0 else theta
-    fn(theta, grad, b, s(group["lr"]), s(momentum), s(1 - group["dampening"]), s(group["weight_decay"]))
-    return {"momentum_buffer": b} if momentum != 0 else {}
+    arrays = (out["momentum_buffer"],) if momentum != 0 else ()
+    fn(theta, grad, *arrays, s(group["lr"]), s(momentum), s(1 - group["dampening"]), s(group["weight_decay"]))
+    return {"momentum_buffer": arrays[0]} if momentum != 0 else {}
 
 
 def _rmsprop(theta, grad, state, out, group, xp, s):
@@ -223,17 +231,15 @@ def _rmsprop(theta, grad, state, out, group, xp, s):
                 weight_decay=group["weight_decay"] != 0, maximize=bool(group["maximize"]),
                 eps_inside_sqrt=bool(group["eps_inside_sqrt"]))
     v = out["square_avg"]
-    g_bar = out["grad_avg"] if centered else v
-    b = out["momentum_buffer"] if momentum > 0 else v
-    alpha = group["alpha"]
-    fn(theta, grad, v, g_bar, b, s(group["lr"]), s(alpha), s(1 - alpha), s(group["eps"]), s(momentum),
-       s(group["weight_decay"]))
-    new_state = {"step": state["step"] + 1, "square_avg": v}
+    extra = {}
     if centered:
-        new_state["grad_avg"] = g_bar
+        extra["grad_avg"] = out["grad_avg"]
     if momentum > 0:
-        new_state["momentum_buffer"] = b
-    return new_state
+        extra["momentum_buffer"] = out["momentum_buffer"]
+    alpha = group["alpha"]
+    fn(theta, grad, v, *extra.values(), s(group["lr"]), s(alpha), s(1 - alpha), s(group["eps"]), s(momentum),
+       s(group["weight_decay"]))
+    return {"step": state["step"] + 1, "square_avg": v, **extra}
 
 
 def _adagrad(theta, grad, state, out, group, xp, s):

@@ -94,7 +94,7 @@ def test_kernel_functions_write_in_place():
                     decoupled=False, efficient=False)
     state = {"step": 0, "exp_avg": m.copy(), "exp_avg_sq": v.copy()}
     expected, new_state, _ = optim.functional.adam(theta.copy(), grad, state, lr=0.1)
-    fn(theta, grad, m, v, v, 0.1, 0.9, 1 - 0.9, 0.999, 1 - 0.999, 1e-8, 0.0, 1 - 0.9, 1 - 0.999)
+    fn(theta, grad, m, v, 0.1, 0.9, 1 - 0.9, 0.999, 1 - 0.999, 1e-8, 0.0, 1 - 0.9, 1 - 0.999)
     np.testing.assert_array_equal(theta, expected)
     np.testing.assert_array_equal(m, new_state["exp_avg"])
     np.testing.assert_array_equal(v, new_state["exp_avg_sq"])
