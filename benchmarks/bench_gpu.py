@@ -200,7 +200,7 @@ def bench_adam(timer, quick, bandwidth):
         rows.insert(0, ("Adam bandwidth floor (28 B/parameter)", f"{floor * 1e3:.3f} ms", ""))
     main = times["minigrad flat, fused kernel"]
     out = {"rows": rows, "times_s": times, "floor_s": floor, "fused_kernel_ran": ran_fused,
-           "targets": {}}
+           "kernel_failures": dict(fused.failures), "targets": {}}
     if floor:
         out["targets"]["fused flat step <= 1.2x floor"] = (main / floor, main <= 1.2 * floor)
     if torch_fused:
@@ -380,6 +380,8 @@ def markdown(results, info):
             lines.append(f"| {k} | {value:.2f} | {'yes' if met else 'NO'} |")
     if "adam" in results and "fused_kernel_ran" in results["adam"]:
         lines += ["", f"Fused kernel ran in the flat path: {results['adam']['fused_kernel_ran']}."]
+        for name, error in results["adam"].get("kernel_failures", {}).items():
+            lines.append(f"Kernel not built: {name}: {error}")
     return "\n".join(lines) + "\n"
 
 

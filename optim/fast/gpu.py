@@ -39,7 +39,8 @@ import os
 
 from minigrad import backend
 
-__all__ = ["FUSED_OPTIMIZERS", "adagrad_kernel", "adam_kernel", "enabled", "fused_step", "kernel",
+__all__ = ["FUSED_OPTIMIZERS", "KernelUnavailable", "adagrad_kernel", "adam_kernel", "enabled", "failures",
+           "fused_step", "kernel",
            "rmsprop_kernel", "sgd_kernel", "stats", "wanted"]
 
 # ---------------------------------------------------------------------------
@@ -163,6 +164,41 @@ def adagrad_kernel(xp, *, weight_decay, maximize, eps_inside_sqrt):
 
 _KERNELS: dict = {}
 
+failures: dict = {}
+"""Kernels that CuPy could not build, by name and flags, with the error: their steps
+ran the in-place twin instead (a warning said so once); the ``gpu`` tests and the
+benchmark report them."""
+
+
+class KernelUnavailable(RuntimeError):
+    """Raised by a kernel that could not be built (see :data:`failures`)."""
+
+
+class _Kernel:
+    """A fused kernel that, if its first call fails (CuPy cannot trace or compile it, before
+    anything is written), says so once and raises :class:`KernelUnavailable` from then on."""
+
+    def __init__(self, fn, name):
+        self.fn, self.name, self.state = fn, name, "new"
+
+    def __call__(self, *args):
+        if self.state == "ok":
+            return self.fn(*args)
+        if self.state == "broken":
+            raise KernelUnavailable(self.name)
+        try:
+            result = self.fn(*args)
+        except Exception as exc:          # tracing or compiling failed: nothing was written yet
+            import warnings
+
+            self.state = "broken"
+            failures[self.name] = f"{type(exc).__name__}: {exc}"
+            warnings.warn(f"the fused GPU kernel {self.name} could not be built ({failures[self.name]}); "
+                          "its steps run one kernel per operation", RuntimeWarning, stacklevel=2)
+            raise KernelUnavailable(self.name) from exc
+        self.state = "ok"
+        return result
+
 
 def kernel(builder, xp, **flags):
     """The kernel function ``builder(xp, **flags)``, fused with ``cupy.fuse`` when ``xp`` is CuPy (cached)."""
@@ -171,7 +207,8 @@ def kernel(builder, xp, **flags):
     if fn is None:
         fn = builder(xp, **flags)
         if xp.__name__ == "cupy":
-            fn = xp.fuse(kernel_name=f"minigrad_{builder.__name__}")(fn)
+            name = f"{builder.__name__}({', '.join(f'{k}={v}' for k, v in sorted(flags.items()))})"
+            fn = _Kernel(xp.fuse(kernel_name=f"minigrad_{builder.__name__}")(fn), name)
         _KERNELS[key] = fn
     return fn
 
@@ -285,6 +322,9 @@ def fused_step(opt, theta, grad, state, out, group):
     new_state = None
     if fn is not None:
         xp = backend.get_array_module(theta)
-        new_state = fn(theta, grad, state, out, group, xp, theta.dtype.type)
+        try:
+            new_state = fn(theta, grad, state, out, group, xp, theta.dtype.type)
+        except KernelUnavailable:
+            new_state = None
     stats["fused" if new_state is not None else "not_fused"] += 1
     return new_state

@@ -108,3 +108,39 @@ def test_cpu_flat_path_does_not_ask_for_kernels(monkeypatch):
     before = dict(gpu.stats)
     run("Adam", {}, "flat", np.float64, steps=2)
     assert gpu.stats == before
+
+
+def test_a_kernel_that_cannot_be_built_falls_back_once(monkeypatch):
+    """A kernel whose first call fails warns once, is recorded, and the step runs the in-place twin."""
+    monkeypatch.setattr(gpu, "failures", {})
+    calls = []
+
+    def broken(*args):
+        calls.append(1)
+        raise TypeError("cannot trace this")
+
+    k = gpu._Kernel(broken, "adam_kernel(test)")
+    monkeypatch.setattr(gpu, "kernel", lambda builder, xp, **flags: k)
+    before = dict(gpu.stats)
+    with pytest.warns(RuntimeWarning, match="could not be built"):
+        b_params, _ = run("Adam", {"amsgrad": True}, "flat", np.float64, steps=4)
+    assert len(calls) == 1 and "cannot trace this" in gpu.failures["adam_kernel(test)"]
+    assert gpu.stats["fused"] == before["fused"] and gpu.stats["not_fused"] > before["not_fused"]
+    a_params, _ = run("Adam", {"amsgrad": True}, "teaching", np.float64, steps=4)
+    for p, q in zip(a_params, b_params):
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
+
+
+def test_a_kernel_that_worked_raises_later_errors():
+    state = {"fail": False}
+
+    def fn(x):
+        if state["fail"]:
+            raise ValueError("out of memory")
+        return x
+
+    k = gpu._Kernel(fn, "k")
+    assert k(3) == 3
+    state["fail"] = True
+    with pytest.raises(ValueError, match="out of memory"):
+        k(3)
