@@ -385,6 +385,15 @@ def markdown(results, info):
     return "\n".join(lines) + "\n"
 
 
+def _write(out, results, info):
+    os.makedirs(out, exist_ok=True)
+    md = markdown(results, info)
+    atomic.write_text(os.path.join(out, "bench_gpu.md"), md)
+    atomic.write_text(os.path.join(out, "bench_gpu.json"),
+                      json.dumps({"info": info, "results": results}, indent=1, default=str))
+    return md
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=os.environ.get("OUT", "."), help="folder for bench_gpu.{json,md}")
@@ -401,7 +410,7 @@ def main(argv=None):
     torch = _torch()
     info["torch"] = torch.__version__ if torch is not None else None
     timer = Timer(args.device)
-    results, bandwidth = {}, None
+    results, bandwidth, md = {}, None, ""
     for section in [s for s in args.sections.split(",") if s]:
         if section not in SECTIONS:
             parser.error(f"unknown section {section!r}; choose from {', '.join(SECTIONS)}")
@@ -423,11 +432,7 @@ def main(argv=None):
             print("  " + " | ".join(map(str, row)))
         if "error" in res:
             print(res["error"], file=sys.stderr)
-    os.makedirs(args.out, exist_ok=True)
-    md = markdown(results, info)
-    atomic.write_text(os.path.join(args.out, "bench_gpu.md"), md)
-    atomic.write_text(os.path.join(args.out, "bench_gpu.json"),
-                      json.dumps({"info": info, "results": results}, indent=1, default=str))
+        md = _write(args.out, results, info)      # after every section: a time limit keeps the rest
     print(md)
     return 1 if any("error" in r for r in results.values()) else 0
 
