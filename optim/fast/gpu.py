@@ -176,28 +176,44 @@ class KernelUnavailable(RuntimeError):
 
 class _Kernel:
     """A fused kernel that, if its first call fails (CuPy cannot trace or compile it, before
-    anything is written), says so once and raises :class:`KernelUnavailable` from then on."""
+    anything is written), says so once and raises :class:`KernelUnavailable` from then on.
 
-    def __init__(self, fn, name):
-        self.fn, self.name, self.state = fn, name, "new"
+    ``candidates`` are tried in order at the first call and the first that works is kept:
+    the kernel function without a result (it only writes its arguments) and the same
+    function returning ``theta`` (for a CuPy whose ``fuse`` wants a result; that costs
+    one more array written per step).
+    """
+
+    def __init__(self, candidates, name):
+        self.candidates, self.name, self.fn, self.state = list(candidates), name, None, "new"
 
     def __call__(self, *args):
         if self.state == "ok":
             return self.fn(*args)
         if self.state == "broken":
             raise KernelUnavailable(self.name)
-        try:
-            result = self.fn(*args)
-        except Exception as exc:          # tracing or compiling failed: nothing was written yet
-            import warnings
+        errors = []
+        for fn in self.candidates:
+            try:
+                result = fn(*args)
+            except Exception as exc:      # tracing or compiling failed: nothing was written yet
+                errors.append(exc)
+                continue
+            self.fn, self.state = fn, "ok"
+            return result
+        import warnings
 
-            self.state = "broken"
-            failures[self.name] = f"{type(exc).__name__}: {exc}"
-            warnings.warn(f"the fused GPU kernel {self.name} could not be built ({failures[self.name]}); "
-                          "its steps run one kernel per operation", RuntimeWarning, stacklevel=2)
-            raise KernelUnavailable(self.name) from exc
-        self.state = "ok"
-        return result
+        self.state = "broken"
+        failures[self.name] = "; ".join(f"{type(e).__name__}: {e}" for e in errors)
+        warnings.warn(f"the fused GPU kernel {self.name} could not be built ({failures[self.name]}); "
+                      "its steps run one kernel per operation", RuntimeWarning, stacklevel=2)
+        raise KernelUnavailable(self.name) from errors[-1]
+
+
+def _without_result(fn):
+    def step(*args):
+        fn(*args)
+    return step
 
 
 def kernel(builder, xp, **flags):
@@ -208,7 +224,8 @@ def kernel(builder, xp, **flags):
         fn = builder(xp, **flags)
         if xp.__name__ == "cupy":
             name = f"{builder.__name__}({', '.join(f'{k}={v}' for k, v in sorted(flags.items()))})"
-            fn = _Kernel(xp.fuse(kernel_name=f"minigrad_{builder.__name__}")(fn), name)
+            fuse = xp.fuse(kernel_name=f"minigrad_{builder.__name__}")
+            fn = _Kernel([fuse(_without_result(fn)), fuse(fn)], name)
         _KERNELS[key] = fn
     return fn
 

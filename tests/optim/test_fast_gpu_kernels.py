@@ -119,12 +119,12 @@ def test_a_kernel_that_cannot_be_built_falls_back_once(monkeypatch):
         calls.append(1)
         raise TypeError("cannot trace this")
 
-    k = gpu._Kernel(broken, "adam_kernel(test)")
+    k = gpu._Kernel([broken, broken], "adam_kernel(test)")
     monkeypatch.setattr(gpu, "kernel", lambda builder, xp, **flags: k)
     before = dict(gpu.stats)
     with pytest.warns(RuntimeWarning, match="could not be built"):
         b_params, _ = run("Adam", {"amsgrad": True}, "flat", np.float64, steps=4)
-    assert len(calls) == 1 and "cannot trace this" in gpu.failures["adam_kernel(test)"]
+    assert len(calls) == 2 and "cannot trace this" in gpu.failures["adam_kernel(test)"]
     assert gpu.stats["fused"] == before["fused"] and gpu.stats["not_fused"] > before["not_fused"]
     a_params, _ = run("Adam", {"amsgrad": True}, "teaching", np.float64, steps=4)
     for p, q in zip(a_params, b_params):
@@ -139,8 +139,43 @@ def test_a_kernel_that_worked_raises_later_errors():
             raise ValueError("out of memory")
         return x
 
-    k = gpu._Kernel(fn, "k")
-    assert k(3) == 3
+    def no_result(x):
+        raise TypeError("a result is needed")
+
+    k = gpu._Kernel([no_result, fn], "k")                # the second candidate is kept
+    assert k(3) == 3 and k.fn is fn
     state["fail"] = True
     with pytest.raises(ValueError, match="out of memory"):
         k(3)
+
+
+def test_kernel_on_cupy_goes_through_fuse(monkeypatch):
+    """With a stand-in for CuPy (NumPy's ufuncs and a ``fuse`` that records its calls), ``kernel``
+    fuses the function, keeps the candidate without a result, and computes the formula."""
+    import types
+
+    fake = types.ModuleType("cupy")
+    for name in ("add", "multiply", "subtract", "divide", "sqrt", "maximum", "negative"):
+        setattr(fake, name, getattr(np, name))
+    fused_names = []
+
+    def fuse(kernel_name=None):
+        fused_names.append(kernel_name)
+        return lambda fn: fn
+    fake.fuse = fuse
+    monkeypatch.setattr(gpu, "_KERNELS", {})
+    fn = gpu.kernel(gpu.adam_kernel, fake, amsgrad=True, maximize=False, weight_decay=True,
+                    decoupled=True, efficient=False)
+    assert isinstance(fn, gpu._Kernel) and fused_names == ["minigrad_adam_kernel"]
+    rng = np.random.default_rng(0)
+    theta, grad, m, v, v_max = (rng.standard_normal(6) for _ in range(5))
+    v, v_max = np.abs(v), np.abs(v_max)
+    state = {"step": 2, "exp_avg": m.copy(), "exp_avg_sq": v.copy(), "max_exp_avg_sq": v_max.copy()}
+    expected, new_state, _ = optim.functional.adamw(theta.copy(), grad, state, lr=0.1, weight_decay=0.2,
+                                                    amsgrad=True)
+    t = 3
+    assert fn(theta, grad, m, v, v_max, 0.1, 0.9, 1 - 0.9, 0.999, 1 - 0.999, 1e-8, 1 - 0.1 * 0.2,
+              1 - 0.9 ** t, 1 - 0.999 ** t) is None
+    np.testing.assert_array_equal(theta, expected)
+    np.testing.assert_array_equal(v_max, new_state["max_exp_avg_sq"])
+    assert fn.state == "ok"
