@@ -73,10 +73,9 @@ def xp_for(device: str):
         return np
     cp = _load_cupy()
     if cp is None:
-        raise RuntimeError(
-            f"device 'cuda' requested but CuPy cannot be used here ({_cupy_error}); "
-            "install the 'gpu' extra on a machine with an NVIDIA GPU"
-        )
+        from .cuda import unavailable_reason
+
+        raise RuntimeError(f"device 'cuda' requested but it cannot be used here: {unavailable_reason()}")
     return cp
 
 

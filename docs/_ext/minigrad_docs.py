@@ -35,7 +35,7 @@ OUT = DOCS / "generated"
 
 #: the guides other parts of the project write into docs/, listed when present
 GUIDES = (("studies", "Optimizer studies"), ("grading", "Grading homework"),
-          ("testing", "Testing against PyTorch"), ("gpu", "The GPU"))
+          ("testing", "Testing against PyTorch"))
 
 
 # --- what the packages export --------------------------------------------------------

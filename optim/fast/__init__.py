@@ -9,16 +9,18 @@ run quickly:
 * :mod:`optim.fast.inplace`: the in-place twins of the elementwise formulas
   (``adam_``, ``sgd_``, ``sgd_lecture_``, ``rmsprop_``, ``adagrad_``): the
   same operations in the same order with ``out=``, so no step allocates.
+* :mod:`optim.fast.gpu`: the same formulas as one fused kernel per step on CuPy
+  arrays (``cupy.fuse``), which the flat path uses on the GPU.
 * :class:`FlatPath`: the mixin that gives an optimizer class the ``impl``
   argument (``SGD``, ``Adam``, ``AdamW``, ``RMSprop``, ``Adagrad``).
 
 The results are bitwise equal to the teaching path's (the pure formula
 parameter by parameter): ``tests/optim/test_fast_path.py``.
 """
-from . import flat, inplace
+from . import flat, gpu, inplace
 from .flat import get_num_threads, set_num_threads
 from .inplace import adagrad_, adam_, rmsprop_, sgd_, sgd_lecture_
 from .mixin import IMPLS, FlatPath
 
-__all__ = ["flat", "inplace", "FlatPath", "IMPLS", "get_num_threads", "set_num_threads",
+__all__ = ["flat", "gpu", "inplace", "FlatPath", "IMPLS", "get_num_threads", "set_num_threads",
            "adagrad_", "adam_", "rmsprop_", "sgd_", "sgd_lecture_"]

@@ -70,8 +70,9 @@ What differs from the teaching path (the numbers never do)
       state, in the promoted dtype).
     * A group may not hold the same parameter twice.
 
-On CuPy arrays a bucket is one chunk (each ufunc is then one kernel over the
-whole group); no threads.
+On CuPy arrays a bucket is one chunk and no threads; Adam/AdamW, SGD, RMSprop
+and Adagrad then run as one fused kernel per bucket (:mod:`optim.fast.gpu`),
+the others as one kernel per ufunc over the whole group.
 """
 from __future__ import annotations
 
@@ -83,6 +84,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from minigrad import backend
+
+from . import gpu
 
 __all__ = ["CHUNK_BYTES", "get_num_threads", "set_num_threads", "step_group", "sync"]
 
@@ -440,8 +443,11 @@ class _ChunkOut(dict):
         return value
 
 
-def _run_chunks(opt, bucket, group, tasks, worker, inplace):
-    """Apply the formula to each chunk of ``tasks`` (in one thread, with its scratch arrays)."""
+def _run_chunks(opt, bucket, group, tasks, worker, inplace, fused=False):
+    """Apply the formula to each chunk of ``tasks`` (in one thread, with its scratch arrays).
+
+    ``fused``: try the optimizer's fused kernel first (:mod:`optim.fast.gpu`; on the GPU).
+    """
     buffers = bucket.buffers
     theta_flat = bucket.theta
     for run, lo, hi, pieces in tasks:
@@ -458,7 +464,14 @@ def _run_chunks(opt, bucket, group, tasks, worker, inplace):
         theta = theta_flat[lo:hi]
         arrays = {key: buffers[key][lo:hi] for key in run.keys}
         state = {**run.state, **arrays}
-        if inplace:
+        new_state = None
+        if fused:
+            out = _ChunkOut(arrays)
+            out.bucket, out.lo, out.hi = bucket, lo, hi
+            new_state = gpu.fused_step(opt, theta, grad, state, out, group)
+        if new_state is not None:
+            pass
+        elif inplace:
             out = _ChunkOut(arrays)
             out.bucket, out.lo, out.hi = bucket, lo, hi
             work = worker.work_of_size(n)
@@ -502,16 +515,17 @@ def step_group(opt, group_index, group, first_index, *, teaching, inplace=None):
         size = min(bucket.chunk, max(run.hi - run.lo for run in runs))
         workers = _workers(opt, bucket, size)
         n_threads = min(len(workers), len(tasks)) if bucket.device == "cpu" else 1
+        fused = gpu.wanted(bucket.device)
         if n_threads <= 1:
-            _run_chunks(opt, bucket, group, tasks, workers[0], inplace)
+            _run_chunks(opt, bucket, group, tasks, workers[0], inplace, fused)
         else:
             counter = itertools.count()      # each thread takes the next chunk not yet taken
             shares = [_claim(tasks, counter) for _ in range(n_threads)]
             pool = _get_pool(n_threads - 1)
-            futures = [pool.submit(_run_chunks, opt, bucket, group, share, worker, inplace)
+            futures = [pool.submit(_run_chunks, opt, bucket, group, share, worker, inplace, fused)
                        for share, worker in zip(shares[1:], workers[1:])]
             try:
-                _run_chunks(opt, bucket, group, shares[0], workers[0], inplace)
+                _run_chunks(opt, bucket, group, shares[0], workers[0], inplace, fused)
             finally:                         # never return while another thread still writes
                 for f in futures:
                     f.result()

@@ -520,8 +520,10 @@ def test_threads_work_in_a_forked_child():
                                        ("SGD", {"momentum": 0.9, "nesterov": True}),
                                        ("RMSprop", {"centered": True, "momentum": 0.5}),
                                        ("Adagrad", {"lr_decay": 0.1})])
-def test_flat_on_gpu_equals_teaching(name, cfg):
-    """On CuPy a bucket is one chunk (one kernel per ufunc); still the teaching path's results."""
+def test_flat_on_gpu_equals_teaching(name, cfg, monkeypatch):
+    """On CuPy without the fused kernels a bucket is one chunk (one kernel per ufunc); still the
+    teaching path's results, bitwise (the fused kernels: tests/gpu/test_gpu_optim.py)."""
+    monkeypatch.setenv("MINIGRAD_GPU_FUSED", "0")
     grads = gradients(SHAPES, 6)
     runs = []
     for impl in ("teaching", "flat"):
