@@ -533,7 +533,7 @@ __all__ = ["Optimizer", "check_betas", "check_lr", "check_nonnegative", "require
 '''
 
 
-_BASE_OPTIM_FILES = ("optimizer.py", "checks.py", "types.py", "fast/mixin.py", "fast/flat.py")
+_BASE_OPTIM_FILES = ("optimizer.py", "hooks.py", "checks.py", "types.py", "fast/mixin.py", "fast/flat.py")
 _BASE_FAST_INIT = '''"""The flat path's mixin alone (the base class imports it); no formulas."""
 '''
 

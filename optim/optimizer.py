@@ -88,6 +88,17 @@ dict the functional update returns). The format is described in
     opt.trace_of("m_hat", param=0)   # numpy array, steps stacked on axis 0
 
 ``trace`` may also be a list of quantity names to keep only those (memory).
+
+Hooks
+-----
+PyTorch 2.13's optimizer hooks, with its semantics (:mod:`optim.hooks`):
+``register_step_pre_hook``/``register_step_post_hook`` (and the global
+``optim.hooks.register_optimizer_step_pre_hook``/``post_hook``),
+``register_state_dict_pre_hook``/``post_hook`` and
+``register_load_state_dict_pre_hook``/``post_hook``, each returning a handle
+whose ``remove()`` unregisters the hook. Every subclass's ``step``,
+``state_dict`` and ``load_state_dict`` is wrapped when the class is defined
+(``__init_subclass__``), so overrides run the hooks too, once per outside call.
 """
 from __future__ import annotations
 
@@ -104,6 +115,7 @@ from minigrad import backend
 from minigrad.grad_mode import enable_grad, no_grad
 from minigrad.tensor import Tensor
 
+from . import hooks as _hooks
 from .checks import check_betas, check_choice, check_count, check_lr, check_nonnegative, check_range
 from .fast.mixin import IMPLS  # (kept importable from here: optim.optimizer.IMPLS)
 from .types import Closure, Params
@@ -191,6 +203,15 @@ class Optimizer:
     """
 
     impl = "teaching"
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        """Wrap the class's ``step``, ``state_dict`` and ``load_state_dict`` with the hooks."""
+        super().__init_subclass__(**kwargs)
+        for name, wrap in (("step", _hooks.hooked_step), ("state_dict", _hooks.hooked_state_dict),
+                           ("load_state_dict", _hooks.hooked_load_state_dict)):
+            func = getattr(cls, name)
+            if not getattr(func, "hooked", False):
+                setattr(cls, name, wrap(func))
 
     def __init__(self, params: Params, defaults: dict, *, trace: bool | Iterable[str] = False,
                  impl: str = "teaching") -> None:
@@ -320,7 +341,38 @@ class Optimizer:
                 else:
                     p.grad.data[...] = 0
 
+    # ------------------------------------------------------------ hooks
+    def register_step_pre_hook(self, hook) -> _hooks.RemovableHandle:
+        """Call ``hook(optimizer, args, kwargs)`` before each ``step``.
+
+        ``args`` starts with the optimizer itself (as in PyTorch). The hook may
+        return ``(new_args, new_kwargs)`` to change the arguments of ``step``.
+        """
+        return _hooks.register(_hooks.hook_dict(self, _hooks.STEP_PRE), hook)
+
+    def register_step_post_hook(self, hook) -> _hooks.RemovableHandle:
+        """Call ``hook(optimizer, args, kwargs)`` after each ``step``."""
+        return _hooks.register(_hooks.hook_dict(self, _hooks.STEP_POST), hook)
+
+    def register_state_dict_pre_hook(self, hook, prepend: bool = False) -> _hooks.RemovableHandle:
+        """Call ``hook(optimizer)`` before ``state_dict`` builds the dict (first when ``prepend``)."""
+        return _hooks.register(_hooks.hook_dict(self, _hooks.STATE_DICT_PRE), hook, prepend)
+
+    def register_state_dict_post_hook(self, hook, prepend: bool = False) -> _hooks.RemovableHandle:
+        """Call ``hook(optimizer, state_dict)`` on the built dict; a returned dict replaces it."""
+        return _hooks.register(_hooks.hook_dict(self, _hooks.STATE_DICT_POST), hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook, prepend: bool = False) -> _hooks.RemovableHandle:
+        """Call ``hook(optimizer, state_dict)`` before loading, on a shallow copy of the
+        given dict; a returned dict is loaded instead."""
+        return _hooks.register(_hooks.hook_dict(self, _hooks.LOAD_PRE), hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook, prepend: bool = False) -> _hooks.RemovableHandle:
+        """Call ``hook(optimizer)`` after ``load_state_dict`` has loaded the state."""
+        return _hooks.register(_hooks.hook_dict(self, _hooks.LOAD_POST), hook, prepend)
+
     # ------------------------------------------------------------ stepping
+    @_hooks.hooked_step
     def step(self, closure: Closure | None = None) -> Any:
         """Perform one optimization step; return the closure's loss (or None).
 
@@ -470,6 +522,7 @@ class Optimizer:
         return values
 
     # ------------------------------------------------------------ state dicts
+    @_hooks.hooked_state_dict
     def state_dict(self) -> dict:
         """The optimizer's state in PyTorch's format.
 
@@ -503,6 +556,7 @@ class Optimizer:
             state[key] = _clone(value)
         return {"state": state, "param_groups": groups}
 
+    @_hooks.hooked_load_state_dict
     def load_state_dict(self, state_dict: dict) -> None:
         """Load a state dict made by :meth:`state_dict` (possibly through save/load).
 
