@@ -64,7 +64,8 @@ def adopt(theta: Array, grad: Array, state: dict, *, lr: float = 1e-3, beta1: fl
     theta, g = weight_decay_step(theta, g, lr=lr, weight_decay=weight_decay, decoupled=decouple)
     if t == 1:
         v = g * g                                                        # v_1 = g_1^2
-        return theta, {"step": t, "exp_avg": state["exp_avg"], "exp_avg_sq": v}, {"t": t, "g": g, "v": v}
+        m = state["exp_avg"].copy()                                      # m_1 = m_0 (a new array)
+        return theta, {"step": t, "exp_avg": m, "exp_avg_sq": v}, {"t": t, "g": g, "v": v}
     g_tilde = g / xp.maximum(xp.sqrt(state["exp_avg_sq"]), eps)         # g_t / max(sqrt(v_{t-1}), eps)
     clip = None if clip_lambda is None else clip_lambda(t)
     if clip is not None:

@@ -65,5 +65,6 @@ def madgrad(theta: Array, grad: Array, state: dict, *, lr: float = 1e-2, momentu
     theta_new = (1 - ck) * theta + ck * z                     # x_{k+1}
     if weight_decay != 0 and decouple_decay:
         theta_new = theta_new - lr * weight_decay * theta     # - gamma lambda x_k
-    new_state = {"step": k + 1, "grad_sum_sq": nu, "s": s, "x0": state["x0"]}
+    # x0 is copied: a formula returns new arrays, never its inputs
+    new_state = {"step": k + 1, "grad_sum_sq": nu, "s": s, "x0": state["x0"].copy()}
     return theta_new, new_state, {"k": k, "g": g, "lamb": lamb, "s": s, "nu": nu, "rms": rms, "z": z}
