@@ -53,6 +53,7 @@ from .ranger21 import Ranger21
 from .rmsprop import RMSprop
 from .rprop import Rprop
 from .sam import SAM
+from .schedule_free import ScheduleFreeAdamW, ScheduleFreeSGD
 from .sgd import SGD
 from .shampoo import Shampoo
 from .sophia import Sophia
@@ -69,5 +70,5 @@ __all__ = [
     "AdaBelief", "LAMB", "LARS", "Lookahead", "Ranger", "Ranger21", "SAM", "SWATS",
     "SVRG", "BarzilaiBorwein", "SGDBB", "SVRGBB", "Sophia", "Shampoo",
     "Lion", "Adan", "ADOPT", "Yogi", "AdaBound", "QHM", "QHAdam", "AggMo", "NovoGrad", "MADGRAD",
-    "AdEMAMix",
+    "AdEMAMix", "ScheduleFreeSGD", "ScheduleFreeAdamW",
 ]

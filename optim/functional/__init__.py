@@ -67,6 +67,14 @@ from .ranger21 import ranger21, ranger21_init, ranger21_lr, ranger21_moments, ra
 from .rmsprop import rmsprop, rmsprop_init
 from .rprop import rprop, rprop_init
 from .sam import sam, sam_ascent, sam_grad_norm
+from .schedule_free import (
+    schedule_free_adamw,
+    schedule_free_eval_point,
+    schedule_free_init,
+    schedule_free_sgd,
+    schedule_free_train_point,
+    schedule_free_weight,
+)
 from .schedules import (
     anneal_cos,
     anneal_linear,

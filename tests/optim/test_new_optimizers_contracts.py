@@ -23,6 +23,8 @@ FORMULAS = [
     (F.madgrad, F.madgrad_init, {}, {"momentum": 0.0, "weight_decay": 0.1, "decouple_decay": True}),
     (F.ademamix, F.ademamix_init, {}, {"alpha_warmup": 5, "beta3_warmup": 5, "weight_decay": 0.1}),
     (F.sparse_adam, F.sparse_adam_init, {}, {"maximize": True}),
+    (F.schedule_free_sgd, F.schedule_free_init, {}, {"weight_decay": 0.1, "warmup_steps": 2}),
+    (F.schedule_free_adamw, F.schedule_free_init, {"adaptive": True}, {"weight_decay": 0.1, "r": 1.0}),
 ]
 
 
@@ -36,6 +38,7 @@ ROUND_TRIPS = [
     ("Yogi", {}), ("AdaBound", {"amsbound": True}),
     ("QHAdam", {}), ("AggMo", {}), ("NovoGrad", {}), ("MADGRAD", {}),
     ("AdEMAMix", {"alpha_warmup": 5, "beta3_warmup": 8}), ("SparseAdam", {}),
+    ("ScheduleFreeSGD", {"lr": 0.1, "warmup_steps": 5}), ("ScheduleFreeAdamW", {"r": 1.0}),
 ]
 
 
@@ -85,6 +88,8 @@ BAD = [
     ("MADGRAD", {"momentum": 1.0}, "Invalid momentum value: 1.0"),
     ("AdEMAMix", {"alpha_warmup": 0}, "Invalid alpha_warmup value"),
     ("SparseAdam", {"eps": 0.0}, "Invalid epsilon value: 0.0"),
+    ("ScheduleFreeSGD", {"momentum": 1.5}, "Invalid momentum value: 1.5"),
+    ("ScheduleFreeAdamW", {"warmup_steps": -1}, "Invalid warmup_steps value: -1"),
 ]
 
 
@@ -108,6 +113,8 @@ TRACED = {
     "MADGRAD": ({}, {"k", "g", "lamb", "s", "nu", "rms", "z"}),
     "AdEMAMix": ({}, {"t", "g", "alpha_t", "beta3_t", "m1", "m2", "nu", "m1_hat", "nu_hat", "u"}),
     "SparseAdam": ({}, {"t", "g", "rows", "m", "v", "alpha_t"}),
+    "ScheduleFreeSGD": ({}, {"t", "lr_t", "c", "g", "z", "x", "y"}),
+    "ScheduleFreeAdamW": ({}, {"t", "lr_t", "c", "v", "denom", "g", "z", "x", "y"}),
 }
 
 

@@ -10,7 +10,7 @@ decay instead of its default decoupled one. Three differences are
 conventions of pytorch_optimizer's code that the papers do not have; the
 cases neutralise them so that the comparison is exact:
 
-* AdaBound: pytorch_optimizer takes sqrt(v + 1e-15); its
+* AdaBound and ScheduleFreeAdamW: pytorch_optimizer takes sqrt(v + 1e-15); its
   ``exp_avg_sq_eps`` is set to 0 here (left in, the parameters differ by
   about 4e-10, relative, after 20 steps).
 * QHAdam: pytorch_optimizer keeps the bias-correction weights as float32
@@ -42,6 +42,16 @@ def _exact_adabound(monkeypatch):
     for name in ("apply_ams_bound", "apply_ams_bound_foreach"):
         original = getattr(po.AdaBound, name)
         monkeypatch.setattr(po.AdaBound, name, staticmethod(functools.partial(original, exp_avg_sq_eps=0.0)))
+
+
+def _exact_schedule_free_adamw(monkeypatch):
+    """pytorch_optimizer's ScheduleFreeAdamW without the 1e-15 under its square root."""
+    original = po.ScheduleFreeAdamW.apply_ams_bound
+    monkeypatch.setattr(po.ScheduleFreeAdamW, "apply_ams_bound",
+                        staticmethod(functools.partial(original, exp_avg_sq_eps=0.0)))
+    original_each = po.ScheduleFreeAdamW.apply_ams_bound_foreach
+    monkeypatch.setattr(po.ScheduleFreeAdamW, "apply_ams_bound_foreach",
+                        staticmethod(functools.partial(original_each, exp_avg_sq_eps=0.0)))
 
 
 def _float64_qhadam_weights(ref, params):
@@ -84,6 +94,11 @@ CASES = [
     ("madgrad-decoupled-eps0", optim.MADGRAD, {"lr": 0.01, "eps": 0.0, "weight_decay": 0.1, "decouple_decay": True},
      po.MADGRAD, {"lr": 0.01, "eps": 0.0, "weight_decay": 0.1, "weight_decouple": True}),
     ("ademamix", optim.AdEMAMix, {"lr": 0.01, "alpha": 5.0}, po.AdEMAMix, {"lr": 0.01, "alpha": 5.0}),
+    ("schedule-free-sgd", optim.ScheduleFreeSGD, {"lr": 0.1, "weight_decay": 0.1, "warmup_steps": 5},
+     po.ScheduleFreeSGD, {"lr": 0.1, "weight_decay": 0.1, "warmup_steps": 5}),
+    ("schedule-free-adamw", optim.ScheduleFreeAdamW, {"lr": 0.01, "weight_decay": 0.1, "warmup_steps": 5, "r": 0.5},
+     po.ScheduleFreeAdamW, {"lr": 0.01, "weight_decay": 0.1, "warmup_steps": 5, "r": 0.5},
+     {"patch": _exact_schedule_free_adamw}),
 ]
 
 
