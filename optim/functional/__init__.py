@@ -58,7 +58,7 @@ from .lbfgs import cubic_interpolate, lbfgs_two_loop, lbfgs_update_history, stro
 from .lion import lion, lion_init
 from .lookahead import lookahead, lookahead_init, lookahead_momentum, lookahead_sync
 from .madgrad import madgrad, madgrad_init
-from .muon import muon, muon_adjust_lr, muon_init, newton_schulz
+from .muon import muon, muon_adjust_lr, muon_init, newton_schulz, orthogonalize, polar_express, svd_polar
 from .nadam import nadam, nadam_init
 from .novograd import novograd, novograd_init
 from .qhm import qhadam, qhadam_init, qhm, qhm_init
