@@ -47,6 +47,7 @@ from .muon import Muon
 from .nadam import NAdam
 from .novograd import NovoGrad
 from .optimizer import Optimizer, required
+from .prodigy import Prodigy
 from .qhm import QHM, QHAdam
 from .radam import RAdam
 from .ranger21 import Ranger21
@@ -70,5 +71,5 @@ __all__ = [
     "AdaBelief", "LAMB", "LARS", "Lookahead", "Ranger", "Ranger21", "SAM", "SWATS",
     "SVRG", "BarzilaiBorwein", "SGDBB", "SVRGBB", "Sophia", "Shampoo",
     "Lion", "Adan", "ADOPT", "Yogi", "AdaBound", "QHM", "QHAdam", "AggMo", "NovoGrad", "MADGRAD",
-    "AdEMAMix", "ScheduleFreeSGD", "ScheduleFreeAdamW",
+    "AdEMAMix", "ScheduleFreeSGD", "ScheduleFreeAdamW", "Prodigy",
 ]

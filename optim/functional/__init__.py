@@ -61,6 +61,7 @@ from .madgrad import madgrad, madgrad_init
 from .muon import muon, muon_adjust_lr, muon_init, newton_schulz, orthogonalize, polar_express, svd_polar
 from .nadam import nadam, nadam_init
 from .novograd import novograd, novograd_init
+from .prodigy import prodigy_accumulate, prodigy_estimate, prodigy_init, prodigy_lr, prodigy_update
 from .qhm import qhadam, qhadam_init, qhm, qhm_init
 from .radam import radam, radam_init
 from .ranger21 import ranger21, ranger21_init, ranger21_lr, ranger21_moments, ranger21_update, ranger21_warmup_steps

@@ -90,6 +90,9 @@ BAD = [
     ("SparseAdam", {"eps": 0.0}, "Invalid epsilon value: 0.0"),
     ("ScheduleFreeSGD", {"momentum": 1.5}, "Invalid momentum value: 1.5"),
     ("ScheduleFreeAdamW", {"warmup_steps": -1}, "Invalid warmup_steps value: -1"),
+    ("Prodigy", {"d0": 0.0}, "Invalid d0 value: 0.0"),
+    ("Prodigy", {"growth_rate": 0.5}, "Invalid growth_rate value: 0.5"),
+    ("Prodigy", {"beta3": 1.0}, "Invalid beta3 value: 1.0"),
 ]
 
 
@@ -115,6 +118,7 @@ TRACED = {
     "SparseAdam": ({}, {"t", "g", "rows", "m", "v", "alpha_t"}),
     "ScheduleFreeSGD": ({}, {"t", "lr_t", "c", "g", "z", "x", "y"}),
     "ScheduleFreeAdamW": ({}, {"t", "lr_t", "c", "v", "denom", "g", "z", "x", "y"}),
+    "Prodigy": ({}, {"g", "m", "v", "s", "denom", "d", "d_next", "d_hat", "dlr"}),
 }
 
 

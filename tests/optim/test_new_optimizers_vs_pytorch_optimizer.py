@@ -6,7 +6,7 @@ method on the same float64 parameters, feeds both the same gradients for
 group) and compares the parameters after every step. Where the two libraries
 follow different conventions, the case sets pytorch_optimizer's options to
 the paper's form (``docs/CONVENTIONS.md`` lists them), e.g. its L2 weight
-decay instead of its default decoupled one. Three differences are
+decay instead of its default decoupled one. Four differences are
 conventions of pytorch_optimizer's code that the papers do not have; the
 cases neutralise them so that the comparison is exact:
 
@@ -16,6 +16,10 @@ cases neutralise them so that the comparison is exact:
 * QHAdam: pytorch_optimizer keeps the bias-correction weights as float32
   tensors; here they are given as float64 before the first step (left
   float32, the parameters differ by about 5e-7).
+* Prodigy: pytorch_optimizer keeps the estimate's sums (d_numerator, d_de_nom)
+  as tensors of torch's default dtype, float32; the cases run with float64 as
+  the default (left float32, d differs by about 3e-8 relative from its first
+  growth on, the parameters by about 4e-10).
 * MADGRAD: the reference code and pytorch_optimizer use ``lr + eps`` as the
   step size; minigrad follows the paper's gamma, so the cases give
   minigrad ``lr + eps`` (left equal, the parameters differ by about 1e-2
@@ -25,6 +29,7 @@ import functools
 
 import numpy as np
 import pytest
+from optim_utils import torch_default_dtype
 
 import minigrad as mg
 import optim
@@ -99,6 +104,9 @@ CASES = [
     ("schedule-free-adamw", optim.ScheduleFreeAdamW, {"lr": 0.01, "weight_decay": 0.1, "warmup_steps": 5, "r": 0.5},
      po.ScheduleFreeAdamW, {"lr": 0.01, "weight_decay": 0.1, "warmup_steps": 5, "r": 0.5},
      {"patch": _exact_schedule_free_adamw}),
+    ("prodigy", optim.Prodigy, {"lr": 1.0}, po.Prodigy, {"lr": 1.0}, {"float64": True}),
+    ("prodigy-decay", optim.Prodigy, {"lr": 0.5, "weight_decay": 0.1, "growth_rate": 2.0, "d_coef": 0.8},
+     po.Prodigy, {"lr": 0.5, "weight_decay": 0.1, "growth_rate": 2.0, "d_coef": 0.8}, {"float64": True}),
 ]
 
 
@@ -131,7 +139,8 @@ def test_matches_pytorch_optimizer(case, monkeypatch):
     match = match[0] if match else {}
     if "patch" in match:
         match["patch"](monkeypatch)
-    assert run_pair(ours_cls, ours_cfg, theirs_cls, theirs_cfg, match) < 1e-11
+    with torch_default_dtype(torch.float64 if match.get("float64") else torch.get_default_dtype()):
+        assert run_pair(ours_cls, ours_cfg, theirs_cls, theirs_cfg, match) < 1e-11
 
 
 def test_the_conventions_neutralised_above_are_real_differences():
@@ -143,3 +152,5 @@ def test_the_conventions_neutralised_above_are_real_differences():
     assert 1e-11 < adabound < 1e-8
     assert 1e-8 < qhadam < 1e-5
     assert 1e-5 < madgrad
+    prodigy = run_pair(optim.Prodigy, {}, po.Prodigy, {})
+    assert 1e-12 < prodigy < 1e-7
