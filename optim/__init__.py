@@ -37,6 +37,7 @@ from .adopt import ADOPT
 from .aggmo import AggMo
 from .asgd import ASGD
 from .barzilai_borwein import SGDBB, SVRGBB, BarzilaiBorwein
+from .dadapt_adam import DAdaptAdam
 from .lamb import LAMB
 from .lars import LARS
 from .lbfgs import LBFGS
@@ -71,5 +72,5 @@ __all__ = [
     "AdaBelief", "LAMB", "LARS", "Lookahead", "Ranger", "Ranger21", "SAM", "SWATS",
     "SVRG", "BarzilaiBorwein", "SGDBB", "SVRGBB", "Sophia", "Shampoo",
     "Lion", "Adan", "ADOPT", "Yogi", "AdaBound", "QHM", "QHAdam", "AggMo", "NovoGrad", "MADGRAD",
-    "AdEMAMix", "ScheduleFreeSGD", "ScheduleFreeAdamW", "Prodigy",
+    "AdEMAMix", "ScheduleFreeSGD", "ScheduleFreeAdamW", "Prodigy", "DAdaptAdam",
 ]

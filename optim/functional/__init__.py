@@ -52,6 +52,7 @@ from .barzilai_borwein import (
                                sgd_bb_step_size,
                                svrg_bb_step_size,
 )
+from .dadapt_adam import dadapt_adam_accumulate, dadapt_adam_estimate, dadapt_adam_init, dadapt_adam_update
 from .lamb import lamb, lamb_init
 from .lars import lars, lars_init
 from .lbfgs import cubic_interpolate, lbfgs_two_loop, lbfgs_update_history, strong_wolfe

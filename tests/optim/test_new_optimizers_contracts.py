@@ -39,6 +39,7 @@ ROUND_TRIPS = [
     ("QHAdam", {}), ("AggMo", {}), ("NovoGrad", {}), ("MADGRAD", {}),
     ("AdEMAMix", {"alpha_warmup": 5, "beta3_warmup": 8}), ("SparseAdam", {}),
     ("ScheduleFreeSGD", {"lr": 0.1, "warmup_steps": 5}), ("ScheduleFreeAdamW", {"r": 1.0}),
+    ("Prodigy", {"weight_decay": 0.1}), ("DAdaptAdam", {"decouple": True, "weight_decay": 0.1}),
 ]
 
 
@@ -93,6 +94,7 @@ BAD = [
     ("Prodigy", {"d0": 0.0}, "Invalid d0 value: 0.0"),
     ("Prodigy", {"growth_rate": 0.5}, "Invalid growth_rate value: 0.5"),
     ("Prodigy", {"beta3": 1.0}, "Invalid beta3 value: 1.0"),
+    ("DAdaptAdam", {"d0": -1.0}, "Invalid d0 value: -1.0"),
 ]
 
 
@@ -119,6 +121,7 @@ TRACED = {
     "ScheduleFreeSGD": ({}, {"t", "lr_t", "c", "g", "z", "x", "y"}),
     "ScheduleFreeAdamW": ({}, {"t", "lr_t", "c", "v", "denom", "g", "z", "x", "y"}),
     "Prodigy": ({}, {"g", "m", "v", "s", "denom", "d", "d_next", "d_hat", "dlr"}),
+    "DAdaptAdam": ({}, {"g", "m", "v", "s", "denom", "d", "d_next", "d_hat", "dlr"}),
 }
 
 

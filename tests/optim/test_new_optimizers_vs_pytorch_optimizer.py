@@ -107,6 +107,11 @@ CASES = [
     ("prodigy", optim.Prodigy, {"lr": 1.0}, po.Prodigy, {"lr": 1.0}, {"float64": True}),
     ("prodigy-decay", optim.Prodigy, {"lr": 0.5, "weight_decay": 0.1, "growth_rate": 2.0, "d_coef": 0.8},
      po.Prodigy, {"lr": 0.5, "weight_decay": 0.1, "growth_rate": 2.0, "d_coef": 0.8}, {"float64": True}),
+    ("dadapt-adam", optim.DAdaptAdam, {}, po.DAdaptAdam, {}, {"float64": True}),
+    ("dadapt-adam-decay", optim.DAdaptAdam, {"lr": 0.5, "weight_decay": 0.1, "decouple": True},
+     po.DAdaptAdam, {"lr": 0.5, "weight_decay": 0.1, "weight_decouple": True}, {"float64": True}),
+    ("dadapt-adam-l2", optim.DAdaptAdam, {"weight_decay": 0.1}, po.DAdaptAdam, {"weight_decay": 0.1},
+     {"float64": True}),
 ]
 
 
