@@ -29,6 +29,7 @@ from .adabound import AdaBound
 from .adadelta import Adadelta
 from .adafactor import Adafactor
 from .adagrad import Adagrad
+from .adahessian import AdaHessian
 from .adam import Adam, AdamW
 from .adamax import Adamax
 from .adan import Adan
@@ -72,5 +73,5 @@ __all__ = [
     "AdaBelief", "LAMB", "LARS", "Lookahead", "Ranger", "Ranger21", "SAM", "SWATS",
     "SVRG", "BarzilaiBorwein", "SGDBB", "SVRGBB", "Sophia", "Shampoo",
     "Lion", "Adan", "ADOPT", "Yogi", "AdaBound", "QHM", "QHAdam", "AggMo", "NovoGrad", "MADGRAD",
-    "AdEMAMix", "ScheduleFreeSGD", "ScheduleFreeAdamW", "Prodigy", "DAdaptAdam",
+    "AdEMAMix", "ScheduleFreeSGD", "ScheduleFreeAdamW", "Prodigy", "DAdaptAdam", "AdaHessian",
 ]

@@ -36,6 +36,7 @@ from .adabound import adabound, adabound_bounds, adabound_init
 from .adadelta import adadelta, adadelta_init
 from .adafactor import adafactor, adafactor_init
 from .adagrad import adagrad, adagrad_init
+from .adahessian import adahessian, adahessian_init, spatial_average
 from .adam import adam, adam_init, adamw
 from .adamax import adamax, adamax_init
 from .adan import adan, adan_init

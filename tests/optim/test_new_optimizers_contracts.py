@@ -25,6 +25,8 @@ FORMULAS = [
     (F.sparse_adam, F.sparse_adam_init, {}, {"maximize": True}),
     (F.schedule_free_sgd, F.schedule_free_init, {}, {"weight_decay": 0.1, "warmup_steps": 2}),
     (F.schedule_free_adamw, F.schedule_free_init, {"adaptive": True}, {"weight_decay": 0.1, "r": 1.0}),
+    (F.adahessian, F.adahessian_init, {}, {"hessian_diag": np.full((3, 2), 2.0), "weight_decay": 0.1}),
+    (F.adahessian, F.adahessian_init, {}, {"hessian_diag": None, "hessian_power": 0.5}),
 ]
 
 
@@ -124,6 +126,8 @@ BAD = [
     ("Prodigy", {"growth_rate": 0.5}, "Invalid growth_rate value: 0.5"),
     ("Prodigy", {"beta3": 1.0}, "Invalid beta3 value: 1.0"),
     ("DAdaptAdam", {"d0": -1.0}, "Invalid d0 value: -1.0"),
+    ("AdaHessian", {"hessian_power": 1.5}, "Invalid hessian_power value: 1.5"),
+    ("AdaHessian", {"update_period": 0}, "Invalid update_period value: 0"),
 ]
 
 

@@ -159,3 +159,23 @@ def test_the_conventions_neutralised_above_are_real_differences():
     assert 1e-5 < madgrad
     prodigy = run_pair(optim.Prodigy, {}, po.Prodigy, {})
     assert 1e-12 < prodigy < 1e-7
+
+
+@pytest.mark.parametrize("cfg", [{"lr": 0.1, "eps": 1e-4},
+                                 {"lr": 0.05, "weight_decay": 0.1, "hessian_power": 0.5, "eps": 1e-8}], ids=str)
+def test_adahessian_matches_pytorch_optimizer_given_the_same_estimates(cfg):
+    """Both take the Hessian diagonal as an argument of step (pytorch_optimizer's ``hessian=``)."""
+    rng = np.random.default_rng(0)
+    init = [rng.standard_normal(s) for s in SHAPES]
+    ours = [mg.Tensor(a.copy(), requires_grad=True) for a in init]
+    theirs = [torch.tensor(a.copy(), requires_grad=True) for a in init]
+    opt, ref = optim.AdaHessian(ours, **cfg), po.AdaHessian(theirs, **cfg)
+    for _ in range(STEPS):
+        D = [rng.standard_normal(s) for s in SHAPES]
+        for p, q, s in zip(ours, theirs, SHAPES):
+            g = rng.standard_normal(s)
+            p.grad, q.grad = mg.Tensor(g), torch.tensor(g.copy())
+        opt.step(hessian=D)
+        ref.step(hessian=[torch.tensor(d.copy()) for d in D])
+        for p, q in zip(ours, theirs):
+            np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=1e-11, atol=0)
