@@ -19,44 +19,61 @@ The package has three layers (``docs/ARCHITECTURE.md``):
 * :mod:`optim.fast`: the flat fast path (``impl="flat"``) and the formulas'
   in-place twins, bitwise equal to the formulas.
 """
-from . import checks, fast, functional, lr_scheduler, stopping, swa_utils, tracing, transforms
+from . import checks, fast, functional, hooks, lr_scheduler, stopping, swa_utils, tracing, transforms
 
 # beyond torch.optim
 from .adabelief import AdaBelief
+from .adabound import AdaBound
 
 # in torch.optim
 from .adadelta import Adadelta
 from .adafactor import Adafactor
 from .adagrad import Adagrad
+from .adahessian import AdaHessian
 from .adam import Adam, AdamW
 from .adamax import Adamax
+from .adan import Adan
+from .ademamix import AdEMAMix
+from .adopt import ADOPT
+from .aggmo import AggMo
 from .asgd import ASGD
 from .barzilai_borwein import SGDBB, SVRGBB, BarzilaiBorwein
+from .dadapt_adam import DAdaptAdam
 from .lamb import LAMB
 from .lars import LARS
 from .lbfgs import LBFGS
+from .lion import Lion
 from .lookahead import Lookahead, Ranger
+from .madgrad import MADGRAD
 from .muon import Muon
 from .nadam import NAdam
+from .novograd import NovoGrad
 from .optimizer import Optimizer, required
+from .prodigy import Prodigy
+from .qhm import QHM, QHAdam
 from .radam import RAdam
 from .ranger21 import Ranger21
 from .rmsprop import RMSprop
 from .rprop import Rprop
 from .sam import SAM
+from .schedule_free import ScheduleFreeAdamW, ScheduleFreeSGD
 from .sgd import SGD
 from .shampoo import Shampoo
 from .sophia import Sophia
+from .sparse_adam import SparseAdam
 from .svrg import SVRG
 from .swats import SWATS
 from .tracing import Trace, TraceReader, trace_of
+from .yogi import Yogi
 
 __all__ = [
-    "checks", "fast", "functional", "lr_scheduler", "stopping", "swa_utils", "transforms",
+    "checks", "fast", "functional", "hooks", "lr_scheduler", "stopping", "swa_utils", "transforms",
     "Optimizer", "required",
     "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "Adamax", "NAdam", "RAdam",
-    "ASGD", "Rprop", "Adafactor", "LBFGS", "Muon",
+    "ASGD", "Rprop", "Adafactor", "LBFGS", "Muon", "SparseAdam",
     "AdaBelief", "LAMB", "LARS", "Lookahead", "Ranger", "Ranger21", "SAM", "SWATS",
     "SVRG", "BarzilaiBorwein", "SGDBB", "SVRGBB", "Sophia", "Shampoo",
     "tracing", "Trace", "TraceReader", "trace_of",
+    "Lion", "Adan", "ADOPT", "Yogi", "AdaBound", "QHM", "QHAdam", "AggMo", "NovoGrad", "MADGRAD",
+    "AdEMAMix", "ScheduleFreeSGD", "ScheduleFreeAdamW", "Prodigy", "DAdaptAdam", "AdaHessian",
 ]

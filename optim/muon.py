@@ -28,8 +28,8 @@ from minigrad.nn.embedding import Embedding
 from minigrad.nn.linear import Linear
 
 from . import functional as F
-from .checks import _scalar, check_bool, check_int, check_real, check_reals, check_str
-from .functional.muon import ADJUST_LR_FNS, NS_COEFFICIENTS, NS_EPS, NS_STEPS
+from .checks import _scalar, check_bool, check_choice, check_int, check_real, check_reals, check_str
+from .functional.muon import ADJUST_LR_FNS, NS_COEFFICIENTS, NS_EPS, NS_STEPS, ORTHOGONALIZE_METHODS
 from .optimizer import Optimizer
 from .types import Params
 
@@ -53,6 +53,11 @@ class Muon(Optimizer):
         ns_steps: Newton–Schulz steps :math:`k` (default 5; must be < 100).
         adjust_lr_fn: ``None``/``"original"`` (:math:`\gamma\sqrt{\max(1, m/n)}`)
             or ``"match_rms_adamw"`` (:math:`0.2\gamma\sqrt{\max(m, n)}`).
+        orthogonalize: ``"newton_schulz"`` (default, PyTorch's), ``"polar_express"``
+            (Amsel et al. 2025: ``ns_steps`` steps of per-step optimal quintics)
+            or ``"svd"`` (the exact polar factor :math:`UV^\top`, the reference);
+            see :mod:`optim.functional.muon`. An attribute of the optimizer,
+            not a param-group key (the groups keep PyTorch's keys exactly).
         trace: record the formula's intermediates (``g``, ``B``, ``U``, ``O``,
             ``lr_adj``; see :class:`Optimizer`).
 
@@ -63,7 +68,7 @@ class Muon(Optimizer):
     def __init__(self, params: Params, lr: float = 1e-3, weight_decay: float = 0.1, momentum: float = 0.95,
                  nesterov: bool = True, ns_coefficients: tuple[float, float, float] = NS_COEFFICIENTS,
                  eps: float = NS_EPS, ns_steps: int = NS_STEPS, adjust_lr_fn: str | None = None, *,
-                 trace: bool | Iterable[str] = False) -> None:
+                 orthogonalize: str = "newton_schulz", trace: bool | Iterable[str] = False) -> None:
         lr = _scalar(check_real(lr, "lr", allow_tensor=True), "lr")
         check_real(momentum, "momentum")
         check_real(weight_decay, "weight_decay")
@@ -80,11 +85,13 @@ class Muon(Optimizer):
             raise ValueError(f"weight decay should be >= 0 but is: {weight_decay}")
         if adjust_lr_fn not in ADJUST_LR_FNS:
             raise ValueError(f"Adjust learning rate function {adjust_lr_fn} is not supported")
+        check_choice(orthogonalize, "orthogonalize", ORTHOGONALIZE_METHODS)
         defaults = {
             "lr": lr, "weight_decay": weight_decay, "momentum": momentum,
             "nesterov": nesterov, "ns_coefficients": tuple(ns_coefficients), "eps": eps,
             "ns_steps": ns_steps, "adjust_lr_fn": adjust_lr_fn,
         }
+        self.orthogonalize = orthogonalize
         super().__init__(params, defaults, trace=trace)
 
     def add_param_group(self, param_group: dict) -> None:
@@ -104,7 +111,8 @@ class Muon(Optimizer):
                       weight_decay=group["weight_decay"], momentum=group["momentum"],
                       nesterov=group["nesterov"], ns_coefficients=group["ns_coefficients"],
                       ns_steps=group["ns_steps"], eps=group["eps"],
-                      adjust_lr_fn=group["adjust_lr_fn"])
+                      adjust_lr_fn=group["adjust_lr_fn"],
+                      orthogonalize=self.orthogonalize)
 
 
 class MuonParamSplit(NamedTuple):

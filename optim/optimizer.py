@@ -95,6 +95,17 @@ dict the functional update returns). The format is described in
 or an :class:`optim.Trace` (:mod:`optim.tracing`): a parameter subset, a step
 schedule, summaries or coordinates instead of full arrays, a memory bound or a
 stream to disk.
+
+Hooks
+-----
+PyTorch 2.13's optimizer hooks, with its semantics (:mod:`optim.hooks`):
+``register_step_pre_hook``/``register_step_post_hook`` (and the global
+``optim.hooks.register_optimizer_step_pre_hook``/``post_hook``),
+``register_state_dict_pre_hook``/``post_hook`` and
+``register_load_state_dict_pre_hook``/``post_hook``, each returning a handle
+whose ``remove()`` unregisters the hook. Every subclass's ``step``,
+``state_dict`` and ``load_state_dict`` is wrapped when the class is defined
+(``__init_subclass__``), so overrides run the hooks too, once per outside call.
 """
 from __future__ import annotations
 
@@ -112,6 +123,7 @@ from minigrad import backend
 from minigrad.grad_mode import enable_grad, no_grad
 from minigrad.tensor import Tensor
 
+from . import hooks as _hooks
 from . import tracing as _tracing
 from .checks import (
     check_betas,
@@ -224,12 +236,19 @@ class Optimizer:
 
     impl = "teaching"
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, **kwargs) -> None:
+        """Wrap the class's methods: ``step`` bumps its parameters' version counters (inside)
+        and runs the hooks (outside), ``state_dict``/``load_state_dict`` run the hooks, and a
+        hyperparameter of the wrong type names the class ("Adam: lr must be ...")."""
         super().__init_subclass__(**kwargs)
         if "step" in cls.__dict__:
             cls.step = _marks_parameters_modified(cls.__dict__["step"])
+        for name, wrap in (("step", _hooks.hooked_step), ("state_dict", _hooks.hooked_state_dict),
+                           ("load_state_dict", _hooks.hooked_load_state_dict)):
+            func = getattr(cls, name)
+            if not getattr(func, "hooked", False):
+                setattr(cls, name, wrap(func))
         if "__init__" in cls.__dict__:
-            # a hyperparameter of the wrong type names the class: "Adam: lr must be ..."
             cls.__init__ = names_owner(cls.__dict__["__init__"])
 
     def __init__(self, params: Params, defaults: dict, *, trace: bool | Iterable[str] = False,
@@ -360,7 +379,38 @@ class Optimizer:
                 else:
                     p.grad.data[...] = 0
 
+    # ------------------------------------------------------------ hooks
+    def register_step_pre_hook(self, hook) -> _hooks.RemovableHandle:
+        """Call ``hook(optimizer, args, kwargs)`` before each ``step``.
+
+        ``args`` starts with the optimizer itself (as in PyTorch). The hook may
+        return ``(new_args, new_kwargs)`` to change the arguments of ``step``.
+        """
+        return _hooks.register(_hooks.hook_dict(self, _hooks.STEP_PRE), hook)
+
+    def register_step_post_hook(self, hook) -> _hooks.RemovableHandle:
+        """Call ``hook(optimizer, args, kwargs)`` after each ``step``."""
+        return _hooks.register(_hooks.hook_dict(self, _hooks.STEP_POST), hook)
+
+    def register_state_dict_pre_hook(self, hook, prepend: bool = False) -> _hooks.RemovableHandle:
+        """Call ``hook(optimizer)`` before ``state_dict`` builds the dict (first when ``prepend``)."""
+        return _hooks.register(_hooks.hook_dict(self, _hooks.STATE_DICT_PRE), hook, prepend)
+
+    def register_state_dict_post_hook(self, hook, prepend: bool = False) -> _hooks.RemovableHandle:
+        """Call ``hook(optimizer, state_dict)`` on the built dict; a returned dict replaces it."""
+        return _hooks.register(_hooks.hook_dict(self, _hooks.STATE_DICT_POST), hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook, prepend: bool = False) -> _hooks.RemovableHandle:
+        """Call ``hook(optimizer, state_dict)`` before loading, on a shallow copy of the
+        given dict; a returned dict is loaded instead."""
+        return _hooks.register(_hooks.hook_dict(self, _hooks.LOAD_PRE), hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook, prepend: bool = False) -> _hooks.RemovableHandle:
+        """Call ``hook(optimizer)`` after ``load_state_dict`` has loaded the state."""
+        return _hooks.register(_hooks.hook_dict(self, _hooks.LOAD_POST), hook, prepend)
+
     # ------------------------------------------------------------ stepping
+    @_hooks.hooked_step
     def step(self, closure: Closure | None = None) -> Any:
         """Perform one optimization step; return the closure's loss (or None).
 
@@ -500,6 +550,7 @@ class Optimizer:
         return _tracing.trace_of(self.trace, quantity, param, steps=steps)
 
     # ------------------------------------------------------------ state dicts
+    @_hooks.hooked_state_dict
     def state_dict(self) -> dict:
         """The optimizer's state in PyTorch's format.
 
@@ -533,6 +584,7 @@ class Optimizer:
             state[key] = _clone(value)
         return {"state": state, "param_groups": groups}
 
+    @_hooks.hooked_load_state_dict
     def load_state_dict(self, state_dict: dict) -> None:
         """Load a state dict made by :meth:`state_dict` (possibly through save/load).
 

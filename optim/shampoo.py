@@ -35,7 +35,11 @@ class Shampoo(Optimizer):
             exponential moving averages
             :math:`L \leftarrow \beta L + (1-\beta)GG^\top`.
         update_freq: recompute the inverse roots every this many steps
-            (default 1: every step, as in the paper).
+            (default 1: every step, as in the paper); a mode whose gradient
+            statistic has not reached full rank is recomputed at every step
+            until it has (roots of a rank-deficient statistic, reused, blow
+            up the directions the first gradients missed;
+            :mod:`optim.functional.shampoo`).
         weight_decay: L2 penalty :math:`\lambda` (default 0).
         vector_statistic: for 1-d (and 0-d) parameters, ``"full"`` (default,
             an :math:`n\times n` statistic: full-matrix AdaGrad) or
@@ -44,7 +48,8 @@ class Shampoo(Optimizer):
             ``G_tilde`` per step and parameter.
 
     State per parameter: ``step``, ``statistics`` (list of the :math:`H^i`),
-    ``inverse_roots`` (list of the :math:`(H^i)^{-1/2k}`).
+    ``inverse_roots`` (list of the :math:`(H^i)^{-1/2k}`), ``full_rank``
+    (list of flags: which statistics had full rank at their last root).
     """
 
     def __init__(self, params: Params, lr: float = 1e-2, eps: float = 1e-6, beta: float | None = None,

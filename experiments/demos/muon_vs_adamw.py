@@ -19,6 +19,12 @@ show the suboptimality :math:`F - F^*`.
   recipe would hand to AdamW; the point of this demo is Muon on that matrix.
   The bias's AdamW uses the best learning rate of the AdamW arm.
 
+A third panel compares Muon's orthogonalisations on the full-batch gradient
+of :math:`W` at the initialisation: the spectral-norm distance to the exact polar
+factor :math:`UV^\top` (from the SVD, ``optim.functional.muon.svd_polar``) after
+each step of Newton–Schulz (Jordan's quintic, PyTorch's) and of Polar Express
+(Amsel et al. 2025), in float64.
+
 The optimizers' own weight decay is 0 for both: the penalty is in the objective,
 the same for both (their decoupled defaults, 0.1 and 0.01, would add different
 regularisers). Each arm runs a small
@@ -45,6 +51,7 @@ import minigrad.functional as F
 import optim
 from experiments.registry import experiment
 from minigrad import nn
+from optim.functional.muon import newton_schulz, polar_express, svd_polar
 from optim.muon import split_params_for_muon
 
 from ._sklearn_data import load_digits_split
@@ -171,6 +178,24 @@ def interleaved_step_seconds(data, muon_lr, adamw_lr, rounds, seed):
     return {k: float(np.median(v)) for k, v in times.items()}
 
 
+def initial_gradient(data, seed):
+    """The full-batch gradient of F with respect to W at the initialisation, as float64."""
+    model = _model(seed)
+    logits = model(mg.tensor(data.X_train))
+    loss = F.cross_entropy(logits, mg.tensor(data.y_train)) + 0.5 * LAMBDA * (model.weight * model.weight).sum()
+    loss.backward()
+    return model.weight.grad.numpy().astype(np.float64)
+
+
+def orthogonalization_distances(G, max_steps):
+    """Spectral-norm distance to U V^T after k = 1..max_steps steps of each iteration."""
+    exact = svd_polar(G)
+    return {"newton_schulz": [float(np.linalg.norm(newton_schulz(G, steps=k) - exact, 2))
+                              for k in range(1, max_steps + 1)],
+            "polar_express": [float(np.linalg.norm(polar_express(G, k) - exact, 2))
+                              for k in range(1, max_steps + 1)]}
+
+
 def _finite_or_inf(x):
     return x if np.isfinite(x) else float("inf")
 
@@ -212,7 +237,11 @@ def run(ctx):
         hit = np.nonzero(r["losses"] - f_star <= level)[0]
         return int(hit[0]) if hit.size else None
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.3))
+    G0 = initial_gradient(data, ctx.seed)
+    sv = np.linalg.svd(G0, compute_uv=False)
+    distances = orthogonalization_distances(G0, 12)
+
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(18, 4.3))
     for runs, best, color in ((adamw_runs, best_adamw, "tab:orange"),
                               (muon_runs, best_muon, "tab:blue")):
         for r in runs:
@@ -238,6 +267,16 @@ def run(ctx):
     ax2.set_ylabel("final $F - F^*$ (log scale)")
     ax2.set_title(f"final suboptimality per seed: Muon closer on {muon_closer} of {len(seeds)}")
     ax2.legend(fontsize=8)
+    ks = np.arange(1, 13)
+    ax3.semilogy(ks, np.maximum(distances["newton_schulz"], 1e-16), "o-", color="tab:blue",
+                 label="Newton-Schulz (3.4445, -4.7750, 2.0315)")
+    ax3.semilogy(ks, np.maximum(distances["polar_express"], 1e-16), "s-", color="tab:green",
+                 label="Polar Express")
+    ax3.axvline(5, color="gray", lw=0.6, ls=":")
+    ax3.set_xlabel("iteration steps k")
+    ax3.set_ylabel(r"$\|O_k - UV^\top\|_2$")
+    ax3.set_title(f"orthogonalising the initial gradient of W (cond {sv[0] / sv[-1]:.0f})")
+    ax3.legend(fontsize=8)
     fig.suptitle(f"L2-regularised softmax regression on digits, batch {BATCH}, {epochs} epochs")
     fig.tight_layout()
     ctx.savefig(fig, "muon_vs_adamw")
@@ -272,6 +311,14 @@ with the same initialisation and minibatches for both arms.
 {np.median(sub['adamw']):.2e} (AdamW). Muon's update has all singular values near one
 whatever the size of the gradient, so with a constant rate its steps do not shrink near the
 optimum: both methods end on a noise floor set by the rate and the minibatch noise.
+
+The right panel orthogonalises the full-batch gradient of W at the initialisation (singular
+values from {sv[0]:.3g} to {sv[-1]:.3g}): after 5 steps (Muon's default) Newton-Schulz is
+{distances['newton_schulz'][4]:.3f} from the exact UV^T in spectral norm and Polar Express
+{distances['polar_express'][4]:.3g}; after 12 steps {distances['newton_schulz'][11]:.3f} and
+{distances['polar_express'][11]:.2g}. Jordan's quintic never converges (its singular values
+oscillate around 1 in [0.68, 1.2]); Polar Express, a different minimax quintic at each step,
+does.
 
 {ctx.table(seed_rows, ['seed', 'AdamW F - F*', 'Muon F - F*', 'AdamW test acc', 'Muon test acc'])}
 
@@ -314,6 +361,7 @@ The grid (seed {ctx.seed}, final values):
                      "adamw": {"suboptimality": sub["adamw"].tolist(),
                                "test_acc": [r["test_acc"] for r in seed_runs["adamw"]]}},
         "seconds_per_step": {"muon": timing["muon"], "adamw": timing["adamw"]},
+        "orthogonalization_distance": distances,
         "seconds_per_step_ratio": ratio,
         "optimizer_step_seconds_ratio": opt_ratio,
     }

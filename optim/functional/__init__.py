@@ -32,11 +32,17 @@ twins, over flat buffers. Beside the formulas:
 """
 from . import flags, schedules, transforms
 from .adabelief import adabelief, adabelief_init
+from .adabound import adabound, adabound_bounds, adabound_init
 from .adadelta import adadelta, adadelta_init
 from .adafactor import adafactor, adafactor_init
 from .adagrad import adagrad, adagrad_init
+from .adahessian import adahessian, adahessian_init, spatial_average
 from .adam import adam, adam_init, adamw
 from .adamax import adamax, adamax_init
+from .adan import adan, adan_init
+from .ademamix import ademamix, ademamix_alpha, ademamix_beta3, ademamix_init
+from .adopt import adopt, adopt_clip, adopt_init
+from .aggmo import aggmo, aggmo_init
 from .asgd import asgd, asgd_init
 from .barzilai_borwein import (
                                barzilai_borwein,
@@ -47,17 +53,31 @@ from .barzilai_borwein import (
                                sgd_bb_step_size,
                                svrg_bb_step_size,
 )
+from .dadapt_adam import dadapt_adam_accumulate, dadapt_adam_estimate, dadapt_adam_init, dadapt_adam_update
 from .lamb import lamb, lamb_init
 from .lars import lars, lars_init
 from .lbfgs import cubic_interpolate, lbfgs_two_loop, lbfgs_update_history, strong_wolfe
+from .lion import lion, lion_init
 from .lookahead import lookahead, lookahead_init, lookahead_momentum, lookahead_sync
-from .muon import muon, muon_adjust_lr, muon_init, newton_schulz
+from .madgrad import madgrad, madgrad_init
+from .muon import muon, muon_adjust_lr, muon_init, newton_schulz, orthogonalize, polar_express, svd_polar
 from .nadam import nadam, nadam_init
+from .novograd import novograd, novograd_init
+from .prodigy import prodigy_accumulate, prodigy_estimate, prodigy_init, prodigy_lr, prodigy_update
+from .qhm import qhadam, qhadam_init, qhm, qhm_init
 from .radam import radam, radam_init
 from .ranger21 import ranger21, ranger21_init, ranger21_lr, ranger21_moments, ranger21_update, ranger21_warmup_steps
 from .rmsprop import rmsprop, rmsprop_init
 from .rprop import rprop, rprop_init
 from .sam import sam, sam_ascent, sam_grad_norm
+from .schedule_free import (
+    schedule_free_adamw,
+    schedule_free_eval_point,
+    schedule_free_init,
+    schedule_free_sgd,
+    schedule_free_train_point,
+    schedule_free_weight,
+)
 from .schedules import (
     anneal_cos,
     anneal_linear,
@@ -79,6 +99,7 @@ from .schedules import (
 from .sgd import sgd, sgd_init, sgd_lecture, sgd_lookahead
 from .shampoo import shampoo, shampoo_init
 from .sophia import gnb_estimate, hutchinson_estimate, sophia, sophia_hessian_update, sophia_init
+from .sparse_adam import present_rows, sparse_adam, sparse_adam_init
 from .svrg import svrg, svrg_snapshot
 from .swa import ema_average, lerp, swa_average, swa_cyclic_lr, swalr_anneal
 from .swats import swats, swats_init
@@ -92,6 +113,7 @@ from .transforms import (
     stable_weight_decay,
     unitwise_norm,
 )
+from .yogi import yogi, yogi_init
 
 # the update functions (the submodules of the same names are reached as modules)
 __all__ = sorted(name for name, value in dict(globals()).items()

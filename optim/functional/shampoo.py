@@ -46,6 +46,22 @@ EMA, whose :math:`\epsilon I` fades like :math:`\beta^t`, it keeps the root
 bounded. ``update_freq`` recomputes the roots every that many steps (steps
 1, 1 + f, 1 + 2f, ...) and reuses them in between; the statistics are updated
 at every step.
+
+**Stale roots of a rank-deficient statistic.** After one step,
+:math:`H^i = \epsilon I + G_{(i)}G_{(i)}^\top` has the eigenvalue
+:math:`\epsilon` in every direction the first gradient did not reach, so its
+root is :math:`\epsilon^{-1/2k}` there (31.6 for :math:`\epsilon = 10^{-6}`,
+:math:`k = 2`). Recomputed at every step this does no harm (the current
+gradient is in the statistic), but reused for the next :math:`f - 1` steps it
+multiplies every new direction by that factor: steps of 1.07 and 2.4 where
+``update_freq=1`` moves 0.03. So a mode's root is also recomputed at every
+step **until its gradient statistic has full rank** (``full_rank`` in the
+state, one flag per mode): the accumulated :math:`\sum G_{(i)}G_{(i)}^\top`
+without the :math:`\epsilon I` start (:math:`\beta^t\epsilon I` for the EMA)
+has its smallest eigenvalue above rounding, :math:`n\,\varepsilon_{mach}\,\lambda_{max}`
+(for the diagonal statistic: every entry). Only then does the schedule above
+take over. A statistic that never reaches full rank (gradients confined to a
+subspace) is recomputed at every step, which is ``update_freq=1``.
 """
 from __future__ import annotations
 
@@ -65,6 +81,16 @@ def matrix_power_sym(H: Array, r: Array, *, eps: float = 0.0):
     lam, Q = xp.linalg.eigh(H)
     lam = xp.maximum(lam, eps)
     return (Q * lam ** r) @ Q.T
+
+
+def _root_and_rank(H: Array, r: float, *, eps: float, start: float):
+    r""":math:`H^r` as :func:`matrix_power_sym`, and whether :math:`H - \text{start}\cdot I` has full rank."""
+    xp = get_array_module(H)
+    lam, Q = xp.linalg.eigh(H)
+    excess = lam - start                                        # eigenvalues of the gradient statistic
+    tol = H.shape[0] * xp.finfo(H.dtype).eps * float(xp.max(xp.abs(lam)))
+    full_rank = bool(float(xp.min(excess)) > tol)
+    return (Q * xp.maximum(lam, eps) ** r) @ Q.T, full_rank
 
 
 def mode_statistic(G: Array, i: int):
@@ -93,7 +119,8 @@ def shampoo_init(theta: Array, *, eps: float = 1e-6, vector_statistic: str = "fu
     else:
         statistics = [eps * xp.eye(n, dtype=x.dtype) for n in x.shape]
     return {"step": 0, "statistics": statistics,
-            "inverse_roots": [xp.zeros_like(h) for h in statistics]}
+            "inverse_roots": [xp.zeros_like(h) for h in statistics],
+            "full_rank": [False for _ in statistics]}
 
 
 def shampoo(theta: Array, grad: Array, state: dict, *, lr: float = 1e-2, eps: float = 1e-6,
@@ -113,8 +140,11 @@ def shampoo(theta: Array, grad: Array, state: dict, *, lr: float = 1e-2, eps: fl
 
     Returns:
         ``(theta_new, new_state, intermediates)`` with ``t``, ``g``,
-        ``H_1..H_k`` (the statistics), ``P_1..P_k`` (their inverse roots)
-        and ``G_tilde`` (the preconditioned gradient).
+        ``H_1..H_k`` (the statistics), ``P_1..P_k`` (their inverse roots),
+        ``recomputed`` (the list of modes whose root was computed this step)
+        and ``G_tilde`` (the preconditioned gradient). ``state["full_rank"]``
+        (one flag per mode; missing: all False) says which statistics had
+        full rank when their root was last computed.
     """
     xp = get_array_module(theta)
     t = state["step"] + 1
@@ -122,13 +152,20 @@ def shampoo(theta: Array, grad: Array, state: dict, *, lr: float = 1e-2, eps: fl
     G = _as_tensor(g)
     k = G.ndim
     intermediates = {"t": t, "g": g}
-    recompute = (t - 1) % update_freq == 0
-    statistics, roots = [], []
+    scheduled = (t - 1) % update_freq == 0
+    full_rank = list(state.get("full_rank", [False] * len(state["statistics"])))
+    start = eps if beta is None else eps * beta ** t              # what is left of H_0 = eps I
+    statistics, roots, recomputed = [], [], []
     if k == 1 and vector_statistic == "diagonal":
         H = state["statistics"][0]
         GG = G * G                                                    # diag(g g^T)
         H = H + GG if beta is None else beta * H + (1 - beta) * GG    # h_t
-        P = xp.maximum(H, eps) ** -0.5 if recompute else state["inverse_roots"][0]
+        if scheduled or not full_rank[0]:
+            P = xp.maximum(H, eps) ** -0.5
+            full_rank[0] = bool(xp.all(H - start > H.size * xp.finfo(H.dtype).eps * xp.max(H)))
+            recomputed.append(0)
+        else:
+            P = state["inverse_roots"][0]
         G_tilde = P * G                                               # g / sqrt(h_t)
         statistics, roots = [H], [P]
     else:
@@ -136,8 +173,9 @@ def shampoo(theta: Array, grad: Array, state: dict, *, lr: float = 1e-2, eps: fl
             GG = mode_statistic(G, i)                                 # G_(i) G_(i)^T
             H = state["statistics"][i]
             H = H + GG if beta is None else beta * H + (1 - beta) * GG  # H^i_t
-            if recompute:
-                P = matrix_power_sym(H, -1.0 / (2 * k), eps=eps)      # (H^i_t)^(-1/2k)
+            if scheduled or not full_rank[i]:                         # (H^i_t)^(-1/2k)
+                P, full_rank[i] = _root_and_rank(H, -1.0 / (2 * k), eps=eps, start=start)
+                recomputed.append(i)
             else:
                 P = state["inverse_roots"][i]
             statistics.append(H)
@@ -150,5 +188,7 @@ def shampoo(theta: Array, grad: Array, state: dict, *, lr: float = 1e-2, eps: fl
     for i, (H, P) in enumerate(zip(statistics, roots), 1):
         intermediates[f"H_{i}"] = H
         intermediates[f"P_{i}"] = P
+    intermediates["recomputed"] = recomputed
     intermediates["G_tilde"] = G_tilde
-    return theta, {"step": t, "statistics": statistics, "inverse_roots": roots}, intermediates
+    return theta, {"step": t, "statistics": statistics, "inverse_roots": roots,
+                   "full_rank": full_rank}, intermediates

@@ -268,10 +268,13 @@ def test_shampoo_vectors_ema_and_stale_roots():
         vd = vd - lr * gv / np.sqrt(h_diag)
         L = beta * L + (1 - beta) * gm @ gm.T            # EMA statistics
         R = beta * R + (1 - beta) * gm.T @ gm
-        if (t - 1) % 3 == 0:                             # roots at steps 1, 4, 7
-            # L is 3x3 of rank-2 updates: its eps*I part fades like beta^t below eps,
-            # where the documented floor takes over
-            PL, PR = frac_power_floored(L, -0.25, eps), frac_power_floored(R, -0.25, eps)
+        # roots at steps 1, 4, 7, and at every step until the statistic has full rank:
+        # R (2x2) has it from step 1; L (3x3 of rank-2 updates) from step 2. L's eps*I
+        # part fades like beta^t below eps, where the documented floor takes over
+        if (t - 1) % 3 == 0 or t == 2:
+            PL = frac_power_floored(L, -0.25, eps)
+        if (t - 1) % 3 == 0:
+            PR = frac_power_floored(R, -0.25, eps)
         m = m - lr * PL @ gm @ PR
     close(full.numpy(), v, rtol=1e-9)
     close(scalar.numpy(), s, rtol=1e-9)
