@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from . import functional as F
-from .checks import check_betas, check_lr, check_nonnegative
+from .checks import check_betas, check_bool, check_lr, check_nonnegative, check_real
 from .optimizer import Optimizer
 from .types import Params
 
@@ -50,11 +50,14 @@ class AdaBound(Optimizer):
                  trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         betas = check_betas(betas)
-        check_nonnegative(final_lr, "final learning rate")
-        if not 0.0 < gamma < 1.0:
+        check_nonnegative(final_lr, "final learning rate", arg="final_lr")
+        if not 0.0 < check_real(gamma, "gamma") < 1.0:
             raise ValueError(f"Invalid gamma parameter: {gamma}")
-        check_nonnegative(eps, "epsilon")
+        check_nonnegative(eps, "epsilon", arg="eps")
         check_nonnegative(weight_decay, "weight_decay")
+        check_bool(amsbound, "amsbound")
+        check_bool(decoupled_weight_decay, "decoupled_weight_decay")
+        check_bool(maximize, "maximize")
         super().__init__(params, {"lr": lr, "betas": betas, "final_lr": final_lr, "gamma": gamma, "eps": eps,
                                   "weight_decay": weight_decay, "amsbound": amsbound,
                                   "decoupled_weight_decay": decoupled_weight_decay, "maximize": maximize},

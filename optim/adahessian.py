@@ -20,7 +20,7 @@ from minigrad.grad_mode import enable_grad
 from minigrad.tensor import Tensor
 
 from . import functional as F
-from .checks import check_betas, check_count, check_lr, check_nonnegative
+from .checks import check_betas, check_bool, check_count, check_int, check_lr, check_nonnegative, check_real
 from .optimizer import Optimizer, OptimizerStateMixin
 from .types import Closure, Params
 
@@ -58,12 +58,15 @@ class AdaHessian(OptimizerStateMixin, Optimizer):
                  trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         betas = check_betas(betas)
-        check_nonnegative(eps, "epsilon")
+        check_nonnegative(eps, "epsilon", arg="eps")
         check_nonnegative(weight_decay, "weight_decay")
-        if not 0.0 < hessian_power <= 1.0:
+        if not 0.0 < check_real(hessian_power, "hessian_power") <= 1.0:
             raise ValueError(f"Invalid hessian_power value: {hessian_power}")
         check_count(update_period, "update_period")
         check_count(n_samples, "n_samples")
+        check_bool(spatial_average, "spatial_average")
+        check_int(seed, "seed")
+        check_bool(maximize, "maximize")
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
                                   "hessian_power": hessian_power, "maximize": maximize}, trace=trace)
         self.update_period, self.n_samples, self.spatial_average = update_period, n_samples, spatial_average

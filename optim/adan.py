@@ -9,21 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from . import functional as F
-from .checks import check_lr, check_nonnegative, check_range
+from .checks import check_betas3, check_bool, check_lr, check_nonnegative
 from .optimizer import Optimizer
 from .types import Params
 
 __all__ = ["Adan"]
-
-
-def check_betas3(betas) -> tuple[float, ...]:
-    """Three betas in [0, 1), as floats; PyTorch's message naming the index."""
-    betas = tuple(betas)
-    if len(betas) != 3:
-        raise ValueError(f"betas must be a triple (beta1, beta2, beta3), got {betas!r}")
-    for i, beta in enumerate(betas):
-        check_range(beta, f"beta parameter at index {i}", 0.0, 1.0, include_high=False)
-    return tuple(float(b) for b in betas)
 
 
 class Adan(Optimizer):
@@ -53,13 +43,15 @@ class Adan(Optimizer):
     ``exp_avg_sq``, ``pre_grad`` (the previous gradient).
     """
 
-    def __init__(self, params: Params, lr: float = 1e-3, betas=(0.98, 0.92, 0.99), eps: float = 1e-8,
-                 weight_decay: float = 0.0, no_prox: bool = False, *, maximize: bool = False,
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float, float] = (0.98, 0.92, 0.99),
+                 eps: float = 1e-8, weight_decay: float = 0.0, no_prox: bool = False, *, maximize: bool = False,
                  trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         betas = check_betas3(betas)
-        check_nonnegative(eps, "epsilon")
+        check_nonnegative(eps, "epsilon", arg="eps")
         check_nonnegative(weight_decay, "weight_decay")
+        check_bool(no_prox, "no_prox")
+        check_bool(maximize, "maximize")
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
                                   "no_prox": no_prox, "maximize": maximize}, trace=trace)
 

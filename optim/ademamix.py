@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from . import functional as F
-from .adan import check_betas3
-from .checks import check_count, check_lr, check_nonnegative
+from .checks import check_betas3, check_bool, check_count, check_lr, check_nonnegative
 from .optimizer import Optimizer
 from .types import Params
 
@@ -43,17 +42,18 @@ class AdEMAMix(Optimizer):
     State per parameter: ``step``, ``exp_avg_fast``, ``exp_avg_slow``, ``exp_avg_sq``.
     """
 
-    def __init__(self, params: Params, lr: float = 1e-3, betas=(0.9, 0.999, 0.9999), alpha: float = 2.0,
-                 beta3_warmup: int | None = None, alpha_warmup: int | None = None, eps: float = 1e-8,
-                 weight_decay: float = 0.0, *, maximize: bool = False,
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float, float] = (0.9, 0.999, 0.9999),
+                 alpha: float = 2.0, beta3_warmup: int | None = None, alpha_warmup: int | None = None,
+                 eps: float = 1e-8, weight_decay: float = 0.0, *, maximize: bool = False,
                  trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         betas = check_betas3(betas)
         check_nonnegative(alpha, "alpha")
         check_count(beta3_warmup, "beta3_warmup", allow_none=True)
         check_count(alpha_warmup, "alpha_warmup", allow_none=True)
-        check_nonnegative(eps, "epsilon")
+        check_nonnegative(eps, "epsilon", arg="eps")
         check_nonnegative(weight_decay, "weight_decay")
+        check_bool(maximize, "maximize")
         super().__init__(params, {"lr": lr, "betas": betas, "alpha": alpha, "beta3_warmup": beta3_warmup,
                                   "alpha_warmup": alpha_warmup, "eps": eps, "weight_decay": weight_decay,
                                   "maximize": maximize}, trace=trace)

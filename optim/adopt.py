@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from . import functional as F
-from .checks import check_betas, check_lr, check_nonnegative
+from .checks import check_betas, check_bool, check_callable, check_lr, check_nonnegative
 from .functional.adopt import adopt_clip
 from .optimizer import Optimizer
 from .types import Params
@@ -50,10 +50,11 @@ class ADOPT(Optimizer):
                  trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         betas = check_betas(betas)
-        check_nonnegative(eps, "epsilon")
+        check_nonnegative(eps, "epsilon", arg="eps")
         check_nonnegative(weight_decay, "weight_decay")
-        if clip_lambda is not None and not callable(clip_lambda):
-            raise TypeError(f"clip_lambda must be a function of the step or None, got {clip_lambda!r}")
+        check_callable(clip_lambda, "clip_lambda", allow_none=True)
+        check_bool(decouple, "decouple")
+        check_bool(maximize, "maximize")
         self.clip_lambda = clip_lambda
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
                                   "decouple": decouple, "maximize": maximize}, trace=trace)

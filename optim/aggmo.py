@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from . import functional as F
-from .checks import check_lr, check_nonnegative, check_range
+from .checks import check_bool, check_lr, check_nonnegative, check_range, check_reals
 from .optimizer import Optimizer
 from .types import Params
 
@@ -37,16 +37,18 @@ class AggMo(Optimizer):
     State per parameter: ``momentum_buffer``, shape ``(K, *param.shape)``.
     """
 
-    def __init__(self, params: Params, lr: float = 0.1, betas=(0.0, 0.9, 0.99), weight_decay: float = 0.0, *,
-                 decoupled_weight_decay: bool = False, maximize: bool = False,
+    def __init__(self, params: Params, lr: float = 0.1, betas: tuple[float, ...] = (0.0, 0.9, 0.99),
+                 weight_decay: float = 0.0, *, decoupled_weight_decay: bool = False, maximize: bool = False,
                  trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
-        betas = tuple(betas)
+        betas = check_reals(betas, "betas")
         if not betas:
             raise ValueError("betas must hold at least one damping coefficient")
         for i, beta in enumerate(betas):
-            check_range(beta, f"beta parameter at index {i}", 0.0, 1.0, include_high=False)
+            check_range(beta, f"beta parameter at index {i}", 0.0, 1.0, include_high=False, arg=f"betas[{i}]")
         check_nonnegative(weight_decay, "weight_decay")
+        check_bool(decoupled_weight_decay, "decoupled_weight_decay")
+        check_bool(maximize, "maximize")
         super().__init__(params, {"lr": lr, "betas": tuple(float(b) for b in betas),
                                   "weight_decay": weight_decay, "decoupled_weight_decay": decoupled_weight_decay,
                                   "maximize": maximize}, trace=trace)

@@ -41,7 +41,8 @@ from minigrad.tensor import Tensor
 
 __all__ = ["check_lr", "check_nonnegative", "check_range", "check_betas", "check_choice",
            "check_count", "check_real", "check_int", "check_bool", "check_str", "check_callable",
-           "check_reals", "check_ints", "check_strs", "check_trace", "check_instance", "check_real_or_list", "describe",
+           "check_reals", "check_betas3", "check_ints", "check_strs", "check_trace", "check_instance",
+           "check_real_or_list", "describe",
            "HyperparameterTypeError", "HyperparameterTypeValueError", "names_owner"]
 
 REAL = "a real number (float or int)"
@@ -170,14 +171,16 @@ def _sequence(value, name: str, expected: str, length: int | None, value_error: 
 
 
 def check_reals(value, name: str, length: int | None = None, *, none_at: Iterable[int] = (),
-                value_error: bool = False) -> tuple:
+                value_error: bool = False, expected: str | None = None) -> tuple:
     """Require a sequence of real numbers (of ``length`` items when given); return it as a tuple.
 
     ``none_at``: indices where None is allowed too (Adafactor's ``eps=(None, 1e-3)``).
-    A wrong length is a :class:`HyperparameterTypeValueError`.
+    A wrong length is a :class:`HyperparameterTypeValueError`. ``expected`` words
+    the sequence for the message when the default (``"a tuple of 2 real
+    numbers"``) does not say enough (``"a pair (nu1, nu2) of real numbers"``).
     """
     size = f"{length} " if length is not None else ""
-    expected = f"a tuple of {size}real numbers"
+    expected = expected or f"a tuple of {size}real numbers"
     items = _sequence(value, name, expected, length, value_error)
     none_at = set(none_at)
     for i, item in enumerate(items):
@@ -290,6 +293,20 @@ def check_betas(betas, name: str = "betas"):
             raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
         out.append(float(beta))
     return tuple(out)
+
+
+def check_betas3(betas, name: str = "betas"):
+    """Require three betas with ``0 <= beta < 1`` (Adan, AdEMAMix); return them as floats.
+
+    Not a triple: ``"betas must be a triple (beta1, beta2, beta3) of real
+    numbers, got ..."`` (a :class:`HyperparameterTypeValueError`); an element of
+    the wrong type names its index (``betas[2]``); out of range:
+    ``"Invalid beta parameter at index 2 value: 1.5"``.
+    """
+    items = check_reals(betas, name, 3, expected="a triple (beta1, beta2, beta3) of real numbers")
+    for i, beta in enumerate(items):
+        check_range(beta, f"beta parameter at index {i}", 0.0, 1.0, include_high=False, arg=f"{name}[{i}]")
+    return tuple(float(b) for b in items)
 
 
 def check_choice(value, name: str, choices):

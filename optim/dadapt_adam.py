@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from minigrad.grad_mode import no_grad
 
 from . import functional as F
-from .checks import check_betas, check_lr, check_nonnegative
+from .checks import check_betas, check_bool, check_lr, check_nonnegative, check_real
 from .functional.prodigy import prodigy_lr
 from .optimizer import Optimizer
 from .types import Params
@@ -55,11 +55,14 @@ class DAdaptAdam(Optimizer):
                  trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         betas = check_betas(betas)
-        check_nonnegative(eps, "epsilon")
+        check_nonnegative(eps, "epsilon", arg="eps")
         check_nonnegative(weight_decay, "weight_decay")
-        if not d0 > 0:
+        check_bool(decouple, "decouple")
+        check_bool(use_bias_correction, "use_bias_correction")
+        check_bool(maximize, "maximize")
+        if not check_real(d0, "d0") > 0:
             raise ValueError(f"Invalid d0 value: {d0}")
-        if not growth_rate >= 1:
+        if not check_real(growth_rate, "growth_rate") >= 1:
             raise ValueError(f"Invalid growth_rate value: {growth_rate}")
         super().__init__(params, {
             "lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay, "decouple": decouple,

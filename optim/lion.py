@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from . import functional as F
-from .checks import check_betas, check_lr, check_nonnegative
+from .checks import check_betas, check_bool, check_lr, check_nonnegative
 from .optimizer import Optimizer
 from .types import Params
 
@@ -41,6 +41,7 @@ class Lion(Optimizer):
         lr = check_lr(lr)
         betas = check_betas(betas)
         check_nonnegative(weight_decay, "weight_decay")
+        check_bool(maximize, "maximize")
         super().__init__(params, {"lr": lr, "betas": betas, "weight_decay": weight_decay,
                                   "maximize": maximize}, trace=trace)
 

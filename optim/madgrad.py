@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from . import functional as F
-from .checks import check_lr, check_nonnegative, check_range
+from .checks import check_bool, check_lr, check_nonnegative, check_range
 from .optimizer import Optimizer
 from .types import Params
 
@@ -45,7 +45,9 @@ class MADGRAD(Optimizer):
         lr = check_lr(lr)
         check_range(momentum, "momentum", 0.0, 1.0, include_high=False)
         check_nonnegative(weight_decay, "weight_decay")
-        check_nonnegative(eps, "epsilon")
+        check_nonnegative(eps, "epsilon", arg="eps")
+        check_bool(decouple_decay, "decouple_decay")
+        check_bool(maximize, "maximize")
         super().__init__(params, {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, "eps": eps,
                                   "decouple_decay": decouple_decay, "maximize": maximize}, trace=trace)
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from minigrad.grad_mode import no_grad
 
 from . import functional as F
-from .checks import check_betas, check_lr, check_nonnegative, check_range
+from .checks import check_betas, check_bool, check_lr, check_nonnegative, check_range, check_real
 from .optimizer import Optimizer
 from .types import Params
 
@@ -66,13 +66,17 @@ class Prodigy(Optimizer):
         betas = check_betas(betas)
         if beta3 is not None:
             check_range(beta3, "beta3", 0.0, 1.0, include_high=False)
-        check_nonnegative(eps, "epsilon")
+        check_nonnegative(eps, "epsilon", arg="eps")
         check_nonnegative(weight_decay, "weight_decay")
-        if not d0 > 0:
+        check_bool(decouple, "decouple")
+        check_bool(use_bias_correction, "use_bias_correction")
+        check_bool(safeguard_warmup, "safeguard_warmup")
+        check_bool(maximize, "maximize")
+        if not check_real(d0, "d0") > 0:
             raise ValueError(f"Invalid d0 value: {d0}")
-        if not d_coef > 0:
+        if not check_real(d_coef, "d_coef") > 0:
             raise ValueError(f"Invalid d_coef value: {d_coef}")
-        if not growth_rate >= 1:
+        if not check_real(growth_rate, "growth_rate") >= 1:
             raise ValueError(f"Invalid growth_rate value: {growth_rate}")
         super().__init__(params, {
             "lr": lr, "betas": betas, "beta3": beta3, "eps": eps, "weight_decay": weight_decay,

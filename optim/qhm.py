@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from . import functional as F
-from .checks import check_betas, check_choice, check_lr, check_nonnegative, check_range
+from .checks import check_betas, check_bool, check_choice, check_lr, check_nonnegative, check_range, check_reals
 from .functional.qhm import QHM_WEIGHT_DECAY_TYPES
 from .optimizer import Optimizer, required
 from .types import Params
@@ -49,6 +49,7 @@ class QHM(Optimizer):
             check_nonnegative(nu, "nu")
         check_nonnegative(weight_decay, "weight_decay")
         check_choice(weight_decay_type, "weight_decay_type", QHM_WEIGHT_DECAY_TYPES)
+        check_bool(maximize, "maximize")
         super().__init__(params, {"lr": lr, "momentum": momentum, "nu": nu, "weight_decay": weight_decay,
                                   "weight_decay_type": weight_decay_type, "maximize": maximize}, trace=trace)
 
@@ -88,13 +89,13 @@ class QHAdam(Optimizer):
                  trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         betas = check_betas(betas)
-        nus = tuple(nus)
-        if len(nus) != 2:
-            raise ValueError(f"nus must be a pair (nu1, nu2), got {nus!r}")
+        nus = check_reals(nus, "nus", 2, expected="a pair (nu1, nu2) of real numbers")
         for i, nu in enumerate(nus):
-            check_nonnegative(nu, f"nu at index {i}")
+            check_nonnegative(nu, f"nu at index {i}", arg=f"nus[{i}]")
         check_nonnegative(weight_decay, "weight_decay")
-        check_nonnegative(eps, "epsilon")
+        check_bool(decouple_weight_decay, "decouple_weight_decay")
+        check_nonnegative(eps, "epsilon", arg="eps")
+        check_bool(maximize, "maximize")
         super().__init__(params, {"lr": lr, "betas": betas, "nus": tuple(float(n) for n in nus),
                                   "weight_decay": weight_decay, "decouple_weight_decay": decouple_weight_decay,
                                   "eps": eps, "maximize": maximize}, trace=trace)

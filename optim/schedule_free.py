@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from minigrad.grad_mode import no_grad
 
 from . import functional as F
-from .checks import check_betas, check_count, check_lr, check_nonnegative, check_range
+from .checks import check_betas, check_bool, check_count, check_lr, check_nonnegative, check_range
 from .optimizer import Optimizer
 from .types import Closure, Params
 
@@ -96,6 +96,7 @@ class ScheduleFreeSGD(_ScheduleFree):
         check_range(momentum, "momentum", 0.0, 1.0)
         check_nonnegative(weight_decay, "weight_decay")
         _check_schedule(warmup_steps, r, weight_lr_power)
+        check_bool(maximize, "maximize")
         super().__init__(params, {"lr": lr, "momentum": momentum, "weight_decay": weight_decay,
                                   "warmup_steps": warmup_steps, "r": r, "weight_lr_power": weight_lr_power,
                                   "maximize": maximize, "train_mode": True}, trace=trace)
@@ -139,9 +140,10 @@ class ScheduleFreeAdamW(_ScheduleFree):
                  trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         betas = check_betas(betas)
-        check_nonnegative(eps, "epsilon")
+        check_nonnegative(eps, "epsilon", arg="eps")
         check_nonnegative(weight_decay, "weight_decay")
         _check_schedule(warmup_steps, r, weight_lr_power)
+        check_bool(maximize, "maximize")
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
                                   "warmup_steps": warmup_steps, "r": r, "weight_lr_power": weight_lr_power,
                                   "maximize": maximize, "train_mode": True}, trace=trace)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from . import functional as F
-from .checks import check_betas, check_lr
+from .checks import check_betas, check_bool, check_lr, check_real
 from .optimizer import Optimizer
 from .types import Params
 
@@ -42,9 +42,10 @@ class SparseAdam(Optimizer):
     def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, maximize: bool = False, *, trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
-        if not 0.0 < eps:
+        if not 0.0 < check_real(eps, "eps"):
             raise ValueError(f"Invalid epsilon value: {eps}")
         betas = check_betas(betas)
+        check_bool(maximize, "maximize")
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "maximize": maximize}, trace=trace)
 
     def _init_state(self, theta, group):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from . import functional as F
-from .checks import check_betas, check_lr, check_nonnegative
+from .checks import check_betas, check_bool, check_lr, check_nonnegative
 from .optimizer import Optimizer
 from .types import Params
 
@@ -45,9 +45,12 @@ class Yogi(Optimizer):
                  trace: bool | Iterable[str] = False) -> None:
         lr = check_lr(lr)
         betas = check_betas(betas)
-        check_nonnegative(eps, "epsilon")
+        check_nonnegative(eps, "epsilon", arg="eps")
         check_nonnegative(initial_accumulator, "initial_accumulator")
         check_nonnegative(weight_decay, "weight_decay")
+        check_bool(decoupled_weight_decay, "decoupled_weight_decay")
+        check_bool(bias_correction, "bias_correction")
+        check_bool(maximize, "maximize")
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps,
                                   "initial_accumulator": initial_accumulator, "weight_decay": weight_decay,
                                   "decoupled_weight_decay": decoupled_weight_decay,

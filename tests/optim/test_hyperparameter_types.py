@@ -34,6 +34,7 @@ SCHEDULERS = sorted({getattr(L, name).__name__ for name in L.__all__
 # arguments every construction needs (no default, or a default that cannot run alone)
 REQUIRED = {
     "SGDBB": {"inner_steps": 4},
+    "QHM": {"lr": 0.1, "momentum": 0.9, "nu": 0.7},
     "LambdaLR": {"lr_lambda": lambda t: 1.0},
     "MultiplicativeLR": {"lr_lambda": lambda t: 1.0},
     "StepLR": {"step_size": 2},
@@ -66,6 +67,8 @@ EXPLICIT = {
     ("MultiplicativeLR", "lr_lambda"): [3, "f"],
     ("ReduceLROnPlateau", "min_lr"): ["0", True, [None]],
     ("LinearWarmupLR", "warmup_steps"): ["5", True, [4, "8"]],
+    ("AggMo", "betas"): ["ab", 0.9, ("x", 0.5), (0.0, 0.5, True), [0.9, None]],   # any number of betas
+    ("ADOPT", "clip_lambda"): [3, "f"],                          # Callable[[int], float] | None
 }
 
 # int-annotated arguments whose formula takes any real number (as in PyTorch)
@@ -201,7 +204,7 @@ def test_numpy_scalars_and_ints_pass_for_floats(name):
     for argument, default in _float_defaults(getattr(optim, name)):
         build_optimizer(name, **{argument: np.float64(default)})
         build_optimizer(name, **{argument: np.float32(default)})
-        if default == int(default):
+        if np.isfinite(default) and default == int(default):      # growth_rate=inf has no int
             build_optimizer(name, **{argument: int(default)})
             build_optimizer(name, **{argument: np.int64(int(default))})
 
