@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 from . import backend
 from .errors import AnomalyError, DeviceError, GraphError, ShapeError
+from .gc_policy import recorded as _recorded
 from .grad_mode import state
 from .tensor import Tensor, write_clock
 
@@ -101,6 +102,7 @@ class Function:
             _share_versions(inputs[0], xs[0], outputs, self.view_op is True)
 
         if state.grad_enabled and True in needs:
+            _recorded[0] += 1
             self._stamp = write_clock[0]
             self.inputs = list(inputs)
             self.needs_input_grad = needs
