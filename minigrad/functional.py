@@ -52,8 +52,15 @@ class Softmax(Function):
         return e / e.sum(axis=self.axis, keepdims=True)
 
     def backward(self, g):
+        if not state.grad_enabled:   # no create_graph: the same formula on arrays
+            return Tensor._make(self.backward_array(g.data))
         y = self.output
         return y * (g - _sum(g * y, self.axis, keepdims=True))
+
+    def backward_array(self, g):
+        """:meth:`backward` on arrays (no graph); tested equal to it."""
+        y = self._output_arrays[0]
+        return y * (g - (g * y).sum(axis=self.axis, keepdims=True))
 
 
 def softmax(x: TensorLike, dim: int = -1) -> Tensor:
@@ -83,9 +90,16 @@ class LogSoftmax(Function):
             return shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
 
     def backward(self, g):
+        if not state.grad_enabled:   # no create_graph: the same formula on arrays
+            return Tensor._make(self.backward_array(g.data))
         from .ops import exp
 
         return g - exp(self.output) * _sum(g, self.axis, keepdims=True)
+
+    def backward_array(self, g):
+        """:meth:`backward` on arrays (no graph); tested equal to it."""
+        xp = backend.get_array_module(g)
+        return g - xp.exp(self._output_arrays[0]) * g.sum(axis=self.axis, keepdims=True)
 
 
 def log_softmax(x: TensorLike, dim: int = -1) -> Tensor:

@@ -1,0 +1,33 @@
+"""Ops whose backward has an array form (used when no graph of the gradient is
+needed) keep their Tensor form as the definition: the two must agree."""
+import numpy as np
+import pytest
+
+import minigrad as mg
+import minigrad.functional as F
+
+
+@pytest.mark.parametrize("op", [F.softmax, F.log_softmax])
+@pytest.mark.parametrize("shape,dim", [((3, 4), -1), ((3, 4), 0), ((2, 3, 4), 1), ((5,), 0)])
+def test_array_backward_equals_tensor_backward(op, shape, dim):
+    rng = np.random.default_rng(0)
+    x = mg.tensor(rng.standard_normal(shape) * 3, requires_grad=True)
+    y = op(x, dim=dim)
+    g = mg.tensor(rng.standard_normal(shape))
+    tensor_form = y.creator.backward(g)      # grad mode on: recorded Tensor ops
+    assert tensor_form.creator is not None
+    np.testing.assert_allclose(y.creator.backward_array(g.data), tensor_form.numpy(),
+                               rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("op", [F.softmax, F.log_softmax])
+def test_backward_without_and_with_create_graph_agree(op):
+    rng = np.random.default_rng(1)
+    x = mg.tensor(rng.standard_normal((3, 5)), requires_grad=True)
+    w = mg.tensor(rng.standard_normal((3, 5)))
+    (op(x, dim=1) * w).sum().backward()
+    plain = x.grad.numpy()
+    x.grad = None
+    (op(x, dim=1) * w).sum().backward(create_graph=True)
+    assert x.grad.creator is not None
+    np.testing.assert_allclose(plain, x.grad.numpy(), rtol=1e-13, atol=1e-15)
