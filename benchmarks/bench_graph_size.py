@@ -19,6 +19,7 @@ import argparse
 import gc
 import statistics
 
+import _common  # noqa: F401  (first: it configures OpenBLAS before NumPy loads)
 import numpy as np
 import torch
 from _common import add_common_args, get_clock, load_average, machine_info, markdown_table, match_threads

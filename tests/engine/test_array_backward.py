@@ -20,6 +20,18 @@ def test_array_backward_equals_tensor_backward(op, shape, dim):
                                rtol=1e-13, atol=1e-15)
 
 
+@pytest.mark.parametrize("op", [F.sigmoid, F.tanh])
+def test_elementwise_array_backward_equals_tensor_backward(op):
+    rng = np.random.default_rng(2)
+    x = mg.tensor(rng.standard_normal((3, 4)) * 3, requires_grad=True)
+    y = op(x)
+    g = mg.tensor(rng.standard_normal((3, 4)))
+    tensor_form = y.creator.backward(g)
+    assert tensor_form.creator is not None
+    np.testing.assert_allclose(y.creator.backward_array(g.data), tensor_form.numpy(),
+                               rtol=1e-13, atol=1e-15)
+
+
 @pytest.mark.parametrize("op", [F.softmax, F.log_softmax])
 def test_backward_without_and_with_create_graph_agree(op):
     rng = np.random.default_rng(1)
