@@ -245,7 +245,10 @@ def _classes_last(input):
 
 
 def _target_array(target, input):
-    t = backend.to_device(_data(target), input.device)
+    if type(target) is np.ndarray and type(input.data) is np.ndarray:
+        t = target                  # the common case: nothing to convert or move
+    else:
+        t = backend.to_device(_data(target), input.device)
     if t.dtype.kind not in "iu":
         raise TypeError(f"class-index targets must be integers, got dtype {t.dtype}")
     expected = (input.shape[0],) + input.shape[2:] if input.ndim > 1 else ()
@@ -319,7 +322,6 @@ class CrossEntropy(Function):
         self.target, self.weight = target, weight
         self.ignore_index, self.reduction = ignore_index, reduction
         self.label_smoothing = label_smoothing
-        self.axis = 1           # the class axis, for LogSoftmax.forward
 
     def forward(self, x):
         xp = backend.get_array_module(x)
@@ -330,16 +332,28 @@ class CrossEntropy(Function):
         if safe_y.size and (int(safe_y.min()) < 0 or int(safe_y.max()) >= n_classes):
             raise IndexError(f"cross_entropy: target out of range [0, {n_classes})")
         self.safe_y, self.counted = safe_y, counted
-        logp = LogSoftmax.forward(self, x) if x.size else xp.zeros_like(x)
-        self._logp = logp       # for backward_array: exp(logp) is the softmax
+        # log p = shifted - log s, as LogSoftmax computes it; only the target
+        # entries of log p are needed without label smoothing
+        if x.size:
+            m = x.max(axis=1, keepdims=True)
+            shifted = x - xp.where(xp.isfinite(m), m, 0)
+            e = xp.exp(shifted)
+            s = e.sum(axis=1, keepdims=True)
+            with np.errstate(divide="ignore"):
+                log_s = xp.log(s)
+        else:
+            shifted = e = xp.zeros_like(x)
+            s, log_s = xp.ones((n, 1), x.dtype), xp.zeros((n, 1), x.dtype)
+        self._e, self._s = e, s     # for backward_array: softmax = e / s
         w_row = counted.astype(x.dtype)
         if self.weight is not None:
             w_row = w_row * self.weight[safe_y]
         self.w_row = w_row
         rows = xp.arange(n)
-        loss = -(logp[rows, safe_y] * w_row)
+        loss = -((shifted[rows, safe_y] - log_s[:, 0]) * w_row)
         eps = self.label_smoothing
         if eps:
+            logp = shifted - log_s
             per_class = logp if self.weight is None else logp * self.weight
             smooth = -per_class.sum(axis=1) * counted.astype(x.dtype)
         if self.reduction == "none":
@@ -388,25 +402,30 @@ class CrossEntropy(Function):
     def backward_array(self, g):
         """:meth:`backward` on arrays (the same formula, no graph), used when the
         gradient need not be differentiable; tested equal to it."""
-        xp = backend.get_array_module(self._logp)
-        p = xp.exp(self._logp)
-        if self.label_smoothing:
-            q, mass = self.target_distribution(p)
-            grad = p * mass - q
-        else:                         # Q is w_row at the targets: no dense Q needed
-            grad = p * self.w_row[:, None]
-            grad[xp.arange(p.shape[0]), self.safe_y] -= self.w_row
+        xp = backend.get_array_module(self._e)
+        e, s = self._e, self._s
         if self.reduction == "none":
-            return grad * g.reshape(-1, 1)
-        if self.reduction == "mean":
+            scale = g.reshape(-1)
+        elif self.reduction == "mean":
             if float(self.denom) == 0:
-                return grad * 0.0
-            return grad * (g / xp_asarray(self.denom, p))
-        return grad * g
+                return xp.zeros_like(e)
+            scale = g / xp_asarray(self.denom, e)
+        else:
+            scale = g
+        if self.label_smoothing:
+            q, mass = self.target_distribution(e)
+            grad = (e / s) * mass - q
+            return grad * (scale.reshape(-1, 1) if scale.ndim else scale)
+        # Q is w_row at the targets: p * w_row * scale, less w_row * scale there
+        w = self.w_row * scale
+        grad = e * (w / s[:, 0])[:, None]
+        grad[xp.arange(e.shape[0]), self.safe_y] -= w
+        return grad
 
     def release(self) -> None:
         super().release()
-        self.__dict__.pop("_logp", None)
+        self.__dict__.pop("_e", None)
+        self.__dict__.pop("_s", None)
 
 
 def xp_asarray(value, like):
