@@ -34,7 +34,8 @@ recorded = [0]
 MIN_OPS = 2000
 #: the factor applied to the full-collection threshold after a graph-bound collection
 BACKOFF = 16
-#: the largest full-collection threshold the policy sets
+#: the largest full-collection threshold the policy sets (a larger one set by the
+#: user is kept as it is)
 MAX_THRESHOLD = 10 * BACKOFF ** 2
 
 _state = {"base": None, "current": None, "installed": False}
@@ -50,14 +51,19 @@ def _on_collect(phase: str, info: dict) -> None:
         # a young collection while a graph is being recorded: relax the full
         # collections before the first one rescans the graph
         if recorded[0] >= MIN_OPS and t2 == _state["base"]:
-            _set(t0, t1, min(max(t2, 1) * BACKOFF, MAX_THRESHOLD))
+            _set(t0, t1, _relaxed(t2))
         return
     ops, recorded[0] = recorded[0], 0
     if ops >= MIN_OPS and info.get("collected", 0) * 100 < ops:
-        new = min(max(t2, 1) * BACKOFF, MAX_THRESHOLD)
+        new = _relaxed(t2)
     else:
         new = _state["base"]
     _set(t0, t1, new)
+
+
+def _relaxed(t2: int) -> int:
+    """The next, larger threshold: never above MAX_THRESHOLD unless the user's base is."""
+    return max(min(max(t2, 1) * BACKOFF, MAX_THRESHOLD), _state["base"])
 
 
 def _set(t0: int, t1: int, t2: int) -> None:

@@ -117,3 +117,18 @@ def test_user_threshold_is_respected_and_restored(collector):
     assert gc.get_threshold()[2] == 3
     assert gc_policy._on_collect not in gc.callbacks
     del keep
+
+
+def test_backoff_is_capped_and_never_lowers_a_large_user_threshold(collector):
+    keep = _chain(gc_policy.MIN_OPS + 10)
+    for _ in range(4):
+        gc.collect(0)
+        _chain(gc_policy.MIN_OPS + 10)
+        gc.collect()
+    assert gc.get_threshold()[2] == gc_policy.MAX_THRESHOLD
+    gc.set_threshold(700, 10, 10 * gc_policy.MAX_THRESHOLD)
+    _chain(gc_policy.MIN_OPS + 10)
+    gc.collect(0)
+    gc.collect()
+    assert gc.get_threshold()[2] == 10 * gc_policy.MAX_THRESHOLD
+    del keep
