@@ -32,6 +32,19 @@ def test_elementwise_array_backward_equals_tensor_backward(op):
                                rtol=1e-13, atol=1e-15)
 
 
+@pytest.mark.parametrize("axis,keepdims", [(None, False), (0, False), (1, True), ((0, 2), False),
+                                           ((0, 2), True)])
+def test_sum_array_backward_equals_tensor_backward(axis, keepdims):
+    rng = np.random.default_rng(3)
+    x = mg.tensor(rng.standard_normal((2, 3, 4)), requires_grad=True)
+    y = x.sum(axis, keepdims=keepdims)
+    g = mg.tensor(rng.standard_normal(y.shape))
+    tensor_form = y.creator.backward(g)
+    array_form = y.creator.backward_array(g.data)
+    assert array_form.shape == tensor_form.shape == (2, 3, 4)
+    np.testing.assert_array_equal(array_form, tensor_form.numpy())
+
+
 @pytest.mark.parametrize("op", [F.softmax, F.log_softmax])
 def test_backward_without_and_with_create_graph_agree(op):
     rng = np.random.default_rng(1)
