@@ -1,6 +1,6 @@
-"""Per-op overhead: forward, and forward + backward, on 4x4 float32 tensors.
+"""Per-op overhead: forward, and forward + backward, on small float32 tensors.
 
-    python benchmarks/bench_ops.py [--quick] [--ops add,mul,...] [--threads N]
+    python benchmarks/bench_ops.py [--quick] [--ops add,mul,...] [--shapes 4x4,64x64] [--threads N]
                                    [--clock wall|cpu] [--profile OP] [--keep-blas-spin]
 
 On tensors this small the arithmetic costs next to nothing, so the times are the
@@ -72,7 +72,7 @@ OPS = {
     "getitem": (1, lambda a: a[1:3], lambda a: a[1:3], lambda a: a[1:3], False),
     "softmax": (1, lambda a: F.softmax(a, dim=-1), lambda a: TF.softmax(a, dim=-1),
                 _np_softmax, False),
-    "cross_entropy": (1, None, None, None, False),  # filled in below (needs targets)
+    "cross_entropy": (1, None, None, None, False),  # per shape: _cross_entropy_fns
     "relu": (1, F.relu, torch.relu, lambda a: np.maximum(a, 0), False),
     "sigmoid": (1, F.sigmoid, torch.sigmoid, lambda a: 1 / (1 + np.exp(-a)), False),
     "log": (1, lambda a: a.log(), torch.log, np.log, True),
@@ -81,15 +81,29 @@ OPS = {
                     lambda a, b: np.concatenate([a, b], 0), False),
 }
 
-TARGET = np.array([0, 3, 1, 2], dtype=np.int64)
-TARGET_T = torch.from_numpy(TARGET)
-OPS["cross_entropy"] = (1, lambda a: F.cross_entropy(a, TARGET),
-                        lambda a: TF.cross_entropy(a, TARGET_T),
-                        lambda a: _np_cross_entropy(a, TARGET), False)
+
+
+def _cross_entropy_fns(shape):
+    """cross_entropy's three forms, with a fixed target for ``shape``'s rows."""
+    target = np.random.default_rng(1).integers(0, shape[1], size=shape[0])
+    target_t = torch.from_numpy(target)
+    return (1, lambda a: F.cross_entropy(a, target), lambda a: TF.cross_entropy(a, target_t),
+            lambda a: _np_cross_entropy(a, target), False)
+
+
+def _reshape_fns(shape):
+    """reshape to (2, n/2): the same view change at every size."""
+    to = (2, shape[0] * shape[1] // 2)
+    return (1, lambda a: a.reshape(*to), lambda a: a.reshape(*to), lambda a: a.reshape(*to), False)
 
 
 def make_candidates(name, shape=(4, 4), seed=0):
-    n_in, mg_fn, torch_fn, np_fn, positive = OPS[name]
+    if name == "cross_entropy":
+        n_in, mg_fn, torch_fn, np_fn, positive = _cross_entropy_fns(shape)
+    elif name == "reshape":
+        n_in, mg_fn, torch_fn, np_fn, positive = _reshape_fns(shape)
+    else:
+        n_in, mg_fn, torch_fn, np_fn, positive = OPS[name]
     rng = np.random.default_rng(seed)
     arrays = [rng.standard_normal(shape).astype(np.float32) for _ in range(n_in)]
     if positive:
@@ -135,11 +149,11 @@ def make_candidates(name, shape=(4, 4), seed=0):
             "numpy fwd": np_fwd}
 
 
-def run(ops, repeats, number, warmup, clock):
+def run(ops, repeats, number, warmup, clock, shape=(4, 4)):
     us = 1e6
     rows, totals = [], {"mg_f": [], "th_f": [], "mg_fb": [], "th_fb": []}
     for name in ops:
-        st = interleaved(make_candidates(name), repeats=repeats, number=number,
+        st = interleaved(make_candidates(name, shape), repeats=repeats, number=number,
                          warmup=warmup, clock=clock)
         m = {k: s.median * us for k, s in st.items()}
         rows.append([
@@ -158,7 +172,7 @@ def run(ops, repeats, number, warmup, clock):
                  f"{gm['mg_f'] / gm['th_f']:.2f}x", f"{gm['mg_fb']:.1f}",
                  f"{gm['th_fb']:.1f}", f"{gm['mg_fb'] / gm['th_fb']:.2f}x"])
     print(markdown_table(
-        ["op (4x4 float32)", "numpy fwd µs", "minigrad fwd µs", "torch fwd µs",
+        [f"op ({shape[0]}x{shape[1]} float32)", "numpy fwd µs", "minigrad fwd µs", "torch fwd µs",
          "fwd ratio", "minigrad fwd+bwd µs", "torch fwd+bwd µs", "fwd+bwd ratio"], rows))
 
 
@@ -182,6 +196,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_common_args(ap)
     ap.add_argument("--ops", default=",".join(OPS), help="comma-separated op names")
+    ap.add_argument("--shapes", default="4x4",
+                    help="comma-separated square or rectangular shapes, e.g. 4x4,64x64")
     ap.add_argument("--profile", metavar="OP", default=None,
                     help="cProfile minigrad's forward+backward of OP instead of timing")
     args = ap.parse_args(argv)
@@ -196,12 +212,15 @@ def main(argv=None):
         profile(args.profile)
         return
     repeats, number, warmup = (7, 50, 20) if args.quick else (41, 200, 200)
-    print("# Per-op overhead: minigrad vs torch, 4x4 float32\n")
+    shapes = [tuple(int(d) for d in sh.split("x")) for sh in args.shapes.split(",") if sh]
+    print(f"# Per-op overhead: minigrad vs torch, {args.shapes} float32\n")
     print(machine_info(threads))
     print(f"median over {repeats} interleaved repeats of {number} calls each, after "
           f"{warmup} warmup calls; µs per call ({args.clock} clock)\n")
     other = OtherLoad()
-    run(ops, repeats, number, warmup, clock)
+    for shape in shapes:
+        run(ops, repeats, number, warmup, clock, shape)
+        print()
     print(f"\nload average at end: {load_average()}")
     print(other.report(cpu_clock=args.clock == "cpu"))
 

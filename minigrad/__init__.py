@@ -8,7 +8,7 @@ Example::
     loss.backward()
     w.grad            # tensor([2., 4.])
 """
-from . import backend, cuda, functional, ops
+from . import backend, cuda, functional, gc_policy, ops
 from .autograd import grad
 from .errors import AnomalyError, CheckpointError, DeviceError, GraphError, ShapeError
 from .factories import (
@@ -76,6 +76,8 @@ from .tensor import Tensor, get_default_dtype, set_default_dtype, tensor
 ops.install_tensor_methods(Tensor)
 
 from . import nn  # noqa: E402  (nn builds on everything above)
+
+gc_policy.enable()  # recorded graphs do not make the cyclic collector rescan them (gc_policy.py)
 
 float32, float64, int64, int32, bool_ = "float32", "float64", "int64", "int32", "bool"
 cat = concatenate

@@ -11,6 +11,7 @@ import numpy as np
 from . import backend
 from .errors import ShapeError
 from .function import Function
+from .grad_mode import state
 from .ops import (
     clip,
     gelu,
@@ -51,8 +52,15 @@ class Softmax(Function):
         return e / e.sum(axis=self.axis, keepdims=True)
 
     def backward(self, g):
+        if not state.grad_enabled:   # no create_graph: the same formula on arrays
+            return Tensor._make(self.backward_array(g.data))
         y = self.output
         return y * (g - _sum(g * y, self.axis, keepdims=True))
+
+    def backward_array(self, g):
+        """:meth:`backward` on arrays (no graph); tested equal to it."""
+        y = self._output_arrays[0]
+        return y * (g - (g * y).sum(axis=self.axis, keepdims=True))
 
 
 def softmax(x: TensorLike, dim: int = -1) -> Tensor:
@@ -82,9 +90,16 @@ class LogSoftmax(Function):
             return shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
 
     def backward(self, g):
+        if not state.grad_enabled:   # no create_graph: the same formula on arrays
+            return Tensor._make(self.backward_array(g.data))
         from .ops import exp
 
         return g - exp(self.output) * _sum(g, self.axis, keepdims=True)
+
+    def backward_array(self, g):
+        """:meth:`backward` on arrays (no graph); tested equal to it."""
+        xp = backend.get_array_module(g)
+        return g - xp.exp(self._output_arrays[0]) * g.sum(axis=self.axis, keepdims=True)
 
 
 def log_softmax(x: TensorLike, dim: int = -1) -> Tensor:
@@ -230,7 +245,10 @@ def _classes_last(input):
 
 
 def _target_array(target, input):
-    t = backend.to_device(_data(target), input.device)
+    if type(target) is np.ndarray and type(input.data) is np.ndarray:
+        t = target                  # the common case: nothing to convert or move
+    else:
+        t = backend.to_device(_data(target), input.device)
     if t.dtype.kind not in "iu":
         raise TypeError(f"class-index targets must be integers, got dtype {t.dtype}")
     expected = (input.shape[0],) + input.shape[2:] if input.ndim > 1 else ()
@@ -282,6 +300,139 @@ def nll_loss(
     return _reduce(loss, reduction)
 
 
+class CrossEntropy(Function):
+    """Softmax cross-entropy of (N, C) logits as one op.
+
+    With log p = log_softmax(x) (stable, as :class:`LogSoftmax`) and the target
+    distribution of row i, Q[i, c] = u_i ((1 - eps) w[y_i] [c = y_i] + eps / C w[c])
+    (u_i = 0 for an ignored target, else 1; w the class weights, 1 without),
+    the loss of row i is -sum_c Q[i, c] log p[i, c], and its gradient is
+
+        d loss_i / d x[i, c] = p[i, c] sum_c' Q[i, c'] - Q[i, c]
+
+    (softmax minus one-hot, scaled). 'mean' divides by D = sum_i u_i w[y_i]; when
+    every target is ignored (D = 0) the loss is NaN, as in torch, and the gradient
+    is 0. ``backward`` is written with Tensor ops, so it is differentiable again.
+    """
+
+    saved_inputs = (0,)
+    saves_output = False
+
+    def __init__(self, target, weight, ignore_index, reduction, label_smoothing):
+        self.target, self.weight = target, weight
+        self.ignore_index, self.reduction = ignore_index, reduction
+        self.label_smoothing = label_smoothing
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        n, n_classes = x.shape
+        y = self.target
+        counted = y != self.ignore_index
+        safe_y = xp.where(counted, y, 0)
+        if safe_y.size and (int(safe_y.min()) < 0 or int(safe_y.max()) >= n_classes):
+            raise IndexError(f"cross_entropy: target out of range [0, {n_classes})")
+        self.safe_y, self.counted = safe_y, counted
+        # log p = shifted - log s, as LogSoftmax computes it; only the target
+        # entries of log p are needed without label smoothing
+        if x.size:
+            m = x.max(axis=1, keepdims=True)
+            shifted = x - xp.where(xp.isfinite(m), m, 0)
+            e = xp.exp(shifted)
+            s = e.sum(axis=1, keepdims=True)
+            with np.errstate(divide="ignore"):
+                log_s = xp.log(s)
+        else:
+            shifted = e = xp.zeros_like(x)
+            s, log_s = xp.ones((n, 1), x.dtype), xp.zeros((n, 1), x.dtype)
+        self._e, self._s = e, s     # for backward_array: softmax = e / s
+        w_row = counted.astype(x.dtype)
+        if self.weight is not None:
+            w_row = w_row * self.weight[safe_y]
+        self.w_row = w_row
+        rows = xp.arange(n)
+        loss = -((shifted[rows, safe_y] - log_s[:, 0]) * w_row)
+        eps = self.label_smoothing
+        if eps:
+            logp = shifted - log_s
+            per_class = logp if self.weight is None else logp * self.weight
+            smooth = -per_class.sum(axis=1) * counted.astype(x.dtype)
+        if self.reduction == "none":
+            return loss if not eps else (1 - eps) * loss + smooth * (eps / n_classes)
+        total = loss.sum()
+        if eps:
+            smooth = smooth.sum()
+        if self.reduction == "mean":
+            denom = w_row.sum()
+            self.denom = denom
+            if float(denom) == 0:
+                return xp.asarray(float("nan"), dtype=x.dtype)
+            total = total / denom
+            if eps:
+                smooth = smooth / denom
+        out = total if not eps else (1 - eps) * total + smooth * (eps / n_classes)
+        return xp.asarray(out, dtype=x.dtype)
+
+    def target_distribution(self, like):
+        """Q as an (N, C) array, and its row sums as (N, 1)."""
+        xp = backend.get_array_module(like)
+        n, n_classes = like.shape
+        eps = self.label_smoothing
+        q = xp.zeros_like(like)
+        q[xp.arange(n), self.safe_y] = (1 - eps) * self.w_row
+        if eps:
+            w = xp.ones(n_classes, like.dtype) if self.weight is None else self.weight
+            q += (eps / n_classes) * w[None, :] * self.counted.astype(like.dtype)[:, None]
+        return q, q.sum(axis=1, keepdims=True)
+
+    def backward(self, g):
+        if not state.grad_enabled:   # no create_graph: the same formula on arrays
+            return Tensor._make(self.backward_array(g.data))
+        x = self.inputs[0]
+        q, mass = self.target_distribution(x.data)
+        grad = softmax(x, dim=1) * Tensor._make(mass) - Tensor._make(q)
+        if self.reduction == "none":
+            return grad * reshape(g, (-1, 1))
+        if self.reduction == "mean":
+            if float(self.denom) == 0:   # every target ignored: no gradient, not NaN
+                return grad * 0.0
+            return grad * (g / Tensor._make(xp_asarray(self.denom, x.data)))
+        return grad * g
+
+
+    def backward_array(self, g):
+        """:meth:`backward` on arrays (the same formula, no graph), used when the
+        gradient need not be differentiable; tested equal to it."""
+        xp = backend.get_array_module(self._e)
+        e, s = self._e, self._s
+        if self.reduction == "none":
+            scale = g.reshape(-1)
+        elif self.reduction == "mean":
+            if float(self.denom) == 0:
+                return xp.zeros_like(e)
+            scale = g / xp_asarray(self.denom, e)
+        else:
+            scale = g
+        if self.label_smoothing:
+            q, mass = self.target_distribution(e)
+            grad = (e / s) * mass - q
+            return grad * (scale.reshape(-1, 1) if scale.ndim else scale)
+        # Q is w_row at the targets: p * w_row * scale, less w_row * scale there
+        w = self.w_row * scale
+        grad = e * (w / s[:, 0])[:, None]
+        grad[xp.arange(e.shape[0]), self.safe_y] -= w
+        return grad
+
+    def release(self) -> None:
+        super().release()
+        self.__dict__.pop("_e", None)
+        self.__dict__.pop("_s", None)
+
+
+def xp_asarray(value, like):
+    """``value`` as a 0-d array of ``like``'s module and dtype."""
+    return backend.get_array_module(like).asarray(value, dtype=like.dtype)
+
+
 def cross_entropy(
         input: TensorLike, target: TensorLike, weight: TensorLike | None = None, ignore_index: int = -100,
         reduction: str = "mean", label_smoothing: float = 0.0
@@ -290,35 +441,24 @@ def cross_entropy(
 
     With label smoothing eps and C classes the target distribution is
     (1 - eps) one_hot(y) + eps / C, i.e. the loss is
-    (1 - eps) * nll + eps / C * sum_c (-w_c log p_c).
+    (1 - eps) * nll + eps / C * sum_c (-w_c log p_c). One op
+    (:class:`CrossEntropy`): its gradient is softmax minus the target distribution.
     """
     if not isinstance(input, Tensor):
         input = coerce(input, "cross_entropy", "input")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
-    logp = log_softmax(input, dim=1 if input.ndim > 1 else 0)
-    nll = nll_loss(logp, target, weight, ignore_index, reduction)
-    if label_smoothing == 0.0:
-        return nll
-    flat = _classes_last(logp)
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    flat = _classes_last(input)
     y = _target_array(target, input)
-    counted = Tensor._make((y != ignore_index).astype(flat.dtype))
-    per_class = flat if weight is None else flat * Tensor._make(_data(weight))
-    smooth = -_sum(per_class, 1) * counted
-    if reduction == "mean":
-        if weight is None:
-            denom = _sum(counted)
-        else:
-            xp = backend.get_array_module(y)
-            safe_y = xp.where(y != ignore_index, y, 0)
-            denom = _sum(Tensor._make(_data(weight)[safe_y]) * counted)
-        smooth = _weighted_mean(_sum(smooth), denom.data)
-    elif reduction == "sum":
-        smooth = _sum(smooth)
-    elif reduction == "none":
-        smooth = reshape(smooth, nll.shape)
-    n_classes = flat.shape[1]
-    return (1 - label_smoothing) * nll + smooth * (label_smoothing / n_classes)
+    w = None
+    if weight is not None:
+        w = backend.to_device(_data(weight), input.device).astype(flat.dtype, copy=False)
+    loss = CrossEntropy(y, w, ignore_index, reduction, float(label_smoothing))(flat)
+    if reduction == "none" and input.ndim != 2:
+        return reshape(loss, (input.shape[0],) + input.shape[2:] if input.ndim > 1 else ())
+    return loss
 
 
 def _data(x):

@@ -172,20 +172,20 @@ class Tensor:
                      create_graph)
 
     def _accumulate_grad(self, g: "Tensor", create_graph: bool) -> None:
-        if tuple(g.shape) != tuple(self.shape):
+        if g.data.shape != self.data.shape:
             raise RuntimeError(
                 f"internal error: gradient of shape {tuple(g.shape)} for a tensor "
                 f"of shape {tuple(self.shape)}"
             )
-        if not create_graph:
-            g = g.detach()
         if self.grad is None:
             # A fresh, writable array: backward may return views or share one
             # array between inputs (x + y), and optimizers update .grad in place.
             # With create_graph the copy is a recorded clone, so it stays differentiable.
             self.grad = g.clone() if create_graph else Tensor._make(g.data.copy())
-        else:
+        elif create_graph:
             self.grad = self.grad + g
+        else:            # a new array (never written into the old one), not recorded
+            self.grad = Tensor._make(self.grad.data + g.data)
 
     def detach(self) -> "Tensor":
         """The same data, cut from the graph (no creator, no grad).

@@ -413,7 +413,11 @@ def test_matmul_mismatch_names_shapes():
 
 
 def test_device_mix_names_op_and_devices(monkeypatch):
+    class FakeCudaArray(np.ndarray):
+        """Not a plain ndarray, so the op asks device_of (plain ndarrays are on the CPU)."""
+
     a, b = t64(X0), t64(X0)
+    b.data = b.data.view(FakeCudaArray)
     real = backend.device_of
     monkeypatch.setattr(backend, "device_of",
                         lambda arr: "cuda" if arr is b.data else real(arr))
