@@ -645,7 +645,10 @@ def write_report(study_dir, name, module, profile, tables, comps, corpus, notes=
                   "(MW) over per-seed scores; p Holm-corrected within each metric and test; * = p_holm < 0.05; "
                   "r = matched-pairs rank-biserial effect. Test loss and all raw p values are in results.json.",
                   "", significance_table(comps, phase, metrics=("bleu", "accuracy")),
-                  f"### Ranking ({phase}, by BLEU; claims only what survives Holm)", "", ranking(t, comps, phase)]
+                  f"### Ranking ({phase}, by corpus BLEU; claims only what survives Holm)", "",
+                  "The order is by corpus BLEU (the table's); the paired tests compare the sentences' own BLEU "
+                  "(Δ in the significance table), so a method can be listed below one it beats significantly.",
+                  "", ranking(t, comps, phase)]
     plots = plot_curves(tables, study_dir)
     lines += ["## The original study's claims", "", claims(tables, comps), "",
               "## Loss curves (training and validation, mean ± sd over seeds)", ""]
