@@ -59,6 +59,8 @@ their product stays at most ``max_precond_dim`` (fewer, larger bases).
 """
 from __future__ import annotations
 
+import numpy as np
+
 from minigrad.backend import get_array_module
 
 from ..types import Array, Update
@@ -208,7 +210,7 @@ def _refresh(GG: list, Q: list, v: Array, eigenbasis: str):
         else:
             P = h @ q                                                         # one power iteration
             est = xp.sum(q * P, axis=0)                                       # q_j^T L q_j
-            order = xp.argsort(-est, kind="stable")                           # decreasing
+            order = xp.argsort(-est, **({"kind": "stable"} if xp is np else {}))   # decreasing (CuPy: stable)
             v = xp.take(v, order, axis=i)
             new_Q.append(xp.linalg.qr(P[:, order])[0])                       # Q <- QR(P)_Q
     return new_Q, v
