@@ -59,6 +59,7 @@ from .sam import SAM
 from .schedule_free import ScheduleFreeAdamW, ScheduleFreeSGD
 from .sgd import SGD
 from .shampoo import Shampoo
+from .soap import SOAP
 from .sophia import Sophia
 from .sparse_adam import SparseAdam
 from .svrg import SVRG
@@ -72,7 +73,7 @@ __all__ = [
     "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "Adamax", "NAdam", "RAdam",
     "ASGD", "Rprop", "Adafactor", "LBFGS", "Muon", "SparseAdam",
     "AdaBelief", "LAMB", "LARS", "Lookahead", "Ranger", "Ranger21", "SAM", "SWATS",
-    "SVRG", "BarzilaiBorwein", "SGDBB", "SVRGBB", "Sophia", "Shampoo",
+    "SVRG", "BarzilaiBorwein", "SGDBB", "SVRGBB", "Sophia", "Shampoo", "SOAP",
     "tracing", "Trace", "TraceReader", "trace_of",
     "Lion", "Adan", "ADOPT", "Yogi", "AdaBound", "QHM", "QHAdam", "AggMo", "NovoGrad", "MADGRAD",
     "AdEMAMix", "ScheduleFreeSGD", "ScheduleFreeAdamW", "Prodigy", "DAdaptAdam", "AdaHessian",

@@ -98,6 +98,7 @@ from .schedules import (
 )
 from .sgd import sgd, sgd_init, sgd_lecture, sgd_lookahead
 from .shampoo import shampoo, shampoo_init
+from .soap import soap, soap_init
 from .sophia import gnb_estimate, hutchinson_estimate, sophia, sophia_hessian_update, sophia_init
 from .sparse_adam import present_rows, sparse_adam, sparse_adam_init
 from .svrg import svrg, svrg_snapshot
