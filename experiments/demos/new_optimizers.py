@@ -20,7 +20,7 @@ methods (Prodigy, D-Adapt Adam) run at their ``lr = 1``. ScheduleFreeAdamW is ev
 at its average :math:`x` (``eval()``), as its authors prescribe; AdaHessian gets the
 gradient's graph (``backward(create_graph=True)``) for its Hessian-vector products.
 The verdicts say, per problem, on how many of the seeds each method ends below Adam and
-below SGD.
+below SGD (by more than ``REL_MARGIN``, so that rounding-level ties do not count).
 """
 from __future__ import annotations
 
@@ -42,6 +42,10 @@ TEST_FUNCTIONS = ("quadratic", "rosenbrock")
 #: steps per test function (quick, full)
 STEPS = {"quadratic": (40, 150), "rosenbrock": (60, 500)}
 REFERENCES = ("SGD", "Adam")
+#: a method "ends below" a reference on a seed when its final value is lower by more than
+#: this fraction: AdaBound, for one, tracks Adam to rounding for hundreds of steps, and a
+#: difference in the last digits is no result
+REL_MARGIN = 0.01
 
 # name: (constructor(params, lr), lr on quadratic, lr on Rosenbrock, lr on the digits model)
 METHODS = {
@@ -157,8 +161,8 @@ def run_model(method, data, epochs, seed):
 
 
 def _count_below(values, ref):
-    """On how many seeds ``values`` ends strictly below ``ref`` (seed by seed)."""
-    return int(np.sum(np.asarray(values) < np.asarray(ref)))
+    """On how many seeds ``values`` ends below ``ref`` by more than ``REL_MARGIN`` (seed by seed)."""
+    return int(np.sum(np.asarray(values) < (1.0 - REL_MARGIN) * np.asarray(ref)))
 
 
 def _verdict(name, problem, below):
@@ -310,7 +314,8 @@ initialisation and the minibatch order.
   one reasonable setting each, not tuned, so a method's place says how it does at that
   setting, not at its best. The per-seed counts below say how far each comparison holds.
 
-Verdicts (a method ends below a reference on a seed when its final value is strictly lower):
+Verdicts (a method ends below a reference on a seed when its final value is lower by more
+than {REL_MARGIN:.0%}, so that ties to rounding do not count):
 
 """ + "\n".join(f"* {v}" for p in problems for v in verdicts[p].values()) + "\n\n" + "\n\n".join(tables) + f"""
 
