@@ -65,6 +65,8 @@ def test_outcomes_structure_and_verdict_counts(result):
                 assert o["below_reference_on_seeds"][p][m][ref] == expected
                 assert f"below {ref} on {expected} of {len(seeds)} seeds" in o["verdicts"][p][m]
         assert o[f"{p}_best"] in methods
+        sgd, adam = o["per_seed"][p]["SGD"], o["per_seed"][p]["Adam"]
+        assert o["sgd_below_adam_on_seeds"][p] == sum(a < (1 - REL_MARGIN) * b for a, b in zip(sgd, adam))
 
 
 def test_every_method_lowers_the_model_objective_on_every_seed(result):
