@@ -40,7 +40,7 @@ SEEDS = 5
 START_JITTER = 0.1
 TEST_FUNCTIONS = ("quadratic", "rosenbrock")
 #: steps per test function (quick, full)
-STEPS = {"quadratic": (40, 150), "rosenbrock": (60, 500)}
+STEPS = {"quadratic": (30, 150), "rosenbrock": (40, 500)}
 REFERENCES = ("SGD", "Adam")
 #: a method "ends below" a reference on a seed when its final value is lower by more than
 #: this fraction: AdaBound, for one, tracks Adam to rounding for hundreds of steps, and a
