@@ -14,6 +14,7 @@ error, 130 interrupted (Ctrl-C).
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 import sys
@@ -111,8 +112,7 @@ def main(args) -> int:
             print(f"error: {e}", file=sys.stderr)
             return 2
         specs = module.trial_specs(profile, list(range(seeds)), methods)
-        specs = [type(s)(s.study, s.phase, s.method, s.seed, dict(s.config, device=args.device), s.depends_on)
-                 for s in specs]
+        specs = [dataclasses.replace(s, config=dict(s.config, device=args.device)) for s in specs]
         todo = [sp for sp in specs if read_record(study_dir, sp) is None]
         workers = 1 if args.workers == 0 else (args.workers or default_workers())
         unit = getattr(module, "UNIT", "functions")

@@ -87,7 +87,8 @@ def trial_specs(profile, seeds, methods: dict) -> list:
     for seed in seeds:
         deps = tuple(f"global/{m}/seed{seed}" for m in methods["global"])
         for m in methods["local"]:
-            specs.append(TrialSpec(NAME, "local", m, seed, config, deps))
+            # stream 1: the local methods continue a global model, so they must not replay its batches and masks
+            specs.append(TrialSpec(NAME, "local", m, seed, config, deps, stream=1))
     return specs
 
 

@@ -52,7 +52,15 @@ EXAMPLES = "examples.ckpt"
 @dataclass(frozen=True)
 class TrialSpec:
     """What to run: the study, ``phase``, ``method``, ``seed``, the full configuration,
-    and the keys of the trials it needs finished first (``depends_on``)."""
+    the keys of the trials it needs finished first (``depends_on``), and ``stream``:
+    which random streams (dropout masks, data order) of the seed the trial draws.
+
+    Trials that train from scratch share stream 0, so every method of a seed sees the
+    same batches and masks. A trial that continues another trial's model must draw
+    another stream: replaying the masks and batches its model was trained on would
+    show it examples it has memorised with those very masks, and its training loss
+    would read too low.
+    """
 
     study: str
     phase: str
@@ -60,6 +68,7 @@ class TrialSpec:
     seed: int
     config: dict = field(default_factory=dict, hash=False, compare=False)
     depends_on: tuple = ()
+    stream: int = 0
 
     @property
     def key(self) -> str:
@@ -73,7 +82,7 @@ class TrialSpec:
     @classmethod
     def from_dict(cls, d: dict) -> "TrialSpec":
         return cls(d["study"], d["phase"], d["method"], int(d["seed"]), dict(d.get("config") or {}),
-                   tuple(d.get("depends_on") or ()))
+                   tuple(d.get("depends_on") or ()), int(d.get("stream", 0)))
 
 
 class Trainer(Protocol):
@@ -176,6 +185,13 @@ def _epoch_progress(total, initial, desc):
     return tqdm(total=total, initial=initial, desc=desc, leave=False, disable=not _progress_enabled())
 
 
+def random_streams(spec: TrialSpec):
+    """The data-order generator and the dropout seed of a trial (see ``TrialSpec.stream``)."""
+    stream = int(spec.stream)
+    key = [int(spec.seed), 0x5EED] + ([stream] if stream else [])
+    return np.random.default_rng(key), int(spec.seed) * 1000 + 17 + 7919 * stream
+
+
 def run_trial(spec: TrialSpec, study_dir, make_trainer: Callable, *, deps: Optional[dict] = None,
               stop_after_epochs: Optional[int] = None) -> dict:
     """Run (or resume, or skip when finished) one trial; return its record.
@@ -193,8 +209,8 @@ def run_trial(spec: TrialSpec, study_dir, make_trainer: Callable, *, deps: Optio
     d.mkdir(parents=True, exist_ok=True)
     ckpt_path = d / CHECKPOINT
     trainer = make_trainer(spec, deps or {}, d)
-    data_rng = np.random.default_rng([int(spec.seed), 0x5EED])
-    mg.manual_seed(int(spec.seed) * 1000 + 17)   # the dropout stream of this trial
+    data_rng, dropout_seed = random_streams(spec)
+    mg.manual_seed(dropout_seed)
     epoch, curves, seconds, train_seconds = 0, {}, 0.0, 0.0
     if ckpt_path.exists():
         ck = mg.load(ckpt_path)
@@ -233,7 +249,7 @@ def run_trial(spec: TrialSpec, study_dir, make_trainer: Callable, *, deps: Optio
         "train_seconds": train_seconds,
         "examples_per_s": (trainer.num_train * trainer.epochs / train_seconds) if train_seconds > 0 else None,
         "epochs": trainer.epochs, "versions": versions(), "config": spec.config,
-        "depends_on": list(spec.depends_on), **extra,
+        "depends_on": list(spec.depends_on), "stream": int(spec.stream), **extra,
     }
     record = _jsonable(record)
     write_text(d / RECORD, json.dumps(record, indent=1, sort_keys=True) + "\n")

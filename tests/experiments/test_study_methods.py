@@ -86,3 +86,25 @@ def test_swa_evaluates_the_average_and_schedules_follow_the_settings():
     assert adam.lr == pytest.approx(0.05 * 0.95)
     with pytest.raises(ValueError, match="unknown method 'Nadam'"):
         Method("Nadam", _model(), **SETTINGS)
+
+
+def test_local_trials_draw_other_batches_and_masks_than_the_global_model_saw():
+    """A local trial continues a global model; replaying that model's data order and dropout
+    masks would show it what it memorised (its training loss would read too low)."""
+    from experiments.study import method_naming
+    from experiments.study.profiles import get_profile
+    from experiments.study.trial import random_streams
+
+    specs = method_naming.trial_specs(get_profile("smoke"), [0, 1], method_naming.select_methods(None))
+    for s in specs:
+        assert s.stream == (1 if s.phase == "local" else 0)
+    glob = next(s for s in specs if s.phase == "global" and s.seed == 0)
+    loc = next(s for s in specs if s.phase == "local" and s.seed == 0)
+    other_seed = next(s for s in specs if s.phase == "global" and s.seed == 1)
+    (rg, dg), (rl, dl), (_, do) = random_streams(glob), random_streams(loc), random_streams(other_seed)
+    assert dg != dl and dg != do
+    # stream 0 is the one every from-scratch trial of the seed shares (and the one of earlier results)
+    assert dg == 17 and np.array_equal(rg.permutation(50), np.random.default_rng([0, 0x5EED]).permutation(50))
+    assert not np.array_equal(np.random.default_rng([0, 0x5EED]).permutation(50), rl.permutation(50))
+    # the stream survives the trip through a Dask worker (specs travel as dicts)
+    assert type(loc).from_dict(loc.to_dict()) == loc and type(loc).from_dict(loc.to_dict()).stream == 1

@@ -105,6 +105,8 @@ def test_smoke_study_tables_and_comparisons(reference):
         if t["phase"] == "local":
             assert t["start"]["method"] in ("SGD", "SWA")
             assert t["depends_on"] == [f"global/{m}/seed{t['seed']}" for m in ("SGD", "SWA")]
+        # local trials continue a global model: they draw their own batches and dropout masks
+        assert t["stream"] == (1 if t["phase"] == "local" else 0)
     comps = res["comparisons"]
     # global: 2 methods -> 1 pair; local: 2 methods + start -> 3 pairs; x 6 metrics x 2 tests
     assert len(comps) == (1 + 3) * 6 * 2
