@@ -39,6 +39,22 @@ def generator(device: str = "cpu"):
     return _generators[device]
 
 
+def seed_device(device: str, seed: int) -> None:
+    """Reseed one device's generator only (the others keep their state).
+
+    A GPU generator's state cannot be saved to a checkpoint the way the CPU
+    generator's can (:func:`get_rng_state`); reseeding it from a number that
+    is itself saved or recomputed makes the draws that follow repeatable.
+    """
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise TypeError(f"seed_device expects an int seed, got {type(seed).__name__}")
+    device = backend.normalize_device(device)
+    if device == "cpu":
+        _generators[device] = np.random.default_rng(int(seed))
+    else:
+        _generators[device] = backend.xp_for("cuda").random.default_rng(int(seed))
+
+
 def get_rng_state() -> dict:
     """The CPU generator's state, a plain dict (for checkpoints)."""
     return generator("cpu").bit_generator.state

@@ -131,10 +131,10 @@ class Method:
         if self.name == "SVRG":
             # SVRG evaluates the batch twice (at the snapshot and at w): the same
             # dropout masks both times, so that both gradients are of one function.
-            rng = mg.random.get_rng_state()
+            replay = self._replay_masks()
 
             def closure():
-                mg.random.set_rng_state(rng)
+                replay()
                 opt.zero_grad()
                 loss = loss_fn()
                 loss.backward()
@@ -150,6 +150,20 @@ class Method:
                 self.swa_model.update_parameters(self.model)
             self.batch_scheduler.step()
         return float(loss.item())
+
+    def _replay_masks(self) -> Callable:
+        """A function that puts the dropout generator of the model's device back to where it is now.
+
+        The CPU generator's state can be saved and restored; a GPU generator's cannot, so
+        there it is reseeded, both times, from a number drawn from the CPU generator (whose
+        state a checkpoint holds).
+        """
+        device = next(iter(self.model.parameters())).device
+        if device == "cpu":
+            state = mg.random.get_rng_state()
+            return lambda: mg.random.set_rng_state(state)
+        seed = int(mg.random.generator("cpu").integers(2 ** 31))
+        return lambda: mg.random.seed_device(device, seed)
 
     def end_epoch(self) -> None:
         self.epoch += 1

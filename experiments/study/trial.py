@@ -5,7 +5,9 @@ A trial is identified by ``(phase, method, seed)`` and lives in its own folder,
 
 * ``checkpoint.ckpt``: written atomically (:func:`minigrad.save`) at every epoch
   end: the trainer's state (model, optimizer, scheduler, averaged weights ...),
-  minigrad's CPU generator (dropout), the data-order generator, the position in
+  minigrad's CPU generator (dropout; a GPU's generator is reseeded at every epoch
+  start from the trial's seed, stream and epoch instead, since its state cannot be
+  saved), the data-order generator, the position in
   the data order (the number of finished epochs; a checkpoint is taken only at an
   epoch end, so the batch position is always 0), the curves so far and the seconds
   spent;
@@ -192,6 +194,13 @@ def random_streams(spec: TrialSpec):
     return np.random.default_rng(key), int(spec.seed) * 1000 + 17 + 7919 * stream
 
 
+def device_epoch_seed(spec: TrialSpec, epoch: int) -> int:
+    """The seed of a GPU's dropout generator for one epoch of a trial (a function of the
+    trial's seed, stream and the epoch alone)."""
+    ss = np.random.SeedSequence([int(spec.seed), int(spec.stream), int(epoch), 0xD0])
+    return int(ss.generate_state(1, dtype=np.uint32)[0])
+
+
 def run_trial(spec: TrialSpec, study_dir, make_trainer: Callable, *, deps: Optional[dict] = None,
               stop_after_epochs: Optional[int] = None) -> dict:
     """Run (or resume, or skip when finished) one trial; return its record.
@@ -211,6 +220,7 @@ def run_trial(spec: TrialSpec, study_dir, make_trainer: Callable, *, deps: Optio
     trainer = make_trainer(spec, deps or {}, d)
     data_rng, dropout_seed = random_streams(spec)
     mg.manual_seed(dropout_seed)
+    device = str(spec.config.get("device", "cpu"))
     epoch, curves, seconds, train_seconds = 0, {}, 0.0, 0.0
     if ckpt_path.exists():
         ck = mg.load(ckpt_path)
@@ -225,6 +235,10 @@ def run_trial(spec: TrialSpec, study_dir, make_trainer: Callable, *, deps: Optio
             if stop_after_epochs is not None and epoch >= stop_after_epochs:
                 return {"status": "stopped", "epoch": epoch}
             t0 = time.perf_counter()
+            if device != "cpu":
+                # the GPU generator's state is not saved: reseeding it per epoch makes a resumed
+                # trial draw the masks an uninterrupted one draws
+                mg.random.seed_device(device, device_epoch_seed(spec, epoch))
             order = data_rng.permutation(trainer.num_train)
             values = dict(trainer.train_epoch(epoch, order))
             dt = time.perf_counter() - t0
