@@ -51,9 +51,9 @@ class Profile:
 PROFILES = {
     "full": Profile("full", seeds=5, embed_size=128, hidden_size=128, dropout=0.25, batch_size=512,
                     global_epochs=7, local_epochs=4),
-    # quick: the full model (E = H = 128) on a tenth of the training functions, batch 128 for more steps
+    # quick: the full model (E = H = 128) on 6,000 training functions, batch 128 for more steps
     "quick": Profile("quick", seeds=3, embed_size=128, hidden_size=128, dropout=0.25, batch_size=128,
-                     global_epochs=5, local_epochs=3, max_train=8000, max_valid=500, max_test=1000,
+                     global_epochs=5, local_epochs=3, max_train=6000, max_valid=500, max_test=1000,
                      max_nodes=200, eval_batch=400),
     "smoke": Profile("smoke", seeds=2, embed_size=16, hidden_size=16, dropout=0.25, batch_size=32,
                      global_epochs=1, local_epochs=1, python_sources="stdlib", max_train=96, max_valid=32,
