@@ -329,7 +329,9 @@ class CrossEntropy(Function):
         y = self.target
         counted = y != self.ignore_index
         safe_y = xp.where(counted, y, 0)
-        if safe_y.size and (int(safe_y.min()) < 0 or int(safe_y.max()) >= n_classes):
+        # one reduction checks both ends: seen as unsigned, a negative index is huge
+        unsigned = safe_y if safe_y.dtype.kind == "u" else safe_y.view(safe_y.dtype.str.replace("i", "u"))
+        if safe_y.size and int(unsigned.max()) >= n_classes:
             raise IndexError(f"cross_entropy: target out of range [0, {n_classes})")
         self.safe_y, self.counted = safe_y, counted
         # log p = shifted - log s, as LogSoftmax computes it; only the target
@@ -349,7 +351,7 @@ class CrossEntropy(Function):
         if self.weight is not None:
             w_row = w_row * self.weight[safe_y]
         self.w_row = w_row
-        rows = xp.arange(n)
+        self._rows = rows = xp.arange(n)
         loss = -((shifted[rows, safe_y] - log_s[:, 0]) * w_row)
         eps = self.label_smoothing
         if eps:
@@ -409,7 +411,7 @@ class CrossEntropy(Function):
         elif self.reduction == "mean":
             if float(self.denom) == 0:
                 return xp.zeros_like(e)
-            scale = g / xp_asarray(self.denom, e)
+            scale = g / self.denom          # denom: a scalar of e's dtype (w_row.sum())
         else:
             scale = g
         if self.label_smoothing:
@@ -419,13 +421,14 @@ class CrossEntropy(Function):
         # Q is w_row at the targets: p * w_row * scale, less w_row * scale there
         w = self.w_row * scale
         grad = e * (w / s[:, 0])[:, None]
-        grad[xp.arange(e.shape[0]), self.safe_y] -= w
+        grad[self._rows, self.safe_y] -= w
         return grad
 
     def release(self) -> None:
         super().release()
         self.__dict__.pop("_e", None)
         self.__dict__.pop("_s", None)
+        self.__dict__.pop("_rows", None)
 
 
 def xp_asarray(value, like):
