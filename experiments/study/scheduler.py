@@ -115,7 +115,7 @@ def run_trials(specs, study_dir, *, workers: Optional[int] = None, scheduler: Op
         if not pending:
             pass
         elif scheduler is None and workers == 0:
-            for s in pending:
+            for s in sorted(pending, key=lambda s: s.seed):    # seed by seed, as on Dask
                 missing = [d for d in s.depends_on if d not in records]
                 if missing:
                     failures[s.key] = f"not run: {missing[0]} failed"
@@ -151,10 +151,13 @@ def _run_dask(specs, study_dir, workers, scheduler, records, bar, on_done, failu
         client = Client(scheduler)
     try:
         futures, run_id = {}, uuid.uuid4().hex[:8]
+        # seed by seed: an interrupted study then holds whole seeds, which a report can use
+        rank = {s.key: r for r, s in enumerate(sorted(specs, key=lambda s: s.seed))}
         for s in specs:
             futures[s.key] = client.submit(execute, s.to_dict(), study_dir,
                                            *[futures[d] if d in futures else records[d] for d in s.depends_on],
-                                           key=f"trial-{s.key}-{run_id}", pure=False)
+                                           key=f"trial-{s.key}-{run_id}", pure=False,
+                                           priority=len(specs) - rank[s.key])
         key_of = {f.key: k for k, f in futures.items()}
         for fut in as_completed(list(futures.values())):
             if fut.status != "finished":
