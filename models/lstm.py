@@ -211,15 +211,15 @@ class LSTMLayerFunction(Function):
     name = "LSTMLayerFused"
     saved_inputs = (3,)            # the backward reads w_hh; h0 and c0 are kept in hs, cs
 
-    def __init__(self, valid=None, frozen_steps=(), zero_invalid=False):
+    def __init__(self, valid=None, frozen_steps=None, zero_invalid=False):
         self.valid = valid                      # (T, B, 1) bool or None
-        self.frozen_steps = frozen_steps        # {t: (B, 1) bool, True on frozen rows}
+        self.frozen_steps = frozen_steps or {}  # {t: (B, 1) bool, True on frozen rows}
         self.zero_invalid = zero_invalid and valid is not None
 
     def forward(self, xg, h0, c0, w_hh):
         xp = backend.get_array_module(xg)
         H = h0.shape[-1]
-        if xg.ndim != 3 or xg.shape[1:] != h0.shape[:-1] + (4 * H,) or h0.ndim != 2 \
+        if xg.ndim != 3 or h0.ndim != 2 or xg.shape[1:] != (h0.shape[0], 4 * H) \
                 or w_hh.shape != (4 * H, H) or c0.shape != h0.shape:
             raise ShapeError(
                 f"LSTMLayerFused: expected xg (T, B, 4H), h0 and c0 (B, H), w_hh (4H, H); got "
@@ -231,15 +231,19 @@ class LSTMLayerFunction(Function):
         tcs = xp.empty((T, B, H), dtype=dtype)
         gates = xp.empty((T, B, 4 * H), dtype=dtype)
         hs[0], cs[0] = h0, c0
-        w_t = w_hh.T
+        # all four activations in one tanh over the (B, 4H) block:
+        # sigma(x) = tanh(x/2)/2 + 1/2 on the i, f, o columns, tanh(x) on the g columns
+        scale, shift = _gate_constants(H, dtype, xp)
+        w_t = xp.ascontiguousarray(w_hh.T)    # (H, 4H): the faster layout for the product
         frozen = self.frozen_steps
         for t in range(T):
             gt = gates[t]
             xp.matmul(hs[t], w_t, out=gt)
             gt += xg[t]
-            sigmoid_(gt[:, :2 * H])                                   # i, f
-            xp.tanh(gt[:, 2 * H:3 * H], out=gt[:, 2 * H:3 * H])       # g
-            sigmoid_(gt[:, 3 * H:])                                   # o
+            gt *= scale
+            xp.tanh(gt, out=gt)
+            gt *= scale
+            gt += shift
             i, f, g, o = gt[:, :H], gt[:, H:2 * H], gt[:, 2 * H:3 * H], gt[:, 3 * H:]
             c, tc = cs[t + 1], tcs[t]
             xp.multiply(f, cs[t], out=c)
@@ -271,8 +275,12 @@ class LSTMLayerFunction(Function):
         if self.zero_invalid:                  # the output was zeroed there
             g_out = xp.where(self.valid, g_out, zero)
         need = self.needs_input_grad
+        # the activations' derivatives from their values y, for all four gates at once:
+        # sigma' = y (1 - y) on i, f, o and tanh' = 1 - y^2 on g, i.e. y (a - y) + b
+        a, b = _derivative_constants(H, gates.dtype, xp)
         dgates = xp.empty_like(gates)
-        dh = g_hn.data + g_out[T - 1]          # gradient at h_t, and at c_t
+        der = xp.empty((B, G), dtype=gates.dtype)
+        dh = g_hn.data + g_out[T - 1]          # the gradients at h_t and at c_t
         dc = g_cn.data.copy()
         dh_next = xp.empty_like(dh)            # the product's target, swapped with dh
         dct = xp.empty_like(dc)
@@ -280,7 +288,6 @@ class LSTMLayerFunction(Function):
         for t in range(T - 1, -1, -1):
             gt, dg, tc = gates[t], dgates[t], tcs[t]
             i, f, g, o = gt[:, :H], gt[:, H:2 * H], gt[:, 2 * H:3 * H], gt[:, 3 * H:]
-            d_i, d_f, d_g, d_o = dg[:, :H], dg[:, H:2 * H], dg[:, 2 * H:3 * H], dg[:, 3 * H:]
             mask = frozen.get(t)
             if mask is not None:               # frozen rows: the gradient skips the step
                 dh_pass, dc_pass = xp.where(mask, dh, zero), xp.where(mask, dc, zero)
@@ -291,14 +298,15 @@ class LSTMLayerFunction(Function):
             dct *= o
             dct *= dh
             dct += dc
-            xp.multiply(dh, tc, out=d_o)        # do = dh tanh(c_t)
-            xp.multiply(dct, g, out=d_i)        # di = dc_t g
-            xp.multiply(dct, cs[t], out=d_f)    # df = dc_t c_{t-1}
-            xp.multiply(dct, i, out=d_g)        # dg = dc_t i
-            for d, a in ((d_i, i), (d_f, f), (d_o, o)):   # sigma' = sigma (1 - sigma)
-                d *= a
-                d -= d * a
-            d_g -= d_g * g * g                  # tanh' = 1 - tanh^2
+            # the gradients at the activations' outputs, then times their derivatives
+            xp.multiply(dct, g, out=dg[:, :H])              # at i: dc_t g
+            xp.multiply(dct, cs[t], out=dg[:, H:2 * H])     # at f: dc_t c_{t-1}
+            xp.multiply(dct, i, out=dg[:, 2 * H:3 * H])     # at g: dc_t i
+            xp.multiply(dh, tc, out=dg[:, 3 * H:])          # at o: dh tanh(c_t)
+            xp.subtract(a, gt, out=der)
+            der *= gt
+            der += b
+            dg *= der
             # to step t-1: dh = dgates W_hh (+ g_out[t-1]), dc = dc_t f
             xp.multiply(dct, f, out=dc)
             if t > 0 or need[1]:
@@ -312,9 +320,25 @@ class LSTMLayerFunction(Function):
         d_w = None
         if need[3]:
             d_w = dgates.reshape(T * B, G).T @ hs[:-1].reshape(T * B, H)
-        return tuple(None if a is None else Tensor._make(a)
-                     for a in (dgates if need[0] else None, dh if need[1] else None,
+        return tuple(None if x is None else Tensor._make(x)
+                     for x in (dgates if need[0] else None, dh if need[1] else None,
                                dc if need[2] else None, d_w))
+
+
+def _gate_constants(H, dtype, xp):
+    """(scale, shift), each (4H,): 1/2 and 1/2 on the i, f, o columns, 1 and 0 on g."""
+    scale = np.full(4 * H, 0.5, dtype=dtype)
+    scale[2 * H:3 * H] = 1
+    shift = np.full(4 * H, 0.5, dtype=dtype)
+    shift[2 * H:3 * H] = 0
+    return xp.asarray(scale), xp.asarray(shift)
+
+
+def _derivative_constants(H, dtype, xp):
+    """(a, b), each (4H,): y (a - y) + b is sigma' (a=1, b=0) or tanh' (a=0, b=1)."""
+    a = np.ones(4 * H, dtype=dtype)
+    a[2 * H:3 * H] = 0
+    return xp.asarray(a), xp.asarray(1 - a)
 
 
 def lstm_layer_fused(xg, h0, c0, w_hh, valid=None, zero_invalid=False):
