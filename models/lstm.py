@@ -183,8 +183,10 @@ def lstm_cell_fused(xg, h, c, w_hh, mask=None):
 class LSTMLayerFunction(Function):
     """All T steps of one fused LSTM layer as one op.
 
-    Inputs ``(xg, h0, c0, w_hh)``: ``xg`` (T, B, 4H) the input half of the gates
-    for every step, ``h0``, ``c0`` (B, H), ``w_hh`` (4H, H). Outputs
+    Inputs ``(xg, h0, c0, w_hh[, bias])``: ``xg`` (T, B, 4H) the input half of the
+    gates for every step, ``h0``, ``c0`` (B, H), ``w_hh`` (4H, H), and optionally
+    ``bias`` (4H,), added to every step's gates here rather than to all of ``xg``
+    beforehand (which would be one more pass over a (T, B, 4H) array). Outputs
     ``(output, h_n, c_n)``: ``output`` (T, B, H) the state h_t of every step
     (zero at invalid positions when ``zero_invalid``), ``h_n``, ``c_n`` (B, H)
     the states after the last step.
@@ -199,7 +201,7 @@ class LSTMLayerFunction(Function):
 
         d W_hh = dgates.reshape(T*B, 4H)^T  hs[:-1].reshape(T*B, H)
 
-    and d xg is that same dgates array. Like the fused cell it is once
+    and d xg is that same dgates array (d bias its sum over steps and rows). Like the fused cell it is once
     differentiable: ``create_graph=True`` raises.
 
     ``valid``: None (every position valid) or a backend bool array (T, B, 1),
@@ -216,14 +218,16 @@ class LSTMLayerFunction(Function):
         self.frozen_steps = frozen_steps or {}  # {t: (B, 1) bool, True on frozen rows}
         self.zero_invalid = zero_invalid and valid is not None
 
-    def forward(self, xg, h0, c0, w_hh):
+    def forward(self, xg, h0, c0, w_hh, bias=None):
         xp = backend.get_array_module(xg)
         H = h0.shape[-1]
         if xg.ndim != 3 or h0.ndim != 2 or xg.shape[1:] != (h0.shape[0], 4 * H) \
-                or w_hh.shape != (4 * H, H) or c0.shape != h0.shape:
+                or w_hh.shape != (4 * H, H) or c0.shape != h0.shape \
+                or (bias is not None and bias.shape != (4 * H,)):
             raise ShapeError(
-                f"LSTMLayerFused: expected xg (T, B, 4H), h0 and c0 (B, H), w_hh (4H, H); got "
-                f"xg {xg.shape}, h0 {h0.shape}, c0 {c0.shape}, w_hh {w_hh.shape}")
+                f"LSTMLayerFused: expected xg (T, B, 4H), h0 and c0 (B, H), w_hh (4H, H), "
+                f"bias (4H,); got xg {xg.shape}, h0 {h0.shape}, c0 {c0.shape}, "
+                f"w_hh {w_hh.shape}, bias {None if bias is None else bias.shape}")
         T, B = xg.shape[:2]
         dtype = xg.dtype
         hs = xp.empty((T + 1, B, H), dtype=dtype)
@@ -240,6 +244,8 @@ class LSTMLayerFunction(Function):
             gt = gates[t]
             xp.matmul(hs[t], w_t, out=gt)
             gt += xg[t]
+            if bias is not None:
+                gt += bias
             gt *= scale
             xp.tanh(gt, out=gt)
             gt *= scale
@@ -320,9 +326,11 @@ class LSTMLayerFunction(Function):
         d_w = None
         if need[3]:
             d_w = dgates.reshape(T * B, G).T @ hs[:-1].reshape(T * B, H)
-        return tuple(None if x is None else Tensor._make(x)
-                     for x in (dgates if need[0] else None, dh if need[1] else None,
-                               dc if need[2] else None, d_w))
+        grads = [dgates if need[0] else None, dh if need[1] else None,
+                 dc if need[2] else None, d_w]
+        if len(need) == 5:                     # the bias
+            grads.append(dgates.reshape(T * B, G).sum(axis=0) if need[4] else None)
+        return tuple(None if x is None else Tensor._make(x) for x in grads)
 
 
 def _gate_constants(H, dtype, xp):
@@ -341,17 +349,19 @@ def _derivative_constants(H, dtype, xp):
     return xp.asarray(a), xp.asarray(1 - a)
 
 
-def lstm_layer_fused(xg, h0, c0, w_hh, valid=None, zero_invalid=False):
+def lstm_layer_fused(xg, h0, c0, w_hh, bias=None, valid=None, zero_invalid=False):
     """One fused LSTM layer over all steps (see :class:`LSTMLayerFunction`).
 
-    ``valid``: None or a boolean (T, B) host array, True at valid positions.
-    Returns ``(output, h_n, c_n)``.
+    ``bias``: None or (4H,), added to every step's gates; ``valid``: None or a
+    boolean (T, B) host array, True at valid positions; ``zero_invalid``: zero
+    the output there. Returns ``(output, h_n, c_n)``.
     """
     frozen, valid_dev = {}, None
     if valid is not None and not valid.all():
         frozen = {t: on_device(~row[:, None], xg) for t, row in enumerate(valid) if not row.all()}
         valid_dev = on_device(valid[:, :, None], xg)
-    return LSTMLayerFunction(valid_dev, frozen, zero_invalid)(xg, h0, c0, w_hh)
+    inputs = (xg, h0, c0, w_hh) if bias is None else (xg, h0, c0, w_hh, bias)
+    return LSTMLayerFunction(valid_dev, frozen, zero_invalid)(*inputs)
 
 
 CELLS = {"fused": lstm_cell_fused, "composed": lstm_cell_composed}
@@ -515,13 +525,14 @@ class LSTM(nn.Module):
         for k in range(self.num_layers):
             w_ih, w_hh, b_ih, b_hh = self.layer_parameters(k)
             # the input half of the gates for all T steps in one matrix product
-            xg = _input_gates(layer_input.reshape((T * B, layer_input.shape[-1])),
-                              w_ih, b_ih, b_hh)
-            xg = xg.reshape((T, B, 4 * H))
-            if self.cell == "fused":
-                layer_output, h, c = lstm_layer_fused(xg, h0[k], c0[k], w_hh, valid,
+            rows = layer_input.reshape((T * B, layer_input.shape[-1]))
+            if self.cell == "fused":        # the op adds the biases step by step
+                bias = None if b_ih is None else b_ih + b_hh
+                xg = F.linear(rows, w_ih).reshape((T, B, 4 * H))
+                layer_output, h, c = lstm_layer_fused(xg, h0[k], c0[k], w_hh, bias, valid,
                                                       zero_invalid=True)
             else:
+                xg = _input_gates(rows, w_ih, b_ih, b_hh).reshape((T, B, 4 * H))
                 h, c = h0[k], c0[k]
                 outputs = []
                 for t, xg_t in enumerate(unbind(xg)):
