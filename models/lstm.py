@@ -31,6 +31,12 @@ was computed beforehand (the layer does it for all time steps in one product):
   (one graph node per step instead of ~15), but **once differentiable**: its
   backward is not recorded, so it raises when asked for ``create_graph=True``.
 
+The layer :class:`LSTM` with ``cell="fused"`` does not call the fused cell T
+times: :class:`LSTMLayerFunction` runs all T steps of a layer as one op, with
+the same step formulas, and its backward forms the recurrent weight gradient
+d W_hh = sum_t dgates_t^T h_{t-1} as one product over all steps (T*B rows)
+instead of T small products and T accumulations of a 4H x H matrix.
+
 Backward of the fused step, for upstream gradients dh' and dc' (all products
 elementwise, σ' = σ(1 - σ), tanh' = 1 - tanh²)::
 
@@ -201,8 +207,20 @@ class LSTMLayerFunction(Function):
 
         d W_hh = dgates.reshape(T*B, 4H)^T  hs[:-1].reshape(T*B, H)
 
-    and d xg is that same dgates array (d bias its sum over steps and rows). Like the fused cell it is once
-    differentiable: ``create_graph=True`` raises.
+    and d xg is that same dgates array (d bias its sum over steps and rows). Like
+    the fused cell it is once differentiable: ``create_graph=True`` raises.
+
+    Two savings in the step itself: the four activations are one ``tanh`` over
+    the whole (B, 4H) block, since sigma(x) = tanh(x/2)/2 + 1/2 (the i, f, o
+    columns are scaled by 1/2 before and after, then shifted by 1/2; scaling by
+    a power of two is exact, so this is the same arithmetic as the fused cell);
+    and the backward takes the four derivatives from the gate values y in one
+    pass, y (a - y) + b with (a, b) = (1, 0) for sigma' = y (1 - y) and (0, 1)
+    for tanh' = 1 - y^2.
+
+    ``output`` and ``h_n`` are views of the saved buffer ``hs`` (no copy);
+    writing into them in place makes the backward raise, as for any op that
+    reads its outputs.
 
     ``valid``: None (every position valid) or a backend bool array (T, B, 1),
     True where the sequence has not ended. At invalid positions the state is
@@ -461,9 +479,10 @@ class LSTM(nn.Module):
     ``torch.nn.utils.rnn.pack_padded_sequence`` gives.
 
     Each layer computes the input half of the gates for all T steps in one
-    matrix product, (T*B, I) x (I, 4H), then runs the cell T times; ``cell``
-    picks the step: ``"fused"`` (default, fast, once differentiable) or
-    ``"composed"`` (from ops, twice differentiable).
+    matrix product, (T*B, I) x (I, 4H), then runs the recurrence; ``cell``
+    picks how: ``"fused"`` (default, fast, once differentiable) runs the whole
+    layer as one op, :class:`LSTMLayerFunction`; ``"composed"`` (from ops, twice
+    differentiable) runs :func:`lstm_cell_composed` T times.
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
