@@ -532,9 +532,10 @@ class LSTM(nn.Module):
         if x.shape[-1] != self.input_size:
             raise ShapeError(f"LSTM: input has {x.shape[-1]} features, expected "
                              f"{self.input_size} (input shape {input.shape})")
+        fused = _check_cell(self.cell) == "fused"
         valid = self._valid(lengths, mask, T, B, unbatched)
         step_masks, out_mask = [None] * T, None
-        if valid is not None and self.cell == "composed":
+        if valid is not None and not fused:
             step_masks = [None if row.all() else on_device(row[:, None], x) for row in valid]
             out_mask = on_device(valid[:, :, None], x)
         h0, c0 = self._initial_states(hx, B, x)
@@ -545,7 +546,7 @@ class LSTM(nn.Module):
             w_ih, w_hh, b_ih, b_hh = self.layer_parameters(k)
             # the input half of the gates for all T steps in one matrix product
             rows = layer_input.reshape((T * B, layer_input.shape[-1]))
-            if self.cell == "fused":        # the op adds the biases step by step
+            if fused:                       # the op adds the biases step by step
                 bias = None if b_ih is None else b_ih + b_hh
                 xg = F.linear(rows, w_ih).reshape((T, B, 4 * H))
                 layer_output, h, c = lstm_layer_fused(xg, h0[k], c0[k], w_hh, bias, valid,
