@@ -276,8 +276,8 @@ class LSTMLayerFunction(Function):
             xp.tanh(c, out=tc)
             xp.multiply(o, tc, out=hs[t + 1])
             if t in frozen:                    # frozen rows keep their state
-                xp.copyto(hs[t + 1], hs[t], where=frozen[t])
-                xp.copyto(c, cs[t], where=frozen[t])
+                hs[t + 1] = xp.where(frozen[t], hs[t], hs[t + 1])
+                cs[t + 1] = xp.where(frozen[t], cs[t], c)
         self.saved = (gates, hs, cs, tcs)
         out = hs[1:]
         if self.zero_invalid:

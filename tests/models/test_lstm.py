@@ -392,6 +392,9 @@ def test_bad_arguments_are_reported():
         m(x, (mg.zeros(2, 2, 4), mg.zeros(1, 2, 4)))
     with pytest.raises(ValueError, match="cell"):
         LSTM(3, 4, cell="cudnn")
+    m.cell = "cudnn"
+    with pytest.raises(ValueError, match="cudnn"):
+        m(x)
 
 
 @pytest.mark.gpu
