@@ -326,6 +326,12 @@ def test_variable_lengths_match_pack_padded_sequence(cell, batch_first, lengths)
         assert np.all(out[b, n:] == 0)          # zeros past each sequence's end
 
 
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_three_fused_layers_with_lengths_match_torch(batch_first):
+    run_pair(num_layers=3, batch_first=batch_first, initial_state=True, lengths=[4, 1, 3],
+             cell="fused", T=4, B=3, seed=3)
+
+
 def test_mask_is_the_same_as_lengths():
     run_pair(num_layers=1, batch_first=True, initial_state=False, lengths=[2, 4, 3],
              cell="fused", use_mask=True)
