@@ -1,11 +1,13 @@
 """Forward + backward timings of the recurrent models against torch (CPU).
 
-    python benchmarks/bench_models.py [--quick] [--threads N] [--repeats N]
+    python benchmarks/bench_models.py [--quick] [--threads N] [--repeats N] [--clock wall|cpu]
+                                      [--only lstm|treelstm]
 
 1. LSTM: batch 64, input 128, hidden 256, 50 steps, one layer, float32; the loss
    is sum(output * G) for a fixed random G, so every output gets a gradient.
    Candidates: ``torch.nn.LSTM`` and ``models.LSTM`` with the fused cell (the
-   default) and with the composed cell. Target: fused / torch <= 1.3.
+   default: one op per layer, ``LSTMLayerFunction``) and with the composed cell.
+   Target: fused / torch <= 1.0.
 2. Child-Sum TreeLSTM: 64 random trees of 30-80 nodes (each node's parent drawn
    uniformly among the earlier nodes), input 128, hidden 256, float32, the same
    kind of loss over all node states h and c, gradients for the weights and the
@@ -23,7 +25,9 @@
 Rules (benchmarks/_common.py): torch and NumPy's BLAS get the same thread
 count (default 1: the machines these run on are shared, and oversubscribed BLAS
 threads make timings meaningless); candidates are interleaved round by round;
-medians of per-round times and of per-round ratios are reported.
+medians of per-round times and of per-round ratios are reported. ``--clock cpu``
+times with the calling thread's CPU clock (with ``--threads 1``): other work on
+a busy machine then does not count.
 """
 from __future__ import annotations
 
@@ -32,7 +36,7 @@ import sys
 
 import numpy as np
 import torch
-from _common import interleaved, machine_info, markdown_table, match_threads, paired_ratio
+from _common import get_clock, interleaved, machine_info, markdown_table, match_threads, paired_ratio
 
 import minigrad as mg
 from minigrad.ops import sigmoid, tanh
@@ -229,30 +233,43 @@ def main(argv=None):
     ap.add_argument("--slow-repeats", type=int, default=3,
                     help="rounds for the per-node recursion (seconds per call)")
     ap.add_argument("--quick", action="store_true", help="few repeats (a smoke run)")
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="wall time, or the thread's CPU time (with --threads 1; immune to other load)")
+    ap.add_argument("--only", choices=("lstm", "treelstm"), default=None,
+                    help="run one of the two comparisons (default: both)")
     args = ap.parse_args(argv)
     if args.quick:
         args.repeats, args.slow_repeats = 3, 1
     threads = match_threads(args.threads)
+    clock = get_clock(args.clock, args.threads)
     print(machine_info(threads))
+    print(f"clock: {args.clock}")
     print()
 
-    # LSTM
+    if args.only != "treelstm":
+        lstm_table(args, clock)
+    if args.only != "lstm":
+        treelstm_table(args, clock)
+
+
+def lstm_table(args, clock):
     cands = lstm_candidates()
-    stats = interleaved(cands, repeats=args.repeats, warmup=2)
+    stats = interleaved(cands, repeats=args.repeats, warmup=2, clock=clock)
     ref = stats["torch.nn.LSTM"]
     rows = [[name, fmt_ms(s), "1" if s is ref else fmt_ratio(paired_ratio(s, ref))]
             for name, s in stats.items()]
     print("### LSTM: T=50, B=64, I=128, H=256, forward + backward, float32\n")
     print(markdown_table(["candidate", "ms median (IQR)", "ratio vs torch (IQR)"], rows))
-    print("\ntarget: models.LSTM (fused) / torch.nn.LSTM <= 1.3\n")
+    print("\ntarget: models.LSTM (fused) / torch.nn.LSTM <= 1.0\n")
 
-    # TreeLSTM
+
+def treelstm_table(args, clock):
     cands, per_node, info, check = treelstm_candidates()
     check_treelstm_agreement(*check)
-    stats = interleaved(cands, repeats=args.repeats, warmup=2)
+    stats = interleaved(cands, repeats=args.repeats, warmup=2, clock=clock)
     slow = interleaved({"minigrad per node": per_node,
                         "models.ChildSumTreeLSTM": cands["models.ChildSumTreeLSTM"]},
-                       repeats=args.slow_repeats, warmup=1)
+                       repeats=args.slow_repeats, warmup=1, clock=clock)
     level, torch_level = stats["models.ChildSumTreeLSTM"], stats["torch level-batched"]
     rows = [["models.ChildSumTreeLSTM", fmt_ms(level), fmt_ratio(paired_ratio(level, torch_level)),
              ""],

@@ -31,6 +31,12 @@ was computed beforehand (the layer does it for all time steps in one product):
   (one graph node per step instead of ~15), but **once differentiable**: its
   backward is not recorded, so it raises when asked for ``create_graph=True``.
 
+The layer :class:`LSTM` with ``cell="fused"`` does not call the fused cell T
+times: :class:`LSTMLayerFunction` runs all T steps of a layer as one op, with
+the same step formulas, and its backward forms the recurrent weight gradient
+d W_hh = sum_t dgates_t^T h_{t-1} as one product over all steps (T*B rows)
+instead of T small products and T accumulations of a 4H x H matrix.
+
 Backward of the fused step, for upstream gradients dh' and dc' (all products
 elementwise, σ' = σ(1 - σ), tanh' = 1 - tanh²)::
 
@@ -66,8 +72,8 @@ from minigrad.tensor import Tensor
 
 from ._ops import sigmoid_
 
-__all__ = ["lstm_cell_composed", "lstm_cell_fused", "LSTMCellFunction", "LSTMCell", "LSTM",
-           "CELLS"]
+__all__ = ["lstm_cell_composed", "lstm_cell_fused", "LSTMCellFunction", "LSTMLayerFunction",
+           "lstm_layer_fused", "LSTMCell", "LSTM", "CELLS"]
 
 
 # ---------------------------------------------------------------- the two cells
@@ -179,6 +185,203 @@ def lstm_cell_fused(xg, h, c, w_hh, mask=None):
     return LSTMCellFunction(mask)(xg, h, c, w_hh)
 
 
+# ------------------------------------------------------------ the fused layer
+class LSTMLayerFunction(Function):
+    """All T steps of one fused LSTM layer as one op.
+
+    Inputs ``(xg, h0, c0, w_hh[, bias])``: ``xg`` (T, B, 4H) the input half of the
+    gates for every step, ``h0``, ``c0`` (B, H), ``w_hh`` (4H, H), and optionally
+    ``bias`` (4H,), added to every step's gates here rather than to all of ``xg``
+    beforehand (which would be one more pass over a (T, B, 4H) array). Outputs
+    ``(output, h_n, c_n)``: ``output`` (T, B, H) the state h_t of every step
+    (zero at invalid positions when ``zero_invalid``), ``h_n``, ``c_n`` (B, H)
+    the states after the last step.
+
+    The forward runs the recurrence of the module docstring on arrays, step by
+    step, into preallocated buffers: ``hs`` and ``cs`` of shape (T+1, B, H) hold
+    (h_0, ..., h_T) and (c_0, ..., c_T), ``gates`` (T, B, 4H) the activated gates,
+    ``tcs`` (T, B, H) the tanh(c_t). The backward runs back through time on
+    arrays with the per-step formulas of the module docstring, keeping every
+    step's dgates in one (T, B, 4H) array; the weight gradient is then one
+    product over all steps instead of T small ones::
+
+        d W_hh = dgates.reshape(T*B, 4H)^T  hs[:-1].reshape(T*B, H)
+
+    and d xg is that same dgates array (d bias its sum over steps and rows). Like
+    the fused cell it is once differentiable: ``create_graph=True`` raises.
+
+    Two savings in the step itself: the four activations are one ``tanh`` over
+    the whole (B, 4H) block, since sigma(x) = tanh(x/2)/2 + 1/2 (the i, f, o
+    columns are scaled by 1/2 before and after, then shifted by 1/2; scaling by
+    a power of two is exact, so this is the same arithmetic as the fused cell);
+    and the backward takes the four derivatives from the gate values y in one
+    pass, y (a - y) + b with (a, b) = (1, 0) for sigma' = y (1 - y) and (0, 1)
+    for tanh' = 1 - y^2.
+
+    ``output`` and ``h_n`` are views of the saved buffer ``hs`` (no copy);
+    writing into them in place makes the backward raise, as for any op that
+    reads its outputs.
+
+    ``valid``: None (every position valid) or a backend bool array (T, B, 1),
+    True where the sequence has not ended. At invalid positions the state is
+    carried unchanged (h_t = h_{t-1}, c_t = c_{t-1}), so the gradient passes
+    straight through the step there, exactly as the masked cell does.
+    """
+
+    name = "LSTMLayerFused"
+    saved_inputs = (3,)            # the backward reads w_hh; h0 and c0 are kept in hs, cs
+
+    def __init__(self, valid=None, frozen_steps=None, zero_invalid=False):
+        self.valid = valid                      # (T, B, 1) bool or None
+        self.frozen_steps = frozen_steps or {}  # {t: (B, 1) bool, True on frozen rows}
+        self.zero_invalid = zero_invalid and valid is not None
+
+    def forward(self, xg, h0, c0, w_hh, bias=None):
+        xp = backend.get_array_module(xg)
+        H = h0.shape[-1]
+        if xg.ndim != 3 or h0.ndim != 2 or xg.shape[1:] != (h0.shape[0], 4 * H) \
+                or w_hh.shape != (4 * H, H) or c0.shape != h0.shape \
+                or (bias is not None and bias.shape != (4 * H,)):
+            raise ShapeError(
+                f"LSTMLayerFused: expected xg (T, B, 4H), h0 and c0 (B, H), w_hh (4H, H), "
+                f"bias (4H,); got xg {xg.shape}, h0 {h0.shape}, c0 {c0.shape}, "
+                f"w_hh {w_hh.shape}, bias {None if bias is None else bias.shape}")
+        T, B = xg.shape[:2]
+        dtype = xg.dtype
+        hs = xp.empty((T + 1, B, H), dtype=dtype)
+        cs = xp.empty((T + 1, B, H), dtype=dtype)
+        tcs = xp.empty((T, B, H), dtype=dtype)
+        gates = xp.empty((T, B, 4 * H), dtype=dtype)
+        hs[0], cs[0] = h0, c0
+        # all four activations in one tanh over the (B, 4H) block:
+        # sigma(x) = tanh(x/2)/2 + 1/2 on the i, f, o columns, tanh(x) on the g columns
+        scale, shift = _gate_constants(H, dtype, xp)
+        w_t = xp.ascontiguousarray(w_hh.T)    # (H, 4H): the faster layout for the product
+        frozen = self.frozen_steps
+        for t in range(T):
+            gt = gates[t]
+            xp.matmul(hs[t], w_t, out=gt)
+            gt += xg[t]
+            if bias is not None:
+                gt += bias
+            gt *= scale
+            xp.tanh(gt, out=gt)
+            gt *= scale
+            gt += shift
+            i, f, g, o = gt[:, :H], gt[:, H:2 * H], gt[:, 2 * H:3 * H], gt[:, 3 * H:]
+            c, tc = cs[t + 1], tcs[t]
+            xp.multiply(f, cs[t], out=c)
+            xp.multiply(i, g, out=tc)          # tc as scratch
+            c += tc
+            xp.tanh(c, out=tc)
+            xp.multiply(o, tc, out=hs[t + 1])
+            if t in frozen:                    # frozen rows keep their state
+                hs[t + 1] = xp.where(frozen[t], hs[t], hs[t + 1])
+                cs[t + 1] = xp.where(frozen[t], cs[t], c)
+        self.saved = (gates, hs, cs, tcs)
+        out = hs[1:]
+        if self.zero_invalid:
+            out = xp.where(self.valid, out, dtype.type(0))
+        return out, hs[T], cs[T]
+
+    def backward(self, g_out, g_hn, g_cn):
+        if _grad_state.grad_enabled:
+            raise GraphError(
+                "LSTMLayerFused is once differentiable (its backward works on arrays): "
+                "build the model with cell='composed' for create_graph=True")
+        w_hh = self.inputs[3].data
+        gates, hs, cs, tcs = self.saved
+        xp = backend.get_array_module(gates)
+        T, B, G = gates.shape
+        H = G // 4
+        zero = gates.dtype.type(0)
+        g_out = g_out.data
+        if self.zero_invalid:                  # the output was zeroed there
+            g_out = xp.where(self.valid, g_out, zero)
+        need = self.needs_input_grad
+        # the activations' derivatives from their values y, for all four gates at once:
+        # sigma' = y (1 - y) on i, f, o and tanh' = 1 - y^2 on g, i.e. y (a - y) + b
+        a, b = _derivative_constants(H, gates.dtype, xp)
+        dgates = xp.empty_like(gates)
+        der = xp.empty((B, G), dtype=gates.dtype)
+        dh = g_hn.data + g_out[T - 1]          # the gradients at h_t and at c_t
+        dc = g_cn.data.copy()
+        dh_next = xp.empty_like(dh)            # the product's target, swapped with dh
+        dct = xp.empty_like(dc)
+        frozen = self.frozen_steps
+        for t in range(T - 1, -1, -1):
+            gt, dg, tc = gates[t], dgates[t], tcs[t]
+            i, f, g, o = gt[:, :H], gt[:, H:2 * H], gt[:, 2 * H:3 * H], gt[:, 3 * H:]
+            mask = frozen.get(t)
+            if mask is not None:               # frozen rows: the gradient skips the step
+                dh_pass, dc_pass = xp.where(mask, dh, zero), xp.where(mask, dc, zero)
+                dh, dc = xp.where(mask, zero, dh), xp.where(mask, zero, dc)
+            # dc_t = dc + dh o (1 - tanh(c_t)^2)
+            xp.multiply(tc, tc, out=dct)
+            xp.subtract(1, dct, out=dct)
+            dct *= o
+            dct *= dh
+            dct += dc
+            # the gradients at the activations' outputs, then times their derivatives
+            xp.multiply(dct, g, out=dg[:, :H])              # at i: dc_t g
+            xp.multiply(dct, cs[t], out=dg[:, H:2 * H])     # at f: dc_t c_{t-1}
+            xp.multiply(dct, i, out=dg[:, 2 * H:3 * H])     # at g: dc_t i
+            xp.multiply(dh, tc, out=dg[:, 3 * H:])          # at o: dh tanh(c_t)
+            xp.subtract(a, gt, out=der)
+            der *= gt
+            der += b
+            dg *= der
+            # to step t-1: dh = dgates W_hh (+ g_out[t-1]), dc = dc_t f
+            xp.multiply(dct, f, out=dc)
+            if t > 0 or need[1]:
+                xp.matmul(dg, w_hh, out=dh_next)
+                dh, dh_next = dh_next, dh
+            if mask is not None:
+                dh += dh_pass
+                dc += dc_pass
+            if t > 0:
+                dh += g_out[t - 1]
+        d_w = None
+        if need[3]:
+            d_w = dgates.reshape(T * B, G).T @ hs[:-1].reshape(T * B, H)
+        grads = [dgates if need[0] else None, dh if need[1] else None,
+                 dc if need[2] else None, d_w]
+        if len(need) == 5:                     # the bias
+            grads.append(dgates.reshape(T * B, G).sum(axis=0) if need[4] else None)
+        return tuple(None if x is None else Tensor._make(x) for x in grads)
+
+
+def _gate_constants(H, dtype, xp):
+    """(scale, shift), each (4H,): 1/2 and 1/2 on the i, f, o columns, 1 and 0 on g."""
+    scale = np.full(4 * H, 0.5, dtype=dtype)
+    scale[2 * H:3 * H] = 1
+    shift = np.full(4 * H, 0.5, dtype=dtype)
+    shift[2 * H:3 * H] = 0
+    return xp.asarray(scale), xp.asarray(shift)
+
+
+def _derivative_constants(H, dtype, xp):
+    """(a, b), each (4H,): y (a - y) + b is sigma' (a=1, b=0) or tanh' (a=0, b=1)."""
+    a = np.ones(4 * H, dtype=dtype)
+    a[2 * H:3 * H] = 0
+    return xp.asarray(a), xp.asarray(1 - a)
+
+
+def lstm_layer_fused(xg, h0, c0, w_hh, bias=None, valid=None, zero_invalid=False):
+    """One fused LSTM layer over all steps (see :class:`LSTMLayerFunction`).
+
+    ``bias``: None or (4H,), added to every step's gates; ``valid``: None or a
+    boolean (T, B) host array, True at valid positions; ``zero_invalid``: zero
+    the output there. Returns ``(output, h_n, c_n)``.
+    """
+    frozen, valid_dev = {}, None
+    if valid is not None and not valid.all():
+        frozen = {t: on_device(~row[:, None], xg) for t, row in enumerate(valid) if not row.all()}
+        valid_dev = on_device(valid[:, :, None], xg)
+    inputs = (xg, h0, c0, w_hh) if bias is None else (xg, h0, c0, w_hh, bias)
+    return LSTMLayerFunction(valid_dev, frozen, zero_invalid)(*inputs)
+
+
 CELLS = {"fused": lstm_cell_fused, "composed": lstm_cell_composed}
 
 
@@ -276,9 +479,10 @@ class LSTM(nn.Module):
     ``torch.nn.utils.rnn.pack_padded_sequence`` gives.
 
     Each layer computes the input half of the gates for all T steps in one
-    matrix product, (T*B, I) x (I, 4H), then runs the cell T times; ``cell``
-    picks the step: ``"fused"`` (default, fast, once differentiable) or
-    ``"composed"`` (from ops, twice differentiable).
+    matrix product, (T*B, I) x (I, 4H), then runs the recurrence; ``cell``
+    picks how: ``"fused"`` (default, fast, once differentiable) runs the whole
+    layer as one op, :class:`LSTMLayerFunction`; ``"composed"`` (from ops, twice
+    differentiable) runs :func:`lstm_cell_composed` T times.
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
@@ -328,26 +532,35 @@ class LSTM(nn.Module):
         if x.shape[-1] != self.input_size:
             raise ShapeError(f"LSTM: input has {x.shape[-1]} features, expected "
                              f"{self.input_size} (input shape {input.shape})")
-        step_masks, out_mask = self._masks(lengths, mask, T, B, x, unbatched)
+        fused = _check_cell(self.cell) == "fused"
+        valid = self._valid(lengths, mask, T, B, unbatched)
+        step_masks, out_mask = [None] * T, None
+        if valid is not None and not fused:
+            step_masks = [None if row.all() else on_device(row[:, None], x) for row in valid]
+            out_mask = on_device(valid[:, :, None], x)
         h0, c0 = self._initial_states(hx, B, x)
-        cell = CELLS[self.cell]
         H = self.hidden_size
         h_n, c_n = [], []
         layer_input = x
         for k in range(self.num_layers):
             w_ih, w_hh, b_ih, b_hh = self.layer_parameters(k)
             # the input half of the gates for all T steps in one matrix product
-            xg = _input_gates(layer_input.reshape((T * B, layer_input.shape[-1])),
-                              w_ih, b_ih, b_hh)
-            xg_steps = unbind(xg.reshape((T, B, 4 * H)))
-            h, c = h0[k], c0[k]
-            outputs = []
-            for t in range(T):
-                h, c = cell(xg_steps[t], h, c, w_hh, step_masks[t])
-                outputs.append(h)
-            layer_output = stack_steps(outputs)
-            if out_mask is not None:
-                layer_output = where(out_mask, layer_output, 0.0)
+            rows = layer_input.reshape((T * B, layer_input.shape[-1]))
+            if fused:                       # the op adds the biases step by step
+                bias = None if b_ih is None else b_ih + b_hh
+                xg = F.linear(rows, w_ih).reshape((T, B, 4 * H))
+                layer_output, h, c = lstm_layer_fused(xg, h0[k], c0[k], w_hh, bias, valid,
+                                                      zero_invalid=True)
+            else:
+                xg = _input_gates(rows, w_ih, b_ih, b_hh).reshape((T, B, 4 * H))
+                h, c = h0[k], c0[k]
+                outputs = []
+                for t, xg_t in enumerate(unbind(xg)):
+                    h, c = lstm_cell_composed(xg_t, h, c, w_hh, step_masks[t])
+                    outputs.append(h)
+                layer_output = stack_steps(outputs)
+                if out_mask is not None:
+                    layer_output = where(out_mask, layer_output, 0.0)
             h_n.append(h)
             c_n.append(c)
             if k < self.num_layers - 1 and self.dropout > 0 and self.training:
@@ -375,13 +588,12 @@ class LSTM(nn.Module):
                 raise ShapeError(f"LSTM: expected {name} of shape {shape}, got {s.shape}")
         return unbind(h0), unbind(c0)
 
-    def _masks(self, lengths, mask, T, B, x, unbatched):
-        """Per-step (B, 1) masks (None where all rows are valid) and the (T, B, 1)
-        output mask (None when nothing is padded), on x's device."""
+    def _valid(self, lengths, mask, T, B, unbatched):
+        """The (T, B) host bool array of valid positions, or None when all are valid."""
         if lengths is not None and mask is not None:
             raise ValueError("LSTM: pass lengths or mask, not both")
         if lengths is None and mask is None:
-            return [None] * T, None
+            return None
         if lengths is not None:
             lengths = host_array(lengths).reshape(-1)
             if lengths.shape != (B,) or lengths.dtype.kind not in "iu":
@@ -398,10 +610,7 @@ class LSTM(nn.Module):
             if valid.shape != (T, B):
                 raise ShapeError(f"LSTM: mask of shape {host_array(mask).shape} does not "
                                  f"fit an input of {T} steps and batch {B}")
-        if valid.all():
-            return [None] * T, None
-        step_masks = [None if row.all() else on_device(row[:, None], x) for row in valid]
-        return step_masks, on_device(valid[:, :, None], x)
+        return None if valid.all() else valid
 
     def extra_repr(self):
         text = f"{self.input_size}, {self.hidden_size}"

@@ -1,4 +1,5 @@
-"""models.LSTM / LSTMCell: the two cells agree, and the layer equals torch.nn.LSTM.
+"""models.LSTM / LSTMCell: the two cells agree, the fused sequence op equals the
+composed cell unrolled, and the layer equals torch.nn.LSTM.
 
 Everything compared in float64 with weights copied from torch: outputs, final
 states, and gradients with respect to the input, h_0, c_0 and every weight,
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 import minigrad as mg
 from minigrad.errors import GraphError
 from models import LSTM, LSTMCell, lstm_cell_composed, lstm_cell_fused
+from models.lstm import lstm_layer_fused
 
 TOL = dict(rtol=1e-9, atol=1e-11)
 
@@ -99,6 +101,136 @@ def test_lstm_cell_module_matches_torch():
             check_close(mine.grad, theirs.grad, f"{cell}: input grad")
         for name, p in m.named_parameters():
             check_close(p.grad, getattr(ref, name).grad, f"{cell}: {name}.grad")
+
+
+# ------------------------------------------------------- the fused sequence op
+def layer_inputs(rng, T, B, H, with_bias):
+    xg = mg.tensor(rng.standard_normal((T, B, 4 * H)), requires_grad=True)
+    h0 = mg.tensor(rng.standard_normal((B, H)), requires_grad=True)
+    c0 = mg.tensor(rng.standard_normal((B, H)), requires_grad=True)
+    w = mg.tensor(rng.standard_normal((4 * H, H)) / math.sqrt(H), requires_grad=True)
+    bias = mg.tensor(rng.standard_normal(4 * H), requires_grad=True) if with_bias else None
+    return xg, h0, c0, w, bias
+
+
+def unrolled_composed(xg, h0, c0, w, bias, valid, zero_invalid):
+    """The reference: the composed cell, step by step, as the composed layer runs it."""
+    h, c, outputs = h0, c0, []
+    for t in range(xg.shape[0]):
+        xg_t = xg[t] if bias is None else xg[t] + bias
+        mask = None if valid is None else valid[t][:, None]
+        h, c = lstm_cell_composed(xg_t, h, c, w, mask)
+        outputs.append(h * mg.tensor(valid[t][:, None].astype(float))
+                       if zero_invalid and valid is not None else h)
+    return mg.stack(outputs), h, c
+
+
+@pytest.mark.parametrize("with_bias", [False, True])
+@pytest.mark.parametrize("lengths", [None, [3, 1, 5, 5], [1, 1, 1, 2]])
+@pytest.mark.parametrize("zero_invalid", [False, True])
+def test_sequence_op_equals_the_composed_cell_unrolled(with_bias, lengths, zero_invalid):
+    rng = np.random.default_rng(5)
+    T, B, H = 5, 4, 3
+    xg, h0, c0, w, bias = layer_inputs(rng, T, B, H, with_bias)
+    valid = None if lengths is None else np.arange(T)[:, None] < np.array(lengths)[None, :]
+    g_out, g_h, g_c = (mg.tensor(rng.standard_normal(s)) for s in ((T, B, H), (B, H), (B, H)))
+    wrt = [xg, h0, c0, w] + ([bias] if with_bias else [])
+    results = []
+    for run in (lstm_layer_fused, unrolled_composed):
+        if run is lstm_layer_fused:
+            out, h, c = run(xg, h0, c0, w, bias, valid, zero_invalid=zero_invalid)
+        else:
+            out, h, c = run(xg, h0, c0, w, bias, valid, zero_invalid)
+        loss = (out * g_out).sum() + (h * g_h).sum() + (c * g_c).sum()
+        results.append([out, h, c, *mg.grad(loss, wrt)])
+    names = ["output", "h_n", "c_n", "d xg", "d h0", "d c0", "d w_hh", "d bias"]
+    for a, b, name in zip(*results, names):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), err_msg=name, **TOL)
+    if valid is not None:
+        out = results[0][0].numpy()
+        for b, n in enumerate(lengths):          # past its end a row keeps its last state
+            np.testing.assert_array_equal(results[0][1].numpy()[b], out[n - 1, b])
+            if zero_invalid:
+                assert np.all(out[n:, b] == 0)
+            else:
+                assert np.all(out[n:, b] == out[n - 1, b])
+
+
+@pytest.mark.parametrize("lengths", [None, [2, 3, 1]])
+def test_sequence_op_gradcheck(lengths):
+    rng = np.random.default_rng(6)
+    T, B, H = 3, 3, 2
+    xg, h0, c0, w, bias = layer_inputs(rng, T, B, H, True)
+    valid = None if lengths is None else np.arange(T)[:, None] < np.array(lengths)[None, :]
+
+    def f(*a):
+        return lstm_layer_fused(*a, valid=valid, zero_invalid=True)
+
+    assert mg.gradcheck(f, [xg, h0, c0, w, bias])
+
+
+def test_sequence_op_single_step_and_single_row():
+    rng = np.random.default_rng(7)
+    for T, B in ((1, 3), (4, 1), (1, 1)):
+        xg, h0, c0, w, bias = layer_inputs(rng, T, B, 2, True)
+        out, h, c = lstm_layer_fused(xg, h0, c0, w, bias)
+        ref_out, ref_h, ref_c = unrolled_composed(xg, h0, c0, w, bias, None, False)
+        for a, b in ((out, ref_out), (h, ref_h), (c, ref_c)):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), **TOL)
+        assert out.shape == (T, B, 2)
+
+
+def test_sequence_op_keeps_float32():
+    rng = np.random.default_rng(8)
+    xg, h0, c0, w, bias = layer_inputs(rng, 4, 3, 5, True)
+    as32 = [mg.tensor(t.numpy().astype(np.float32), requires_grad=True) for t in (xg, h0, c0, w, bias)]
+    out, h, c = lstm_layer_fused(*as32)
+    out.sum().backward()
+    ref, _, _ = lstm_layer_fused(xg, h0, c0, w, bias)
+    assert out.dtype == np.float32 and as32[3].grad.dtype == np.float32
+    np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_sequence_op_refuses_create_graph():
+    rng = np.random.default_rng(9)
+    xg, h0, c0, w, _ = layer_inputs(rng, 3, 2, 2, False)
+    out, _, _ = lstm_layer_fused(xg, h0, c0, w)
+    with pytest.raises(GraphError, match="once differentiable"):
+        mg.grad(out.sum(), [w], create_graph=True)
+    m = LSTM(2, 2).double()                           # the layer says the same
+    y, _ = m(mg.tensor(rng.standard_normal((3, 2, 2)), requires_grad=True))
+    with pytest.raises(GraphError, match="cell='composed'"):
+        mg.grad(y.sum(), [m.weight_hh_l0], create_graph=True)
+
+
+def test_sequence_op_reports_bad_shapes():
+    rng = np.random.default_rng(10)
+    xg, h0, c0, w, bias = layer_inputs(rng, 3, 2, 2, True)
+    with pytest.raises(mg.ShapeError, match="LSTMLayerFused"):
+        lstm_layer_fused(xg[0], h0, c0, w)                      # no time axis
+    with pytest.raises(mg.ShapeError, match="bias"):
+        lstm_layer_fused(xg, h0, c0, w, bias[:4])
+    with pytest.raises(mg.ShapeError, match="w_hh"):
+        lstm_layer_fused(xg, h0, c0, w[:, :1])
+
+
+@pytest.mark.parametrize("lengths", [None, [4, 2, 3]])
+def test_fused_and_composed_layers_agree(lengths):
+    """The two cells of the layer give the same outputs and gradients (3 layers)."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((3, 4, 3))
+    g = rng.standard_normal((3, 4, 5))
+    results = []
+    for cell in ("fused", "composed"):
+        mg.manual_seed(0)
+        m = LSTM(3, 5, num_layers=3, batch_first=True, cell=cell).double()
+        xm = mg.tensor(x, requires_grad=True)
+        out, (h, c) = m(xm, lengths=lengths)
+        ((out * mg.tensor(g)).sum() + h.sum() + 2 * c.sum()).backward()
+        results.append([out.numpy(), h.numpy(), c.numpy(), xm.grad.numpy()]
+                       + [p.grad.numpy() for p in m.parameters()])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, **TOL)
 
 
 # ----------------------------------------------------------------- the layer
@@ -194,6 +326,12 @@ def test_variable_lengths_match_pack_padded_sequence(cell, batch_first, lengths)
         assert np.all(out[b, n:] == 0)          # zeros past each sequence's end
 
 
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_three_fused_layers_with_lengths_match_torch(batch_first):
+    run_pair(num_layers=3, batch_first=batch_first, initial_state=True, lengths=[4, 1, 3],
+             cell="fused", T=4, B=3, seed=3)
+
+
 def test_mask_is_the_same_as_lengths():
     run_pair(num_layers=1, batch_first=True, initial_state=False, lengths=[2, 4, 3],
              cell="fused", use_mask=True)
@@ -260,6 +398,9 @@ def test_bad_arguments_are_reported():
         m(x, (mg.zeros(2, 2, 4), mg.zeros(1, 2, 4)))
     with pytest.raises(ValueError, match="cell"):
         LSTM(3, 4, cell="cudnn")
+    m.cell = "cudnn"
+    with pytest.raises(ValueError, match="cudnn"):
+        m(x)
 
 
 @pytest.mark.gpu
