@@ -6,6 +6,12 @@ Each function here is the pure formula of the same name in
 step allocates nothing: the same floating-point operations in the same order,
 so the results are **bitwise equal** to the formula's
 (``tests/optim/test_fast_path.py`` checks every twin against its formula).
+An operation is left out only where it is an exact identity, so that leaving
+it out changes no bit: ``1 * g`` (SGD without dampening) and Adam's division
+by :math:`1 - \beta^t` once that rounds to 1 in the arrays' dtype. Every other
+NumPy call is one pass over the chunk (14 for Adam, 9 RMSprop, 7 Adagrad, 4
+SGD with momentum), which is what separates this path from a fused kernel's
+single pass (``benchmarks/README.md``).
 Each line carries the comment of the formula's line it computes.
 They write into their inputs, which is why they live here and not among the
 formulas.
@@ -253,6 +259,12 @@ def adam_(theta, grad, state, out, work, *, lr=1e-3, beta1=0.9, beta2=0.999, eps
           weight_decay=0.0, amsgrad=False, maximize=False, decoupled_weight_decay=False,
           bias_correction="standard"):
     r""":func:`~optim.functional.adam` in place, for the flat fast path: the same operations in the same order.
+
+    The bias corrections divide only while they are not 1: once
+    :math:`1 - \beta_1^t` rounds to 1 in the arrays' dtype (from step 165 in
+    float32 for :math:`\beta_1 = 0.9`), :math:`\hat m_t = m_t / 1` is
+    :math:`m_t` bit for bit and that pass is left out; the same for
+    :math:`\hat v_t`.
 
     Args:
         out: where the new state's arrays go: ``out["exp_avg"]``,
