@@ -129,6 +129,8 @@ def main():
     parser.add_argument("--no-extra", action="store_true",
                         help="leave out the 'pure formula' and '1 thread' rows and foreach=True")
     args = parser.parse_args()
+    if args.warmup < 0:
+        parser.error(f"--warmup must be a count of steps (0 or more), got {args.warmup}")
     repeats = 5 if args.quick else args.repeats
 
     threads = match_threads(args.threads)
