@@ -1,7 +1,7 @@
 """One optimizer step on 10M float32 parameters in 100 tensors: minigrad against torch.
 
     python benchmarks/bench_optim.py [--quick] [--repeats N] [--threads N] [--clock wall|cpu]
-                                     [--keep-blas-spin] [--block N] [--no-extra]
+                                     [--keep-blas-spin] [--block N] [--warmup N] [--no-extra]
                                      [--optimizers Adam,SGD,RMSprop,Adagrad]
                                      [--numel N] [--tensors N] [--chunk-bytes B]
 
@@ -30,7 +30,14 @@ them and updates parameters and state). Timed, interleaved, in one run:
 torch gets as many intra-op threads as NumPy's BLAS uses, and the flat path as
 many threads too (both printed). The table gives the median step time over
 the repeats and, per minigrad row, the median of the round-by-round ratios to
-torch foreach=False and to torch fused=True (interquartile range in brackets).
+torch foreach=False, to torch fused=True, and to the fastest torch mode of the
+run (the one with the lowest median; marked "fastest" in its row): for
+RMSprop, which has no fused CPU kernel, that is the reference to beat
+(interquartile ranges in brackets).
+
+``--warmup N`` (default 3) untimed steps of every candidate come first; the
+step count matters to Adam's flat path, which leaves out the division by
+``1 - beta1^t`` once that is 1 in float32 (from step 165; ``--warmup 170``).
 
 ``--threads 1 --clock cpu`` times the calling thread's CPU time instead of the
 wall clock: everything then runs in that one thread, and the numbers do not
@@ -112,6 +119,8 @@ def main():
     parser.add_argument("--block", type=int, default=2,
                         help="samples per candidate in a row within a round (the first "
                              "pays for the previous candidate's spinning OpenMP threads)")
+    parser.add_argument("--warmup", type=int, default=3,
+                        help="untimed steps of every candidate before the timed rounds")
     parser.add_argument("--optimizers", default=",".join(OPTIMIZERS))
     parser.add_argument("--numel", type=int, default=10_000_000)
     parser.add_argument("--tensors", type=int, default=100)
@@ -120,6 +129,8 @@ def main():
     parser.add_argument("--no-extra", action="store_true",
                         help="leave out the 'pure formula' and '1 thread' rows and foreach=True")
     args = parser.parse_args()
+    if args.warmup < 0:
+        parser.error(f"--warmup must be a count of steps (0 or more), got {args.warmup}")
     repeats = 5 if args.quick else args.repeats
 
     threads = match_threads(args.threads)
@@ -132,8 +143,8 @@ def main():
     print(f"minigrad flat path: {flat.get_num_threads()} thread(s), chunks of "
           f"{flat.CHUNK_BYTES // 4} float32 elements")
     print(f"{args.numel:,} float32 parameters in {args.tensors} tensors, "
-          f"median of {repeats} interleaved rounds x {args.block} samples, "
-          f"{args.clock} clock\n")
+          f"median of {repeats} interleaved rounds x {args.block} samples after "
+          f"{args.warmup} untimed steps, {args.clock} clock\n")
 
     init, grads = make_data(args.numel, args.tensors)
     other = OtherLoad()
@@ -162,23 +173,26 @@ def main():
         if name == "Adam" and not args.no_extra:
             flat_grads = np.empty(sum(g.size for g in grads), dtype=np.float32)
             cands["gather gradients"] = lambda grads=grads, flat_grads=flat_grads: np.concatenate(grads, out=flat_grads)
-        stats = interleaved(cands, repeats=repeats, warmup=3, block=args.block, clock=clock)
+        stats = interleaved(cands, repeats=repeats, warmup=args.warmup, block=args.block, clock=clock)
         base = stats["torch foreach=False"]
         fused = stats.get("torch fused=True")
+        torch_medians = {cand: st.median for cand, st in stats.items() if cand.startswith("torch")}
+        fastest = min(torch_medians, key=torch_medians.get)
         for cand, st in stats.items():
             def ratio(ref, cand=cand, st=st):
                 if ref is None or not cand.startswith("minigrad"):
                     return ""
                 r, q1, q3 = paired_ratio(st, ref)
                 return f"{r:.2f}x [{q1:.2f}, {q3:.2f}]"
-            rows.append([name, cand, f"{st.median * 1e3:.1f}", ratio(base), ratio(fused)])
+            rows.append([name, cand, f"{st.median * 1e3:.1f}", ratio(base), ratio(fused),
+                         "fastest" if cand == fastest else ratio(stats[fastest])])
         del cands, stats
         gc.collect()
         print(f"{name}: done", flush=True)
 
     print()
     print(markdown_table(["optimizer", "implementation", "step (ms)", "vs torch foreach=False",
-                          "vs torch fused=True"], rows))
+                          "vs torch fused=True", "vs torch fastest"], rows))
     print(other.report(cpu_clock=args.clock == "cpu"))
 
 

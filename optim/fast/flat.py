@@ -100,7 +100,11 @@ benchmarks/README.md): one chunk per 10M-element tensor is 1.6x slower;
 L2-sized chunks (16K-32K elements) are 1.2-1.4x slower on one thread and
 1.7-2.4x slower on two, because each NumPy call costs about a microsecond of
 Python and, with threads, a hand-over of the GIL, and there are 16 calls per
-chunk; 128K-256K elements are best.
+chunk; 128K-256K elements are best. Measured again on one thread (thread CPU
+time, Zen 4 with 1 MiB L2 per core): 25K-33K-element chunks 1.15-1.22x slower
+(Adam and SGD), 50K 1.04-1.08x. A pass in L2 is no faster than one in L3
+(NumPy's loops run at 7-10 G float32 elements/s either way), so smaller chunks
+only add calls.
 """
 
 N_WORK = 3

@@ -6,6 +6,12 @@ Each function here is the pure formula of the same name in
 step allocates nothing: the same floating-point operations in the same order,
 so the results are **bitwise equal** to the formula's
 (``tests/optim/test_fast_path.py`` checks every twin against its formula).
+An operation is left out only where it is an exact identity, so that leaving
+it out changes no bit: ``1 * g`` (SGD without dampening) and Adam's division
+by :math:`1 - \beta^t` once that rounds to 1 in the arrays' dtype. Every other
+NumPy call is one pass over the chunk (14 for Adam, 9 RMSprop, 7 Adagrad, 4
+SGD with momentum), which is what separates this path from a fused kernel's
+single pass (``benchmarks/README.md``).
 Each line carries the comment of the formula's line it computes.
 They write into their inputs, which is why they live here and not among the
 formulas.
@@ -29,6 +35,8 @@ traced optimizer runs the pure formula.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from minigrad.backend import get_array_module
 
 from ..checks import check_choice
@@ -37,6 +45,35 @@ from ..functional.sgd import MOMENTUM_FORMS
 
 __all__ = ["adagrad_", "adam_", "rmsprop_", "sgd_", "sgd_lecture_", "signed_gradient_", "l2_penalty_",
            "decoupled_decay_"]
+
+
+# ---------------------------------------------------------------------------
+# helpers: cheap checks, exact identities
+# ---------------------------------------------------------------------------
+
+def _check_choice(value, name, choices):
+    """:func:`optim.checks.check_choice`, run only when ``value`` is not plainly one of ``choices``.
+
+    The full check formats its error message before it tests, a few
+    microseconds; the flat path calls a formula once per chunk, hundreds of
+    times a step, with the same valid choice.
+    """
+    if type(value) is not str or value not in choices:
+        check_choice(value, name, choices)
+
+
+def _is_one(c, arr) -> bool:
+    """Whether ``arr / c`` (``c`` a Python number) divides every element of ``arr`` by exactly 1.
+
+    NumPy meets a Python number and a float array in the array's dtype
+    (NEP 50), so ``arr / c`` divides by ``c`` rounded to that dtype. When that
+    is 1 the division changes nothing (IEEE division by 1 is exact for every
+    value: finite, both zeros, infinities, NaNs), so the pass can be left out
+    and the result stays bitwise the same. Anything but a Python float or int
+    and a NumPy float array answers False (the division is done).
+    """
+    return ((type(c) is float or type(c) is int) and type(arr) is np.ndarray
+            and arr.dtype.kind == "f" and arr.dtype.type(c) == 1)
 
 
 # ---------------------------------------------------------------------------
@@ -87,7 +124,7 @@ def sgd_(theta, grad, state, out, work, *, lr=1e-3, momentum=0.0, dampening=0.0,
     Returns:
         The new state (its array is ``out``'s).
     """
-    check_choice(momentum_form, "momentum_form", MOMENTUM_FORMS)
+    _check_choice(momentum_form, "momentum_form", MOMENTUM_FORMS)
     xp = get_array_module(theta)
     if momentum != 0 and momentum_form == "lecture":
         return sgd_lecture_(theta, grad, state, out, work, lr=lr, momentum=momentum,
@@ -223,6 +260,12 @@ def adam_(theta, grad, state, out, work, *, lr=1e-3, beta1=0.9, beta2=0.999, eps
           bias_correction="standard"):
     r""":func:`~optim.functional.adam` in place, for the flat fast path: the same operations in the same order.
 
+    The bias corrections divide only while they are not 1: once
+    :math:`1 - \beta_1^t` rounds to 1 in the arrays' dtype (from step 165 in
+    float32 for :math:`\beta_1 = 0.9`), :math:`\hat m_t = m_t / 1` is
+    :math:`m_t` bit for bit and that pass is left out; the same for
+    :math:`\hat v_t`.
+
     Args:
         out: where the new state's arrays go: ``out["exp_avg"]``,
             ``out["exp_avg_sq"]`` (and ``out["max_exp_avg_sq"]``); each may
@@ -234,7 +277,7 @@ def adam_(theta, grad, state, out, work, *, lr=1e-3, beta1=0.9, beta2=0.999, eps
         The new state (its arrays are ``out``'s). No intermediates: a traced
         optimizer runs :func:`~optim.functional.adam`.
     """
-    check_choice(bias_correction, "bias_correction", BIAS_CORRECTIONS)
+    _check_choice(bias_correction, "bias_correction", BIAS_CORRECTIONS)
     xp = get_array_module(theta)
     t = state["step"] + 1                                        # t <- t + 1
     g = signed_gradient_(grad, maximize, work)                   # g_t (negated to maximize)
@@ -256,8 +299,13 @@ def adam_(theta, grad, state, out, work, *, lr=1e-3, beta1=0.9, beta2=0.999, eps
     else:
         v_used = v
     if bias_correction == "standard":
-        m_hat = xp.divide(m, 1 - beta1 ** t, out=work[1])           # m_hat_t <- m_t / (1 - beta1^t)
-        v_hat = xp.divide(v_used, 1 - beta2 ** t, out=work[2])      # v_hat_t <- v_t / (1 - beta2^t)
+        # Once 1 - beta^t rounds to 1 in the arrays' dtype (for beta1 = 0.9 from step 165 in
+        # float32, 356 in float64; for beta2 = 0.999 from 17321 and 37412), m_t / 1 is m_t:
+        # that division's pass is left out (_is_one).
+        c1, c2 = 1 - beta1 ** t, 1 - beta2 ** t
+        m_hat = m if _is_one(c1, m) else xp.divide(m, c1, out=work[1])   # m_hat_t <- m_t / (1 - beta1^t)
+        v_hat = (v_used if _is_one(c2, v_used)
+                 else xp.divide(v_used, c2, out=work[2]))                 # v_hat_t <- v_t / (1 - beta2^t)
         step = xp.multiply(lr, m_hat, out=work[1])                  # gamma m_hat_t
         denom = xp.sqrt(v_hat, out=work[2])
         denom += eps                                                # sqrt(v_hat_t) + eps

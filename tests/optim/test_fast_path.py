@@ -545,3 +545,115 @@ def test_flat_on_gpu_equals_teaching(name, cfg, monkeypatch):
         assert set(a.state.get(p, {})) == set(b.state.get(q, {}))
         for key, value in a.state.get(p, {}).items():
             np.testing.assert_array_equal(host(value), host(b.state[q][key]))
+
+
+# ---------------------------------------------------------------------------
+# exact identities the twins use: Adam's division by 1 - beta^t once that is 1
+# ---------------------------------------------------------------------------
+
+# the first step t at which 1 - beta^t rounds to 1 in the dtype, for beta1 = 0.9 and beta2 = 0.999
+ONE_FROM = {np.float32: (165, 17321), np.float64: (356, 37412)}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_the_steps_where_the_bias_corrections_become_one(dtype):
+    """The premise of the tests below: those are the first steps where 1 - beta^t is 1."""
+    for beta, t in zip((0.9, 0.999), ONE_FROM[dtype]):
+        assert dtype(1 - beta ** (t - 1)) != 1
+        assert dtype(1 - beta ** t) == 1
+
+
+@pytest.mark.parametrize("amsgrad", [False, True], ids=["adam", "amsgrad"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_adam_twin_equals_formula_across_the_exact_divisions(dtype, amsgrad):
+    """Steps on both sides of each boundary (the twin leaves a division out after it): bitwise equal."""
+    rng = np.random.default_rng(3)
+    for start in ONE_FROM[dtype]:
+        theta = rng.standard_normal(40).astype(dtype)
+        state = adam_init(theta, amsgrad=amsgrad)
+        state["step"] = start - 4
+        state["exp_avg"][...] = rng.standard_normal(40)
+        state["exp_avg_sq"][...] = rng.random(40)
+        if amsgrad:
+            state["max_exp_avg_sq"][...] = rng.random(40)
+        theta_twin, state_twin = theta.copy(), copy.deepcopy(state)
+        work = [np.full_like(theta, np.nan) for _ in range(flat.N_WORK)]
+        for _ in range(7):
+            grad = rng.standard_normal(40).astype(dtype)
+            grad[:3] = [0.0, -0.0, np.inf]                  # zeros and an infinity divide exactly too
+            with np.errstate(invalid="ignore"):
+                theta, state, _ = adam(theta, grad, state, amsgrad=amsgrad, lr=0.01)
+                state_twin = adam_(theta_twin, grad, state_twin, state_twin, work,
+                                   amsgrad=amsgrad, lr=0.01)
+            for key in state:
+                np.testing.assert_array_equal(state_twin[key], state[key], err_msg=key)
+                if isinstance(state[key], np.ndarray):
+                    assert np.array_equal(np.signbit(state_twin[key]), np.signbit(state[key]))
+            np.testing.assert_array_equal(theta_twin, theta)
+            assert np.array_equal(np.signbit(theta_twin), np.signbit(theta))
+
+
+class _CountingDivisions:
+    """NumPy, counting the calls of ``divide`` (the ``/=`` of the last line is not one of them)."""
+
+    def __init__(self):
+        self.divisions = 0
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+    def divide(self, *args, **kwargs):
+        self.divisions += 1
+        return np.divide(*args, **kwargs)
+
+
+@pytest.mark.parametrize("dtype, t, expected", [
+    (np.float32, 164, 2), (np.float32, 165, 1), (np.float32, 17321, 0),
+    (np.float64, 165, 2), (np.float64, 356, 1), (np.float64, 37412, 0),
+])
+def test_adam_twin_leaves_out_a_division_by_one(monkeypatch, dtype, t, expected):
+    """m_t / (1 - beta1^t) and v_t / (1 - beta2^t) are passes only while the divisor is not 1."""
+    import optim.fast.inplace as inplace
+
+    counting = _CountingDivisions()
+    monkeypatch.setattr(inplace, "get_array_module", lambda *arrays: counting)
+    theta = np.ones(8, dtype=dtype)
+    state = {**adam_init(theta), "step": t - 1}
+    work = [np.empty_like(theta) for _ in range(flat.N_WORK)]
+    adam_(theta, np.full_like(theta, 0.5), state, dict(state), work)
+    assert counting.divisions == expected
+    counting.divisions = 0                           # the efficient form never divides an array
+    adam_(theta, np.full_like(theta, 0.5), state, dict(state), work, bias_correction="efficient")
+    assert counting.divisions == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_flat_equals_teaching_past_the_exact_divisions(dtype):
+    """The optimizers themselves across beta1's boundary, every parameter at the same step."""
+    grads = gradients(SHAPES, 7, dtype=dtype, skip=False)
+    results = []
+    for impl in ("teaching", "flat"):
+        params, opt = make("Adam", {"lr": 0.01, "amsgrad": True}, impl, dtype=dtype)
+        train(opt, params, grads[:1])
+        for p in params:
+            opt.state[p]["step"] = ONE_FROM[dtype][0] - 3
+        train(opt, params, grads[1:])
+        assert all(opt.state[p]["step"] == ONE_FROM[dtype][0] + 3 for p in params)
+        results.append((opt, params))
+    (ref, ref_params), (opt, params) = results
+    assert_same(ref, ref_params, opt, params)
+
+
+def test_twins_still_check_their_choices():
+    """The twins test a valid choice cheaply; anything else still gets the full check's error."""
+    from optim.checks import HyperparameterTypeValueError
+
+    theta = np.zeros(3)
+    work = [np.empty(3) for _ in range(flat.N_WORK)]
+    state = adam_init(theta)
+    with pytest.raises(ValueError, match="bias_correction: 'Standard'"):
+        adam_(theta, theta, state, dict(state), work, bias_correction="Standard")
+    with pytest.raises(HyperparameterTypeValueError, match="bias_correction"):
+        adam_(theta, theta, state, dict(state), work, bias_correction=1)
+    with pytest.raises(ValueError, match="momentum_form: 'lectures'"):
+        sgd_(theta, theta, {}, {}, work, momentum=0.9, momentum_form="lectures")
