@@ -138,14 +138,30 @@ def run_trials(specs, study_dir, *, workers: Optional[int] = None, scheduler: Op
         bar.close()
 
 
+#: Dask's nanny sets MALLOC_TRIM_THRESHOLD_ in its workers (to hand memory back to the system
+#: sooner). Any such setting also turns off glibc's adaptive mmap threshold, so every large
+#: temporary array of a training step is mapped and unmapped afresh, page faults and all: a
+#: Transformer step measured 2.5 times slower in such a worker than in a plain process. The
+#: local cluster's workers start without it (``docs/studies.md`` says how for other clusters).
+LOCAL_WORKER_ENVIRON = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+
+
+def _local_cluster(n):
+    from distributed import LocalCluster
+
+    return LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                        silence_logs=logging.ERROR)
+
+
 def _run_dask(specs, study_dir, workers, scheduler, records, bar, on_done, failures):
-    from distributed import Client, LocalCluster, as_completed
+    import dask
+    from distributed import Client, as_completed
 
     cluster = None
     if scheduler is None:
         n = min(default_workers() if workers is None else int(workers), len(specs))
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR)
+        with dask.config.set(LOCAL_WORKER_ENVIRON):
+            cluster = _local_cluster(n)
         client = Client(cluster)
     else:
         client = Client(scheduler)
