@@ -307,3 +307,33 @@ def linear_init(sizes, seed=0) -> list:
         weights.append(rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32))
         weights.append(rng.uniform(-bound, bound, (fan_out,)).astype(np.float32))
     return weights
+
+
+def report_training_steps(step_minigrad, step_torch, *, repeats: int, clock: str, threads: int,
+                          batch: int, unit: str, target: float) -> float:
+    """Time two training-step callables interleaved; print the medians, the median of the
+    per-round ratios minigrad / torch with its quartiles, and minigrad's throughput.
+    Returns the ratio."""
+    res = interleaved({"minigrad": step_minigrad, "torch": step_torch}, repeats=repeats, warmup=2,
+                      clock=get_clock(clock, threads))
+    ratio, q1, q3 = paired_ratio(res["minigrad"], res["torch"])
+    print(f"training step ({clock} clock), median of {repeats}: "
+          f"minigrad {res['minigrad'].median * 1e3:.1f} ms, torch {res['torch'].median * 1e3:.1f} ms")
+    print(f"ratio minigrad / torch: {ratio:.2f} (quartiles {q1:.2f}-{q3:.2f}; target <= {target})")
+    print(f"minigrad throughput: {batch / res['minigrad'].median:.0f} {unit}/s")
+    return ratio
+
+
+def parse_step_args(ap, argv, repeats: int):
+    """Add the training-step benchmarks' shared options (--repeats, --quick, --threads, --clock), parse,
+    match the threads and print the machine; returns ``args``."""
+    ap.add_argument("--repeats", type=int, default=repeats)
+    ap.add_argument("--quick", action="store_true", help="3 repeats (a smoke run)")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="wall time, or the thread's CPU time (with --threads 1; immune to other load)")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.repeats = 3
+    print(machine_info(match_threads(args.threads)))
+    return args

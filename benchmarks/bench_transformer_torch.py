@@ -29,7 +29,7 @@ import sys
 import _common  # noqa: F401  (first: it configures OpenBLAS before NumPy loads)
 import numpy as np
 import torch
-from _common import get_clock, interleaved, machine_info, match_threads, paired_ratio
+from _common import parse_step_args, report_training_steps
 
 import minigrad as mg
 import optim
@@ -99,16 +99,7 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--length", type=int, default=32)
     ap.add_argument("--vocab", type=int, default=1500, help="source and target vocabulary size (default 1500)")
-    ap.add_argument("--repeats", type=int, default=20)
-    ap.add_argument("--quick", action="store_true", help="3 repeats (a smoke run)")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
-                    help="wall time, or the thread's CPU time (with --threads 1; immune to other load)")
-    args = ap.parse_args(argv)
-    if args.quick:
-        args.repeats = 3
-    threads = match_threads(args.threads)
-    print(machine_info(threads))
+    args = parse_step_args(ap, argv, repeats=20)
     d, nhead, ff, dropout = 32, 2, 128, 0.1
     mg.manual_seed(0)
     model = Transformer(args.vocab, args.vocab, d_model=d, nhead=nhead, num_encoder_layers=2,
@@ -143,14 +134,8 @@ def main(argv=None):
         twin.loss(t_src, t_tgt).backward()
         topt.step()
 
-    res = interleaved({"minigrad": step_minigrad, "torch": step_torch}, repeats=args.repeats, warmup=2,
-                      clock=get_clock(args.clock, args.threads))
-    ratio, q1, q3 = paired_ratio(res["minigrad"], res["torch"])
-    print(f"training step ({args.clock} clock), median of {args.repeats}: "
-          f"minigrad {res['minigrad'].median * 1e3:.1f} ms, torch {res['torch'].median * 1e3:.1f} ms")
-    print(f"ratio minigrad / torch: {ratio:.2f} (quartiles {q1:.2f}-{q3:.2f}; target <= 1.3)")
-    print(f"minigrad throughput: {args.batch / res['minigrad'].median:.0f} sentence pairs/s")
-
+    report_training_steps(step_minigrad, step_torch, repeats=args.repeats, clock=args.clock, threads=args.threads,
+                          batch=args.batch, unit="sentence pairs", target=1.3)
 
 if __name__ == "__main__":
     main()

@@ -26,7 +26,7 @@ import sys
 import _common  # noqa: F401  (first: it configures OpenBLAS before NumPy loads)
 import numpy as np
 import torch
-from _common import get_clock, interleaved, machine_info, match_threads, paired_ratio
+from _common import parse_step_args, report_training_steps
 from bench_models import TorchLevelTreeLSTM
 
 import minigrad as mg
@@ -92,16 +92,7 @@ def main(argv=None):
     ap.add_argument("--size", type=int, default=128, help="embedding and hidden size (default 128)")
     ap.add_argument("--batch", type=int, default=512)
     ap.add_argument("--max-nodes", type=int, default=200)
-    ap.add_argument("--repeats", type=int, default=10)
-    ap.add_argument("--quick", action="store_true", help="3 repeats (a smoke run)")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
-                    help="wall time, or the thread's CPU time (with --threads 1; immune to other load)")
-    args = ap.parse_args(argv)
-    if args.quick:
-        args.repeats = 3
-    threads = match_threads(args.threads)
-    print(machine_info(threads))
+    args = parse_step_args(ap, argv, repeats=10)
     tb, tgt, (types, tokens, targets) = real_batch(args.batch, args.max_nodes)
     print(f"batch: {tb.num_trees} Python methods, {tb.num_nodes} nodes, targets {tgt.shape}, "
           f"E = H = {args.size}")
@@ -131,14 +122,8 @@ def main(argv=None):
         twin.loss(t_tok, t_typ, tb.parent, t_tgt).backward()
         topt.step()
 
-    res = interleaved({"minigrad": step_minigrad, "torch": step_torch}, repeats=args.repeats, warmup=2,
-                      clock=get_clock(args.clock, args.threads))
-    ratio, q1, q3 = paired_ratio(res["minigrad"], res["torch"])
-    print(f"training step ({args.clock} clock), median of {args.repeats}: "
-          f"minigrad {res['minigrad'].median * 1e3:.0f} ms, torch {res['torch'].median * 1e3:.0f} ms")
-    print(f"ratio minigrad / torch: {ratio:.2f} (quartiles {q1:.2f}-{q3:.2f}; target <= 1.3)")
-    print(f"minigrad throughput: {args.batch / res['minigrad'].median:.0f} examples/s")
-
+    report_training_steps(step_minigrad, step_torch, repeats=args.repeats, clock=args.clock, threads=args.threads,
+                          batch=args.batch, unit="examples", target=1.3)
 
 if __name__ == "__main__":
     main()
