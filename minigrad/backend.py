@@ -106,12 +106,13 @@ def _is_basic_key(key) -> bool:
 
 
 def _row_index(key):
-    """The index array when ``key`` picks whole rows with one 1-D int array."""
+    """The index array when ``key`` picks whole rows with one int array (of any shape:
+    ``target[idx]`` with idx (B, T) picks B*T rows)."""
     if isinstance(key, tuple):
         if len(key) != 1:
             return None
         key = key[0]
-    if isinstance(key, np.ndarray) and key.ndim == 1 and key.dtype.kind in "iu":
+    if isinstance(key, np.ndarray) and key.ndim >= 1 and key.dtype.kind in "iu":
         return key
     return None
 
@@ -124,7 +125,11 @@ def scatter_add(target, key, values) -> None:
     common cases take faster routes with the same result: keys without arrays
     (no position repeats, so ``+=`` is exact), and rows gathered by one index
     array on the CPU (a segment sum: a sparse 0/1 matrix times the rows, which
-    is many times faster than ``np.add.at``).
+    is many times faster than ``np.add.at``). Into a zero target (the one use,
+    :class:`~minigrad.ops.shape.ScatterAdd`) the result is bit for bit
+    ``np.add.at``'s: each row receives its values in the index array's C order,
+    starting from 0, in both (the sparse product sums a row's entries in column
+    order). Into a nonzero target the sparse route adds each row's sum at once.
     """
     if _is_basic_key(key):
         target[key] += values
@@ -137,11 +142,12 @@ def scatter_add(target, key, values) -> None:
     rows = _row_index(key)
     # (scipy.sparse has no float16: half precision takes np.add.at)
     if rows is not None and target.dtype in (np.float32, np.float64) and target.ndim >= 1 \
-            and len(rows):
+            and rows.size:
         import scipy.sparse
 
-        n = len(rows)
-        values = np.broadcast_to(values, (n,) + target.shape[1:]).reshape(n, -1)
+        n = rows.size
+        values = np.broadcast_to(values, rows.shape + target.shape[1:]).reshape(n, -1)
+        rows = rows.reshape(-1)
         rows = np.where(rows < 0, rows + target.shape[0], rows)
         selector = scipy.sparse.csr_matrix(
             (np.ones(n, dtype=target.dtype), (rows, np.arange(n))),
