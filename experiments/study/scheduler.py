@@ -144,11 +144,18 @@ def run_trials(specs, study_dir, *, workers: Optional[int] = None, scheduler: Op
 #: Transformer step measured 2.5 times slower in such a worker than in a plain process. The
 #: local cluster's workers start without it (``docs/studies.md`` says how for other clusters).
 LOCAL_WORKER_ENVIRON = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+#: the value Dask's default configuration gives it
+DASK_TRIM_THRESHOLD = 65536
 
 
 def _local_cluster(n):
     from distributed import LocalCluster
 
+    # A nanny writes its pre-spawn settings into its own process's environment too (Dask says
+    # so), and spawned workers inherit that environment: an earlier cluster in this process
+    # would hand its workers' MALLOC_TRIM_THRESHOLD_ on to ours. Dask's own value is dropped.
+    if os.environ.get("MALLOC_TRIM_THRESHOLD_") == str(DASK_TRIM_THRESHOLD):
+        del os.environ["MALLOC_TRIM_THRESHOLD_"]
     return LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
                         silence_logs=logging.ERROR)
 

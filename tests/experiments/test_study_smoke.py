@@ -201,10 +201,20 @@ def test_local_cluster_workers_keep_the_adaptive_malloc():
     def trim():
         return os.environ.get("MALLOC_TRIM_THRESHOLD_")
 
-    with dask.config.set(LOCAL_WORKER_ENVIRON):
-        cluster = _local_cluster(1)
+    # an earlier cluster's nanny leaves Dask's value in this process's environment (as the
+    # study's other tests do in this process): the new workers must not inherit it
+    old = os.environ.get("MALLOC_TRIM_THRESHOLD_")
+    os.environ["MALLOC_TRIM_THRESHOLD_"] = "65536"
     try:
-        with Client(cluster) as client:
-            assert client.submit(trim, pure=False).result() is None
+        with dask.config.set(LOCAL_WORKER_ENVIRON):
+            cluster = _local_cluster(1)
+        try:
+            with Client(cluster) as client:
+                assert client.submit(trim, pure=False).result() is None
+        finally:
+            cluster.close()
     finally:
-        cluster.close()
+        if old is None:
+            os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+        else:
+            os.environ["MALLOC_TRIM_THRESHOLD_"] = old
