@@ -32,11 +32,13 @@ def generator(device: str = "cpu"):
     """The generator random ops on ``device`` draw from (created on first use)."""
     device = backend.normalize_device(device)
     if device not in _generators:
-        if device == "cpu":
-            _generators[device] = np.random.default_rng(_seed)
-        else:
-            _generators[device] = backend.xp_for("cuda").random.default_rng(_seed)
+        _generators[device] = _new_generator(device, _seed)
     return _generators[device]
+
+
+def _new_generator(device: str, seed: int):
+    xp = np if device == "cpu" else backend.xp_for("cuda")
+    return xp.random.default_rng(seed)
 
 
 def seed_device(device: str, seed: int) -> None:
@@ -49,10 +51,7 @@ def seed_device(device: str, seed: int) -> None:
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise TypeError(f"seed_device expects an int seed, got {type(seed).__name__}")
     device = backend.normalize_device(device)
-    if device == "cpu":
-        _generators[device] = np.random.default_rng(int(seed))
-    else:
-        _generators[device] = backend.xp_for("cuda").random.default_rng(int(seed))
+    _generators[device] = _new_generator(device, int(seed))
 
 
 def get_rng_state() -> dict:

@@ -315,6 +315,8 @@ def check_choice(value, name: str, choices):
     A value of a type none of the choices has (``momentum_form=1``) is a
     :class:`HyperparameterTypeValueError` naming the type.
     """
+    if type(value) is str and value in choices:      # the common case, cheap: fast paths check per chunk
+        return value
     options = ", ".join(repr(c) for c in choices)
     if not any(type(value) is type(c) or (isinstance(c, str) and isinstance(value, str))
                for c in choices):

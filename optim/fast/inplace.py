@@ -48,19 +48,8 @@ __all__ = ["adagrad_", "adam_", "rmsprop_", "sgd_", "sgd_lecture_", "signed_grad
 
 
 # ---------------------------------------------------------------------------
-# helpers: cheap checks, exact identities
+# helpers: exact identities
 # ---------------------------------------------------------------------------
-
-def _check_choice(value, name, choices):
-    """:func:`optim.checks.check_choice`, run only when ``value`` is not plainly one of ``choices``.
-
-    The full check formats its error message before it tests, a few
-    microseconds; the flat path calls a formula once per chunk, hundreds of
-    times a step, with the same valid choice.
-    """
-    if type(value) is not str or value not in choices:
-        check_choice(value, name, choices)
-
 
 def _is_one(c, arr) -> bool:
     """Whether ``arr / c`` (``c`` a Python number) divides every element of ``arr`` by exactly 1.
@@ -124,7 +113,7 @@ def sgd_(theta, grad, state, out, work, *, lr=1e-3, momentum=0.0, dampening=0.0,
     Returns:
         The new state (its array is ``out``'s).
     """
-    _check_choice(momentum_form, "momentum_form", MOMENTUM_FORMS)
+    check_choice(momentum_form, "momentum_form", MOMENTUM_FORMS)
     xp = get_array_module(theta)
     if momentum != 0 and momentum_form == "lecture":
         return sgd_lecture_(theta, grad, state, out, work, lr=lr, momentum=momentum,
@@ -277,7 +266,7 @@ def adam_(theta, grad, state, out, work, *, lr=1e-3, beta1=0.9, beta2=0.999, eps
         The new state (its arrays are ``out``'s). No intermediates: a traced
         optimizer runs :func:`~optim.functional.adam`.
     """
-    _check_choice(bias_correction, "bias_correction", BIAS_CORRECTIONS)
+    check_choice(bias_correction, "bias_correction", BIAS_CORRECTIONS)
     xp = get_array_module(theta)
     t = state["step"] + 1                                        # t <- t + 1
     g = signed_gradient_(grad, maximize, work)                   # g_t (negated to maximize)
