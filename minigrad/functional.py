@@ -6,6 +6,8 @@ has its own backward, the Jacobian-vector product y * (g - sum(g * y)).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import backend
@@ -326,45 +328,77 @@ class CrossEntropy(Function):
     def forward(self, x):
         xp = backend.get_array_module(x)
         n, n_classes = x.shape
-        y = self.target
-        counted = y != self.ignore_index
-        safe_y = xp.where(counted, y, 0)
+        self._find_counted_targets(xp, n_classes)
+        # w_row[i] = u_i w[y_i]; None when every row counts with weight 1 (the common case,
+        # which then skips building, multiplying by and summing a vector of ones)
+        if self.counted is None:
+            w_row = None if self.weight is None else self.weight[self.safe_y]
+        else:
+            w_row = self.counted.astype(x.dtype)
+            if self.weight is not None:
+                w_row = w_row * self.weight[self.safe_y]
+        self._w_row, self._dtype = w_row, x.dtype
+        self._rows = xp.arange(n)
+        with np.errstate(invalid="ignore", divide="ignore"):   # said by the second pass, if at all
+            out = self._loss(x, xp, guard_max=False)
+        if x.size and not _all_finite(out, xp):
+            # A row whose maximum is infinite or NaN made the shift NaN. Compute again with
+            # LogSoftmax's guard (shift by 0 there); where every maximum is finite the guard
+            # changes nothing, so it is only paid when the result is not finite.
+            with np.errstate(divide="ignore"):                 # log 0 = -inf for an all -inf row
+                out = self._loss(x, xp, guard_max=True)
+        return out
+
+    def _find_counted_targets(self, xp, n_classes):
+        """Set ``safe_y`` (the targets, 0 where ignored) and ``counted`` (None: every row counts)."""
+        y, ignore = self.target, self.ignore_index
         # one reduction checks both ends: seen as unsigned, a negative index is huge
+        unsigned = y if y.dtype.kind == "u" else y.view(y.dtype.str.replace("i", "u"))
+        top = int(unsigned.max()) if y.size else -1
+        if top < n_classes and not 0 <= ignore < n_classes:
+            self.safe_y, self.counted = y, None    # every target is a class, so none is ignore_index
+            return
+        counted = y != ignore
+        safe_y = xp.where(counted, y, 0)
         unsigned = safe_y if safe_y.dtype.kind == "u" else safe_y.view(safe_y.dtype.str.replace("i", "u"))
         if safe_y.size and int(unsigned.max()) >= n_classes:
             raise IndexError(f"cross_entropy: target out of range [0, {n_classes})")
         self.safe_y, self.counted = safe_y, counted
+
+    def _loss(self, x, xp, guard_max):
+        n, n_classes = x.shape
         # log p = shifted - log s, as LogSoftmax computes it; only the target
         # entries of log p are needed without label smoothing
         if x.size:
             m = x.max(axis=1, keepdims=True)
-            shifted = x - xp.where(xp.isfinite(m), m, 0)
+            if guard_max:
+                m = xp.where(xp.isfinite(m), m, 0)
+            shifted = x - m
             e = xp.exp(shifted)
             s = e.sum(axis=1, keepdims=True)
-            with np.errstate(divide="ignore"):
-                log_s = xp.log(s)
+            log_s = xp.log(s)
         else:
             shifted = e = xp.zeros_like(x)
             s, log_s = xp.ones((n, 1), x.dtype), xp.zeros((n, 1), x.dtype)
         self._e, self._s = e, s     # for backward_array: softmax = e / s
-        w_row = counted.astype(x.dtype)
-        if self.weight is not None:
-            w_row = w_row * self.weight[safe_y]
-        self.w_row = w_row
-        self._rows = rows = xp.arange(n)
-        loss = -((shifted[rows, safe_y] - log_s[:, 0]) * w_row)
+        w_row = self._w_row
+        logp_y = shifted[self._rows, self.safe_y] - log_s[:, 0]       # log p[i, y_i]
+        loss = -logp_y if w_row is None else -(logp_y * w_row)
         eps = self.label_smoothing
         if eps:
             logp = shifted - log_s
             per_class = logp if self.weight is None else logp * self.weight
-            smooth = -per_class.sum(axis=1) * counted.astype(x.dtype)
+            smooth = -per_class.sum(axis=1)
+            if self.counted is not None:
+                smooth = smooth * self.counted.astype(x.dtype)
         if self.reduction == "none":
             return loss if not eps else (1 - eps) * loss + smooth * (eps / n_classes)
         total = loss.sum()
         if eps:
             smooth = smooth.sum()
         if self.reduction == "mean":
-            denom = w_row.sum()
+            # D = sum_i w_row[i]: the number of rows when every row counts with weight 1
+            denom = x.dtype.type(n) if w_row is None else w_row.sum()
             self.denom = denom
             if float(denom) == 0:
                 return xp.asarray(float("nan"), dtype=x.dtype)
@@ -373,6 +407,13 @@ class CrossEntropy(Function):
                 smooth = smooth / denom
         out = total if not eps else (1 - eps) * total + smooth * (eps / n_classes)
         return xp.asarray(out, dtype=x.dtype)
+
+    @property
+    def w_row(self):
+        """u_i w[y_i] for each row i, as an (N,) array."""
+        if self._w_row is not None:
+            return self._w_row
+        return backend.get_array_module(self.safe_y).ones(self.safe_y.shape[0], self._dtype)
 
     def target_distribution(self, like):
         """Q as an (N, C) array, and its row sums as (N, 1)."""
@@ -383,7 +424,8 @@ class CrossEntropy(Function):
         q[xp.arange(n), self.safe_y] = (1 - eps) * self.w_row
         if eps:
             w = xp.ones(n_classes, like.dtype) if self.weight is None else self.weight
-            q += (eps / n_classes) * w[None, :] * self.counted.astype(like.dtype)[:, None]
+            spread = (eps / n_classes) * w[None, :]
+            q += spread if self.counted is None else spread * self.counted.astype(like.dtype)[:, None]
         return q, q.sum(axis=1, keepdims=True)
 
     def backward(self, g):
@@ -419,7 +461,7 @@ class CrossEntropy(Function):
             grad = (e / s) * mass - q
             return grad * (scale.reshape(-1, 1) if scale.ndim else scale)
         # Q is w_row at the targets: p * w_row * scale, less w_row * scale there
-        w = self.w_row * scale
+        w = scale if self._w_row is None else self._w_row * scale
         grad = e * (w / s[:, 0])[:, None]
         grad[self._rows, self.safe_y] -= w
         return grad
@@ -429,6 +471,13 @@ class CrossEntropy(Function):
         self.__dict__.pop("_e", None)
         self.__dict__.pop("_s", None)
         self.__dict__.pop("_rows", None)
+
+
+def _all_finite(a, xp) -> bool:
+    """Whether every element of the array ``a`` is finite (one Python check for a scalar)."""
+    if a.ndim == 0:
+        return math.isfinite(float(a))
+    return bool(xp.isfinite(a).all())
 
 
 def xp_asarray(value, like):

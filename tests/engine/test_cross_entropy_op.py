@@ -100,3 +100,58 @@ def test_array_backward_equals_the_tensor_backward(reduction, smoothing, targets
     assert tensor_form.creator is not None
     array_form = fn.backward_array(g.data)
     np.testing.assert_allclose(array_form, tensor_form.numpy(), rtol=1e-13, atol=1e-15)
+
+
+def _loss_and_grad(x_np, y, create_graph=False, **kwargs):
+    x = mg.tensor(x_np, requires_grad=True)
+    loss = F.cross_entropy(x, y, **kwargs)
+    seed = mg.tensor(np.linspace(0.5, 1.5, len(y))) if kwargs.get("reduction") == "none" else None
+    grad, = mg.grad(loss, [x], grad_outputs=None if seed is None else [seed], create_graph=create_graph)
+    return loss.numpy(), grad.numpy()
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.3])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("create_graph", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_target_counted_gives_the_masked_computation_bit_for_bit(reduction, smoothing, weighted,
+                                                                       create_graph, dtype):
+    """With every target a class and ignore_index outside [0, C), no row is masked and the
+    op skips the mask and its vector of ones; an ignore_index that is a class but not among
+    the targets takes the masked route. Both give the same bits."""
+    x_np = _logits((7, 5), seed=3).astype(dtype)
+    y = np.array([0, 1, 2, 3, 1, 0, 2])          # class 4 is never a target
+    kwargs = dict(reduction=reduction, label_smoothing=smoothing,
+                  weight=mg.tensor(np.linspace(0.5, 2.0, 5).astype(dtype)) if weighted else None)
+    plain = _loss_and_grad(x_np, y, create_graph, ignore_index=-100, **kwargs)
+    masked = _loss_and_grad(x_np, y, create_graph, ignore_index=4, **kwargs)
+    for a, b in zip(plain, masked):
+        assert a.dtype == b.dtype == dtype
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("row", ["+inf", "all -inf", "nan", "one -inf"])
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_non_finite_logits_give_the_log_softmax_values(row, reduction):
+    """A row whose maximum is not finite is shifted by 0, as LogSoftmax shifts it: the op
+    equals nll_loss(log_softmax(x)), NaN for NaN, in the loss and the gradient; and torch
+    where its log_softmax agrees (torch shifts a +inf row by +inf, which makes it all NaN)."""
+    x_np = _logits((4, 5), seed=5)
+    x_np[1] = {"+inf": [np.inf, 0, 1, 2, 3], "all -inf": [-np.inf] * 5,
+               "nan": [0, np.nan, 1, 2, 3], "one -inf": [-np.inf, 0, 1, 2, 3]}[row]
+    y = np.array([0, 2, 1, 3])
+    seed = None if reduction == "mean" else np.linspace(0.5, 1.5, 4)
+    loss, grad = _loss_and_grad(x_np, y, reduction=reduction)
+    x = mg.tensor(x_np, requires_grad=True)
+    with np.errstate(invalid="ignore"):
+        composed = F.nll_loss(F.log_softmax(x, 1), y, reduction=reduction)
+        composed_grad, = mg.grad(composed, [x], grad_outputs=None if seed is None else [mg.tensor(seed)])
+    np.testing.assert_array_equal(loss, composed.numpy())
+    np.testing.assert_allclose(grad, composed_grad.numpy(), rtol=1e-12, atol=1e-15, equal_nan=True)
+    if row != "+inf":
+        xt = torch.tensor(x_np, requires_grad=True)
+        lt = TF.cross_entropy(xt, torch.tensor(y), reduction=reduction)
+        gt, = torch.autograd.grad(lt, [xt], None if seed is None else torch.tensor(seed))
+        np.testing.assert_allclose(loss, lt.detach().numpy(), rtol=1e-12, equal_nan=True)
+        np.testing.assert_allclose(grad, gt.numpy(), rtol=1e-12, atol=1e-15, equal_nan=True)
