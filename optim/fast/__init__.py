@@ -17,7 +17,7 @@ run quickly:
 The results are bitwise equal to the teaching path's (the pure formula
 parameter by parameter): ``tests/optim/test_fast_path.py``.
 """
-from . import flat, gpu, inplace
+from . import cpu, flat, gpu, inplace, kernels
 from .flat import get_num_threads, set_num_threads
 from .inplace import adagrad_, adam_, rmsprop_, sgd_, sgd_lecture_
 from .mixin import IMPLS, FlatPath

@@ -85,7 +85,7 @@ import numpy as np
 
 from minigrad import backend
 
-from . import gpu
+from . import kernels
 
 __all__ = ["CHUNK_BYTES", "get_num_threads", "set_num_threads", "step_group", "sync"]
 
@@ -106,6 +106,9 @@ time, Zen 4 with 1 MiB L2 per core): 25K-33K-element chunks 1.15-1.22x slower
 (NumPy's loops run at 7-10 G float32 elements/s either way), so smaller chunks
 only add calls.
 """
+
+FUSED_CHUNK_BYTES = CHUNK_BYTES
+"""Bytes of one array per chunk when the chunks run a compiled CPU kernel (:mod:`optim.fast.cpu`)."""
 
 N_WORK = 3
 """Scratch arrays per thread that the in-place formulas may use (``work``)."""
@@ -450,10 +453,13 @@ class _ChunkOut(dict):
 def _run_chunks(opt, bucket, group, tasks, worker, inplace, fused=False):
     """Apply the formula to each chunk of ``tasks`` (in one thread, with its scratch arrays).
 
-    ``fused``: try the optimizer's fused kernel first (:mod:`optim.fast.gpu`; on the GPU).
+    ``fused``: run the optimizer's fused kernel (:mod:`optim.fast.kernels`: compiled C on the
+    CPU, ``cupy.fuse`` on the GPU) where it has one; its plan (kernel and scalars) is made once
+    per run of parameters with the same state.
     """
     buffers = bucket.buffers
     theta_flat = bucket.theta
+    plans = {}                                           # run -> its kernels.Plan (or None)
     for run, lo, hi, pieces in tasks:
         n = hi - lo
         if len(pieces) == 1:
@@ -466,22 +472,33 @@ def _run_chunks(opt, bucket, group, tasks, worker, inplace, fused=False):
                 grad[pos:pos + b - a] = g[a:b]
                 pos += b - a
         theta = theta_flat[lo:hi]
-        arrays = {key: buffers[key][lo:hi] for key in run.keys}
-        state = {**run.state, **arrays}
         new_state = None
         if fused:
-            out = _ChunkOut(arrays)
-            out.bucket, out.lo, out.hi = bucket, lo, hi
-            new_state = gpu.fused_step(opt, theta, grad, state, out, group)
+            step_plan = plans.get(run, False)
+            if step_plan is False:
+                state = {**run.state, **{key: buffers[key][lo:hi] for key in run.keys}}
+                step_plan = kernels.plan(opt, state, group, bucket.xp, bucket.dtype)
+                if step_plan is not None and not set(step_plan.keys) <= set(run.keys):
+                    step_plan = None     # a state value that is not a flat buffer (a number): the twin
+                plans[run] = step_plan
+            if step_plan is not None and run.result is not None:     # the usual case, kept short
+                arrays = [buffers[key][lo:hi] for key in step_plan.keys]
+                if kernels.run_plan(step_plan, theta, grad, arrays, new_state=False):
+                    continue
+            else:
+                arrays = [buffers[key][lo:hi] for key in step_plan.keys] if step_plan is not None else ()
+                new_state = kernels.run_plan(step_plan, theta, grad, arrays)
         if new_state is not None:
             pass
         elif inplace:
+            arrays = {key: buffers[key][lo:hi] for key in run.keys}
             out = _ChunkOut(arrays)
             out.bucket, out.lo, out.hi = bucket, lo, hi
             work = worker.work_of_size(n)
-            new_state = opt._update_inplace(theta, grad, state, out, work, group)
+            new_state = opt._update_inplace(theta, grad, {**run.state, **arrays}, out, work, group)
         else:
-            theta_new, new_state, _ = opt._update(theta, grad, state, group)
+            arrays = {key: buffers[key][lo:hi] for key in run.keys}
+            theta_new, new_state, _ = opt._update(theta, grad, {**run.state, **arrays}, group)
             theta[...] = theta_new
             for key, value in new_state.items():
                 if _is_array(value) and value.ndim == 1 and value.shape[0] == n:
@@ -519,7 +536,7 @@ def step_group(opt, group_index, group, first_index, *, teaching, inplace=None):
         size = min(bucket.chunk, max(run.hi - run.lo for run in runs))
         workers = _workers(opt, bucket, size)
         n_threads = min(len(workers), len(tasks)) if bucket.device == "cpu" else 1
-        fused = gpu.wanted(bucket.device)
+        fused = kernels.wanted(bucket.device)
         if n_threads <= 1:
             _run_chunks(opt, bucket, group, tasks, workers[0], inplace, fused)
         else:
