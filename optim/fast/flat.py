@@ -536,7 +536,9 @@ def step_group(opt, group_index, group, first_index, *, teaching, inplace=None):
         size = min(bucket.chunk, max(run.hi - run.lo for run in runs))
         workers = _workers(opt, bucket, size)
         n_threads = min(len(workers), len(tasks)) if bucket.device == "cpu" else 1
-        fused = kernels.wanted(bucket.device)
+        # the fused kernel where the optimizer has one; on the CPU, asking for the pure formula
+        # (inplace=False) gets the pure formula (the tests and benchmarks compare the three)
+        fused = kernels.wanted(bucket.device) and (inplace or bucket.device != "cpu")
         if n_threads <= 1:
             _run_chunks(opt, bucket, group, tasks, workers[0], inplace, fused)
         else:
