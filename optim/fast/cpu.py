@@ -81,7 +81,7 @@ from minigrad import atomic
 from .kernels import KernelUnavailable
 
 __all__ = ["CFLAGS", "PRELUDE", "CpuKernel", "c_function", "c_source", "cache_dir", "compiler", "enabled", "failures",
-           "precompile"]
+           "pointer", "precompile"]
 
 CFLAGS = ("-O3", "-std=c11", "-fPIC", "-shared", "-ffp-contract=off", "-fno-math-errno", "-march=native")
 """The compiler flags: see the module docstring for ``-ffp-contract=off``, ``-fno-math-errno`` and
@@ -413,6 +413,17 @@ class CpuKernel:
             self.compiles += compile_count[0] - before
             return self._install(dtype, fn, n_arrays, n_scalars)
 
+    def function(self, dtype):
+        """The compiled C function for ``dtype``, or None if it was not built (yet).
+
+        ``fn(n, *pointers, *scalars)`` returns 1 (having written nothing) if
+        arrays overlap, else 0. For a caller that has checked what
+        :meth:`__call__` checks: C-contiguous arrays of ``dtype`` with ``n``
+        elements each, scalars of ``dtype`` (or Python numbers).
+        """
+        entry = self.compiled.get(dtype)
+        return entry[0] if entry is not None else None
+
     def __call__(self, *args):
         entry = self.compiled.get(getattr(args[0], "dtype", None)) if args else None
         fn, n_arrays, n_scalars, dtype = entry or self._compiled(args)
@@ -423,10 +434,7 @@ class CpuKernel:
         for a in args[:n_arrays]:
             if type(a) is not np.ndarray or a.dtype != dtype or a.size != n or not a.flags.c_contiguous:
                 raise KernelUnavailable(f"{self.name}: arrays must be C-contiguous {dtype} arrays of {n} elements")
-            try:                      # the buffer protocol: 3x faster than a.ctypes.data
-                pointers.append(_addressof(_from_buffer(a)))
-            except (TypeError, ValueError):       # read-only, or empty
-                pointers.append(a.ctypes.data)
+            pointers.append(pointer(a))
         scalars = args[n_arrays:]
         stype = dtype.type
         for x in scalars:
@@ -437,6 +445,15 @@ class CpuKernel:
 
 
 _addressof, _from_buffer = ctypes.addressof, ctypes.c_char.from_buffer
+
+
+def pointer(a):
+    """The address of a C-contiguous array's first element (through the buffer protocol: 3x faster
+    than ``a.ctypes.data``, which it falls back to for a read-only or empty array)."""
+    try:
+        return _addressof(_from_buffer(a))
+    except (TypeError, ValueError):
+        return a.ctypes.data
 
 
 def precompile(calls, stem="minigrad_kernels"):
