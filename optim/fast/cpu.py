@@ -216,6 +216,9 @@ def c_function(fn_name, builder, flags, dtype, n_arrays, n_scalars, title=""):
     body = [f"const {ctype} x{a.index} = a{a.index}[i];" for a in arrays if a.read]
     body += tracer.lines
     body += [f"a{a.index}[i] = {a.current};" for a in arrays if a.written]
+    scalar_params = "".join(f", {ctype} s{k}" for k in range(n_scalars))
+    scalar_args = "".join(f", s{k}" for k in range(n_scalars))
+    row = ", ".join(f"({ctype} *)p[{k}]" for k in range(n_arrays))
     return "\n".join([
         f"/* {title or fn_name}, {ctype} */",
         f"int {fn_name}({', '.join(params)})",
@@ -226,6 +229,15 @@ def c_function(fn_name, builder, flags, dtype, n_arrays, n_scalars, title=""):
         "    for (ptrdiff_t i = 0; i < n; i++) {",
         *(f"        {line}" for line in body),
         "    }",
+        "    return 0;",
+        "}",
+        "",
+        f"/* the same on `count` chunks: n[c] elements at the {n_arrays} addresses p[c * {n_arrays} ...];",
+        "   returns 0, or c + 1 if the arrays of chunk c overlap (chunks c, c + 1, ... are not done) */",
+        f"int {fn_name}_many(ptrdiff_t count, const ptrdiff_t *n, const uintptr_t *p{scalar_params})",
+        "{",
+        f"    for (ptrdiff_t c = 0; c < count; c++, p += {n_arrays})",
+        f"        if ({fn_name}(n[c], {row}{scalar_args})) return (int)(c + 1);",
         "    return 0;",
         "}",
         "",
@@ -380,10 +392,12 @@ class CpuKernel:
         text = c_function(fn_name, self.builder, self.flags, dtype, n_arrays, n_scalars, title=self.name)
         return fn_name, text, n_arrays, n_scalars
 
-    def _install(self, dtype, fn, n_arrays, n_scalars):
-        fn.restype = ctypes.c_int
-        fn.argtypes = [ctypes.c_ssize_t] + [ctypes.c_void_p] * n_arrays + [C_TYPES[dtype][2]] * n_scalars
-        entry = self.compiled[dtype] = (fn, n_arrays, n_scalars, dtype)
+    def _install(self, dtype, fn, many, n_arrays, n_scalars):
+        scalar = [C_TYPES[dtype][2]] * n_scalars
+        fn.restype = many.restype = ctypes.c_int
+        fn.argtypes = [ctypes.c_ssize_t] + [ctypes.c_void_p] * n_arrays + scalar
+        many.argtypes = [ctypes.c_ssize_t, ctypes.c_void_p, ctypes.c_void_p] + scalar
+        entry = self.compiled[dtype] = (fn, n_arrays, n_scalars, dtype, many)
         return entry
 
     def _compiled(self, args):
@@ -401,7 +415,7 @@ class CpuKernel:
             fn_name, text, n_arrays, n_scalars = self._traced(dtype, args)
             before = compile_count[0]
             try:
-                (fn,) = _build(PRELUDE + text, fn_name, [fn_name])
+                fn, many = _build(PRELUDE + text, fn_name, [fn_name, f"{fn_name}_many"])
             except Exception as exc:              # no compiler, a compile error, a load error
                 reason = f"{type(exc).__name__}: {exc}"
                 self.broken[dtype] = reason
@@ -411,22 +425,28 @@ class CpuKernel:
                               RuntimeWarning, stacklevel=5)
                 raise KernelUnavailable(f"{self.name}: {reason}") from exc
             self.compiles += compile_count[0] - before
-            return self._install(dtype, fn, n_arrays, n_scalars)
+            return self._install(dtype, fn, many, n_arrays, n_scalars)
 
-    def function(self, dtype):
-        """The compiled C function for ``dtype``, or None if it was not built (yet).
+    def batch_function(self, *args):
+        """The compiled C function that runs many chunks in one call, for calls like ``args`` (built now if
+        needed; :class:`KernelUnavailable` if it cannot be).
 
-        ``fn(n, *pointers, *scalars)`` returns 1 (having written nothing) if
-        arrays overlap, else 0. For a caller that has checked what
-        :meth:`__call__` checks: C-contiguous arrays of ``dtype`` with ``n``
-        elements each, scalars of ``dtype`` (or Python numbers).
+        ``many(count, n, p, *scalars)``: ``n`` the address of ``count`` element
+        counts (``intp``), ``p`` of ``count`` rows of array addresses
+        (``uintp``, in the kernel's order); it returns 0, or ``c + 1`` if the
+        arrays of chunk ``c`` overlap (that chunk and the later ones are not
+        done). For a caller that has checked what :meth:`__call__` checks of
+        each chunk: C-contiguous arrays of the dtype, ``n[c]`` elements each,
+        scalars of the dtype (or Python numbers).
         """
-        entry = self.compiled.get(dtype)
-        return entry[0] if entry is not None else None
+        entry = self.compiled.get(getattr(args[0], "dtype", None)) or self._compiled(args)
+        if len(args) != entry[1] + entry[2]:
+            raise TypeError(f"{self.name} takes {entry[1]} arrays and {entry[2]} scalars, got {len(args)} arguments")
+        return entry[4]
 
     def __call__(self, *args):
         entry = self.compiled.get(getattr(args[0], "dtype", None)) if args else None
-        fn, n_arrays, n_scalars, dtype = entry or self._compiled(args)
+        fn, n_arrays, n_scalars, dtype, _ = entry or self._compiled(args)
         if len(args) != n_arrays + n_scalars:
             raise TypeError(f"{self.name} takes {n_arrays} arrays and {n_scalars} scalars, got {len(args)} arguments")
         n = args[0].size
@@ -466,11 +486,11 @@ def precompile(calls, stem="minigrad_kernels"):
         if dtype not in k.compiled:
             by_dtype.setdefault(dtype, {})[id(k)] = (k, k._traced(dtype, args))
     for dtype, entries in by_dtype.items():
-        names = [traced[0] for _, traced in entries.values()]
+        names = [name for _, (fn_name, *_) in entries.values() for name in (fn_name, f"{fn_name}_many")]
         source = PRELUDE + "\n".join(traced[1] for _, traced in entries.values())
         with _lock:
             before = compile_count[0]
             fns = _build(source, f"{stem}_{dtype.name}", names)
-            for (k, (_, _, n_arrays, n_scalars)), fn in zip(entries.values(), fns):
-                k._install(dtype, fn, n_arrays, n_scalars)
+            for j, (k, (_, _, n_arrays, n_scalars)) in enumerate(entries.values()):
+                k._install(dtype, fns[2 * j], fns[2 * j + 1], n_arrays, n_scalars)
                 k.compiles += compile_count[0] - before

@@ -353,7 +353,8 @@ def _runs(opt, bucket, group):
         if g.shape != shapes[k]:
             raise RuntimeError(f"the gradient of a parameter of shape {shapes[k]} has "
                                f"shape {g.shape}")
-        if g.dtype != dtype or backend.device_of(g) != device:
+        if g.dtype != dtype or ((device != "cpu" or type(g) is not np.ndarray)
+                                and backend.device_of(g) != device):
             g = xp.asarray(backend.to_device(g, device), dtype=dtype)
         g = g.reshape(-1)                                # a view unless g is not contiguous
         state = opt_state.get(p)
@@ -366,13 +367,18 @@ def _runs(opt, bucket, group):
             per_param = views.get(key)
             if per_param is not None and value is per_param[k]:
                 keys.append(key)                         # already a view: the usual case
-            elif _is_array(value) and value.shape == shapes[k]:
-                bucket.adopt_state(k, state)             # new or replaced: copy it in
-                keys.append(key)
-            else:
-                if _is_array(value) or isinstance(value, np.generic):
-                    value = value.item() if value.size == 1 else ("array", id(value))
-                scalars.append((key, value.__class__, value))
+                continue
+            if type(value) is int or type(value) is float:
+                pass                                     # a scalar (step): the usual case
+            elif _is_array(value):
+                if value.shape == shapes[k]:
+                    bucket.adopt_state(k, state)         # new or replaced: copy it in
+                    keys.append(key)
+                    continue
+                value = value.item() if value.size == 1 else ("array", id(value))
+            elif isinstance(value, np.generic):
+                value = value.item()
+            scalars.append((key, value.__class__, value))
         phase = (tuple(scalars), tuple(keys))
         lo = offsets[k]
         if current is None or phase != current_key or current.hi != lo:
@@ -460,8 +466,6 @@ def _run_chunks(opt, bucket, group, tasks, worker, inplace, fused=False):
     buffers = bucket.buffers
     theta_flat = bucket.theta
     plans = {}                                           # run -> its kernels.Plan (or None)
-    # compiled CPU kernels are called with pointers into the flat buffers (see _call_compiled)
-    pointers = _Pointers(bucket) if fused and bucket.device == "cpu" else None
     for run, lo, hi, pieces in tasks:
         n = hi - lo
         if len(pieces) == 1:
@@ -484,8 +488,6 @@ def _run_chunks(opt, bucket, group, tasks, worker, inplace, fused=False):
                     step_plan = None     # a state value that is not a flat buffer (a number): the twin
                 plans[run] = step_plan
             if step_plan is not None and run.result is not None:     # the usual case, kept short
-                if pointers is not None and pointers.call(step_plan, lo, hi, grad):
-                    continue
                 arrays = [buffers[key][lo:hi] for key in step_plan.keys]
                 if kernels.run_plan(step_plan, theta, grad, arrays, new_state=False):
                     continue
@@ -513,37 +515,111 @@ def _run_chunks(opt, bucket, group, tasks, worker, inplace, fused=False):
             run.result = new_state
 
 
-class _Pointers:
-    """Calls a compiled CPU kernel on a chunk with pointers into the flat buffers.
+class _Batch:
+    """The chunks of one run that a compiled CPU kernel takes in one call per batch.
 
-    :class:`optim.fast.cpu.CpuKernel` takes arrays and checks each of them
-    (about 5 us a call, as much as the kernel's work on 30K elements). Here the
-    arrays are known: ``theta`` and the state buffers are the bucket's flat
-    arrays (C-contiguous, of its dtype), so a chunk's pointer is the buffer's
-    plus an offset; the gradient's is taken from the chunk (it has the
-    bucket's dtype, see :func:`_runs`, and must be contiguous). The C function
-    itself refuses arrays that overlap (then the array call runs, which
-    raises and leaves the chunk to the twin).
+    Each chunk is a row of addresses: ``theta``'s and the state buffers' are
+    the flat arrays' plus the chunk's offset, the gradient's is its own
+    array's plus the piece's offset (so nothing is sliced or checked per
+    chunk in Python, which would cost as much as the kernel's work on tens of
+    thousands of elements: the first version spent 5-10 us per chunk).
     """
 
-    def __init__(self, bucket):
-        self.itemsize = bucket.dtype.itemsize
-        self.theta = bucket.theta.ctypes.data
-        self.buffers = {key: flat.ctypes.data for key, flat in bucket.buffers.items()}
-        self.dtype = np.dtype(bucket.dtype)
+    __slots__ = ("plan", "many", "los", "counts", "grads", "tasks", "width")
 
-    def call(self, step_plan, lo, hi, grad):
-        """Run ``step_plan``'s kernel on elements ``lo:hi``; False if it did not run (nothing written)."""
-        fn = step_plan.kernel.function(self.dtype) if isinstance(step_plan.kernel, cpu.CpuKernel) else None
-        if fn is None or not grad.flags.c_contiguous:
-            return False
-        offset = lo * self.itemsize
-        buffers = self.buffers
-        if fn(hi - lo, self.theta + offset, cpu.pointer(grad), *[buffers[key] + offset for key in step_plan.keys],
-              *step_plan.scalars):
-            return False                                 # the arrays overlap
-        kernels.stats["fused"] += 1
-        return True
+    def __init__(self, step_plan, many):
+        self.plan, self.many = step_plan, many
+        self.los, self.counts, self.grads, self.tasks = [], [], [], []    # per chunk
+        self.width = 2 + len(step_plan.keys)
+
+
+def _batch_for(opt, bucket, group, run, lo, hi, grad):
+    """A :class:`_Batch` for ``run`` if its optimizer has a compiled CPU kernel that can run (built now if
+    needed), else None."""
+    buffers = bucket.buffers
+    state = {**run.state, **{key: buffers[key][lo:hi] for key in run.keys}}
+    step_plan = kernels.plan(opt, state, group, np, bucket.dtype)
+    if (step_plan is None or not isinstance(step_plan.kernel, cpu.CpuKernel)
+            or not set(step_plan.keys) <= set(run.keys)):     # (a state value that is a number: the twin)
+        return None
+    arrays = [buffers[key][lo:hi] for key in step_plan.keys]
+    try:
+        many = step_plan.kernel.batch_function(bucket.theta[lo:hi], grad, *arrays, *step_plan.scalars)
+    except kernels.KernelUnavailable:                          # could not be built (it said so)
+        return None
+    run.result = {**step_plan.state, **dict(zip(step_plan.keys, arrays))}
+    return _Batch(step_plan, many)
+
+
+def _run_compiled(opt, bucket, group, tasks, n_threads):
+    """Run the chunks a compiled CPU kernel can take (:mod:`optim.fast.cpu`), a batch of chunks per call;
+    return the other tasks (gathered gradients, no kernel, overlapping arrays) for :func:`_run_chunks`."""
+    itemsize = bucket.dtype.itemsize
+    theta = cpu.pointer(bucket.theta)
+    buffers = {key: cpu.pointer(flat) for key, flat in bucket.buffers.items()}
+    batches, rest, grad_pointers = {}, [], {}
+    for task in tasks:
+        run, lo, hi, pieces = task
+        batch = batches.get(run, False)
+        if len(pieces) != 1:
+            rest.append(task)
+            continue
+        g, a, b = pieces[0]
+        if batch is False:
+            batch = batches[run] = _batch_for(opt, bucket, group, run, lo, hi, g[a:b])
+        if batch is None or not g.flags.c_contiguous:
+            rest.append(task)
+            continue
+        g_pointer = grad_pointers.get(id(g))
+        if g_pointer is None:
+            g_pointer = grad_pointers[id(g)] = cpu.pointer(g)
+        batch.los.append(lo)
+        batch.counts.append(hi - lo)
+        batch.grads.append(g_pointer + a * itemsize)
+        batch.tasks.append(task)
+    # the rows of addresses, then each run's rows cut into pieces for the threads (one per run on one thread)
+    pieces = []
+    for batch in batches.values():
+        if batch is None or not batch.tasks:
+            continue
+        count = len(batch.tasks)
+        counts = np.array(batch.counts, dtype=np.intp)
+        offsets = np.array(batch.los, dtype=np.uintp) * np.uintp(itemsize)
+        rows = np.empty((count, batch.width), dtype=np.uintp)
+        rows[:, 0] = offsets + np.uintp(theta)
+        rows[:, 1] = batch.grads
+        for column, key in enumerate(batch.plan.keys, 2):
+            rows[:, column] = offsets + np.uintp(buffers[key])
+        per = count if n_threads <= 1 else max(1, -(-count // (4 * n_threads)))
+        pieces += [(batch, counts, rows, j, min(j + per, count)) for j in range(0, count, per)]
+
+    def run_pieces(share):
+        """Run the pieces of ``share``; how many chunks ran."""
+        ran = 0
+        for batch, counts, rows, j, k in share:
+            done = batch.many(k - j, counts.ctypes.data + j * counts.itemsize,
+                              rows.ctypes.data + j * batch.width * rows.itemsize, *batch.plan.scalars)
+            finished = k - j if done == 0 else done - 1
+            ran += finished
+            if done:                                 # arrays overlap from chunk j + done - 1 on: the twin
+                rest.extend(batch.tasks[j + finished:k])
+        return ran
+
+    n = min(n_threads, len(pieces))
+    if n <= 1:
+        ran = run_pieces(pieces)
+    else:
+        counter = itertools.count()
+        shares = [_claim(pieces, counter) for _ in range(n)]
+        futures = [_get_pool(n - 1).submit(run_pieces, share) for share in shares[1:]]
+        ran = 0
+        try:
+            ran = run_pieces(shares[0])
+        finally:
+            for f in futures:
+                ran += f.result()
+    kernels.stats["fused"] += ran
+    return rest
 
 
 def step_group(opt, group_index, group, first_index, *, teaching, inplace=None):
@@ -572,10 +648,15 @@ def step_group(opt, group_index, group, first_index, *, teaching, inplace=None):
         tasks = _chunks(bucket, runs)
         size = min(bucket.chunk, max(run.hi - run.lo for run in runs))
         workers = _workers(opt, bucket, size)
-        n_threads = min(len(workers), len(tasks)) if bucket.device == "cpu" else 1
         # the fused kernel where the optimizer has one; on the CPU, asking for the pure formula
         # (inplace=False) gets the pure formula (the tests and benchmarks compare the three)
         fused = kernels.wanted(bucket.device) and (inplace or bucket.device != "cpu")
+        if fused and bucket.device == "cpu" and kernels._chunk_function(opt) is not None:
+            tasks = _run_compiled(opt, bucket, group, tasks, len(workers))
+            if not tasks:
+                _finish(opt, bucket, runs)
+                continue
+        n_threads = min(len(workers), len(tasks)) if bucket.device == "cpu" else 1
         if n_threads <= 1:
             _run_chunks(opt, bucket, group, tasks, workers[0], inplace, fused)
         else:
