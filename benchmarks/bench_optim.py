@@ -157,8 +157,7 @@ def main():
     print(machine_info(threads))
     compiled = kernels.wanted("cpu")
     print(f"minigrad flat path: {flat.get_num_threads()} thread(s), chunks of "
-          f"{flat.CHUNK_BYTES // 4} float32 elements ({flat.FUSED_CHUNK_BYTES // 4} with compiled "
-          f"kernels); compiled C kernels: "
+          f"{flat.CHUNK_BYTES // 4} float32 elements; compiled C kernels: "
           + (f"on ({' '.join(cpu.compiler())} {' '.join(cpu.CFLAGS)})" if compiled
              else "OFF (MINIGRAD_CPU_FUSED=0 or no C compiler): 'flat' is the NumPy twin"))
     print(f"{args.numel:,} float32 parameters in {args.tensors} tensors, "

@@ -107,9 +107,6 @@ time, Zen 4 with 1 MiB L2 per core): 25K-33K-element chunks 1.15-1.22x slower
 only add calls.
 """
 
-FUSED_CHUNK_BYTES = CHUNK_BYTES
-"""Bytes of one array per chunk when the chunks run a compiled CPU kernel (:mod:`optim.fast.cpu`)."""
-
 N_WORK = 3
 """Scratch arrays per thread that the in-place formulas may use (``work``)."""
 
@@ -516,27 +513,31 @@ def _run_chunks(opt, bucket, group, tasks, worker, inplace, fused=False):
 
 
 class _Batch:
-    """The chunks of one run that a compiled CPU kernel takes in one call per batch.
+    """The chunks of one run that a compiled CPU kernel takes, a batch of them per call.
 
     Each chunk is a row of addresses: ``theta``'s and the state buffers' are
     the flat arrays' plus the chunk's offset, the gradient's is its own
-    array's plus the piece's offset (so nothing is sliced or checked per
-    chunk in Python, which would cost as much as the kernel's work on tens of
-    thousands of elements: the first version spent 5-10 us per chunk).
+    array's plus the piece's offset. Nothing is sliced, gathered or checked
+    per chunk in Python (which costs as much as the kernel's work on tens of
+    thousands of elements), and a small parameter is a row of its own: in C a
+    row costs nanoseconds, so gathering small gradients into one array would
+    only add a copy.
     """
 
-    __slots__ = ("plan", "many", "los", "counts", "grads", "tasks", "width")
+    __slots__ = ("plan", "many", "los", "counts", "grads", "pieces", "width")
 
     def __init__(self, step_plan, many):
         self.plan, self.many = step_plan, many
-        self.los, self.counts, self.grads, self.tasks = [], [], [], []    # per chunk
+        self.los, self.counts, self.grads, self.pieces = [], [], [], []     # per chunk
         self.width = 2 + len(step_plan.keys)
 
 
-def _batch_for(opt, bucket, group, run, lo, hi, grad):
+def _batch_for(opt, bucket, group, run):
     """A :class:`_Batch` for ``run`` if its optimizer has a compiled CPU kernel that can run (built now if
     needed), else None."""
     buffers = bucket.buffers
+    k, g = run.members[0]
+    lo, hi = bucket.offsets[k], bucket.offsets[k + 1]
     state = {**run.state, **{key: buffers[key][lo:hi] for key in run.keys}}
     step_plan = kernels.plan(opt, state, group, np, bucket.dtype)
     if (step_plan is None or not isinstance(step_plan.kernel, cpu.CpuKernel)
@@ -544,56 +545,70 @@ def _batch_for(opt, bucket, group, run, lo, hi, grad):
         return None
     arrays = [buffers[key][lo:hi] for key in step_plan.keys]
     try:
-        many = step_plan.kernel.batch_function(bucket.theta[lo:hi], grad, *arrays, *step_plan.scalars)
+        many = step_plan.kernel.batch_function(bucket.theta[lo:hi], g, *arrays, *step_plan.scalars)
     except kernels.KernelUnavailable:                          # could not be built (it said so)
         return None
     run.result = {**step_plan.state, **dict(zip(step_plan.keys, arrays))}
     return _Batch(step_plan, many)
 
 
-def _run_compiled(opt, bucket, group, tasks, n_threads):
-    """Run the chunks a compiled CPU kernel can take (:mod:`optim.fast.cpu`), a batch of chunks per call;
-    return the other tasks (gathered gradients, no kernel, overlapping arrays) for :func:`_run_chunks`."""
-    itemsize = bucket.dtype.itemsize
+def _run_compiled(opt, bucket, group, runs, n_threads):
+    """Run what a compiled CPU kernel can take (:mod:`optim.fast.cpu`), batches of chunks per call.
+
+    Returns the runs it left (no kernel for them) and the tasks (chunks, as
+    :func:`_chunks` makes them) it could not run (a gradient that is not
+    contiguous, arrays that overlap), for :func:`_run_chunks`.
+    """
+    itemsize, size, offsets = bucket.dtype.itemsize, bucket.chunk, bucket.offsets
     theta = cpu.pointer(bucket.theta)
     buffers = {key: cpu.pointer(flat) for key, flat in bucket.buffers.items()}
-    batches, rest, grad_pointers = {}, [], {}
-    for task in tasks:
-        run, lo, hi, pieces = task
-        batch = batches.get(run, False)
-        if len(pieces) != 1:
-            rest.append(task)
+    left, rest, batches = [], [], []
+    for run in runs:
+        batch = _batch_for(opt, bucket, group, run)
+        if batch is None:
+            left.append(run)
             continue
-        g, a, b = pieces[0]
-        if batch is False:
-            batch = batches[run] = _batch_for(opt, bucket, group, run, lo, hi, g[a:b])
-        if batch is None or not g.flags.c_contiguous:
-            rest.append(task)
-            continue
-        g_pointer = grad_pointers.get(id(g))
-        if g_pointer is None:
-            g_pointer = grad_pointers[id(g)] = cpu.pointer(g)
-        batch.los.append(lo)
-        batch.counts.append(hi - lo)
-        batch.grads.append(g_pointer + a * itemsize)
-        batch.tasks.append(task)
+        batches.append(batch)
+        los, counts, grads, pieces = batch.los, batch.counts, batch.grads, batch.pieces
+        for k, g in run.members:
+            lo = offsets[k]
+            n = offsets[k + 1] - lo
+            if n == 0:
+                continue
+            if not g.flags.c_contiguous:
+                rest += [task for task in _chunks(bucket, [_single(run, k, g, lo, n)])]
+                continue
+            pointer = cpu.pointer(g)
+            if n <= size:                                  # the usual case: a parameter, a chunk
+                los.append(lo)
+                counts.append(n)
+                grads.append(pointer)
+                pieces.append((run, lo, g, 0))
+                continue
+            count = -(-n // size)                          # cut as _chunks does (for the threads)
+            for j in range(count):
+                a, b = n * j // count, n * (j + 1) // count
+                los.append(lo + a)
+                counts.append(b - a)
+                grads.append(pointer + a * itemsize)
+                pieces.append((run, lo + a, g, a))
     # the rows of addresses, then each run's rows cut into pieces for the threads (one per run on one thread)
-    pieces = []
-    for batch in batches.values():
-        if batch is None or not batch.tasks:
+    work = []
+    for batch in batches:
+        count = len(batch.counts)
+        if not count:
             continue
-        count = len(batch.tasks)
         counts = np.array(batch.counts, dtype=np.intp)
-        offsets = np.array(batch.los, dtype=np.uintp) * np.uintp(itemsize)
+        starts = np.array(batch.los, dtype=np.uintp) * np.uintp(itemsize)
         rows = np.empty((count, batch.width), dtype=np.uintp)
-        rows[:, 0] = offsets + np.uintp(theta)
+        rows[:, 0] = starts + np.uintp(theta)
         rows[:, 1] = batch.grads
         for column, key in enumerate(batch.plan.keys, 2):
-            rows[:, column] = offsets + np.uintp(buffers[key])
+            rows[:, column] = starts + np.uintp(buffers[key])
         per = count if n_threads <= 1 else max(1, -(-count // (4 * n_threads)))
-        pieces += [(batch, counts, rows, j, min(j + per, count)) for j in range(0, count, per)]
+        work += [(batch, counts, rows, j, min(j + per, count)) for j in range(0, count, per)]
 
-    def run_pieces(share):
+    def run_work(share):
         """Run the pieces of ``share``; how many chunks ran."""
         ran = 0
         for batch, counts, rows, j, k in share:
@@ -601,25 +616,36 @@ def _run_compiled(opt, bucket, group, tasks, n_threads):
                               rows.ctypes.data + j * batch.width * rows.itemsize, *batch.plan.scalars)
             finished = k - j if done == 0 else done - 1
             ran += finished
-            if done:                                 # arrays overlap from chunk j + done - 1 on: the twin
-                rest.extend(batch.tasks[j + finished:k])
+            for c in range(j + finished, k if done else j):   # arrays overlap from there on: the twin
+                run, lo, g, a = batch.pieces[c]
+                n = int(counts[c])
+                rest.append((run, lo, lo + n, [(g, a, a + n)]))
         return ran
 
-    n = min(n_threads, len(pieces))
+    n = min(n_threads, len(work))
     if n <= 1:
-        ran = run_pieces(pieces)
+        ran = run_work(work)
     else:
         counter = itertools.count()
-        shares = [_claim(pieces, counter) for _ in range(n)]
-        futures = [_get_pool(n - 1).submit(run_pieces, share) for share in shares[1:]]
+        shares = [_claim(work, counter) for _ in range(n)]
+        futures = [_get_pool(n - 1).submit(run_work, share) for share in shares[1:]]
         ran = 0
         try:
-            ran = run_pieces(shares[0])
+            ran = run_work(shares[0])
         finally:
             for f in futures:
                 ran += f.result()
     kernels.stats["fused"] += ran
-    return rest
+    return left, rest
+
+
+def _single(run, k, g, lo, n):
+    """A run of one parameter of ``run`` (to cut it into chunks alone)."""
+    single = _Run(lo, run.state, run.keys)
+    single.members.append((k, g))
+    single.hi = lo + n
+    single.result = run.result
+    return single
 
 
 def step_group(opt, group_index, group, first_index, *, teaching, inplace=None):
@@ -645,17 +671,19 @@ def step_group(opt, group_index, group, first_index, *, teaching, inplace=None):
         runs = _runs(opt, bucket, group)
         if not runs:
             continue
-        tasks = _chunks(bucket, runs)
-        size = min(bucket.chunk, max(run.hi - run.lo for run in runs))
-        workers = _workers(opt, bucket, size)
         # the fused kernel where the optimizer has one; on the CPU, asking for the pure formula
         # (inplace=False) gets the pure formula (the tests and benchmarks compare the three)
         fused = kernels.wanted(bucket.device) and (inplace or bucket.device != "cpu")
         if fused and bucket.device == "cpu" and kernels._chunk_function(opt) is not None:
-            tasks = _run_compiled(opt, bucket, group, tasks, len(workers))
+            left, rest = _run_compiled(opt, bucket, group, runs, get_num_threads())
+            tasks = (_chunks(bucket, left) if left else []) + rest
             if not tasks:
                 _finish(opt, bucket, runs)
                 continue
+        else:
+            tasks = _chunks(bucket, runs)
+        size = min(bucket.chunk, max(run.hi - run.lo for run in runs))
+        workers = _workers(opt, bucket, size)
         n_threads = min(len(workers), len(tasks)) if bucket.device == "cpu" else 1
         if n_threads <= 1:
             _run_chunks(opt, bucket, group, tasks, workers[0], inplace, fused)

@@ -212,11 +212,9 @@ def _train(name, cfg, impl, dtype, steps=5, shapes=((70000,), (3, 5), (), (40000
                                        ("RMSprop", {"centered": True, "momentum": 0.5}),
                                        ("Adagrad", {"lr_decay": 0.01})])
 def test_flat_path_with_compiled_kernels_equals_teaching(monkeypatch, name, cfg, threads):
-    """Chunks of 4096 float32 elements (a parameter cut into pieces, small ones gathered), on 1 and 2
-    threads: every chunk after SGD's first step runs a compiled kernel, and the results are bitwise
-    the teaching path's."""
+    """Chunks of 4096 float32 elements (a parameter cut into pieces), on 1 and 2 threads: every chunk
+    after SGD's first step runs a compiled kernel, and the results are bitwise the teaching path's."""
     monkeypatch.setattr(flat, "CHUNK_BYTES", 16384)
-    monkeypatch.setattr(flat, "FUSED_CHUNK_BYTES", 16384)
     saved = flat.get_num_threads()
     flat.set_num_threads(threads)
     try:
@@ -225,8 +223,9 @@ def test_flat_path_with_compiled_kernels_equals_teaching(monkeypatch, name, cfg,
         fused, not_fused = (kernels.stats[k] - before[k] for k in ("fused", "not_fused"))
     finally:
         flat.set_num_threads(saved)
-    chunks = 18 + 1 + 10 + 1       # 70000 and 40000 elements in pieces; (3, 5) and () gathered; (7,)
-    assert fused == (4 if name == "SGD" else 5) * chunks and not_fused == (chunks if name == "SGD" else 0)
+    rows = 18 + 10 + 3             # 70000 and 40000 elements in pieces; each small parameter a row of its own
+    twin_chunks = 18 + 10 + 2      # the twin gathers (3, 5) and () into one chunk (SGD's first step)
+    assert fused == (4 if name == "SGD" else 5) * rows and not_fused == (twin_chunks if name == "SGD" else 0)
     ref_params, ref = _train(name, cfg, "teaching", np.float32)
     for p, q in zip(ref_params, params):
         assert_bitwise(q.numpy(), p.numpy(), name)
