@@ -21,7 +21,7 @@ them and updates parameters and state). Timed, interleaved, in one run:
                           a C compiler);
 * ``minigrad flat, pure formula``  the flat path calling the pure formula on
                           each chunk and copying back (what any elementwise
-                          optimizer without an in-place twin gets);
+                          optimizer without a kernel or an in-place twin gets);
 * ``minigrad flat, 1 thread``  the flat path without threads;
 * ``torch foreach=False`` the per-tensor for-loop (torch's reference path);
 * ``torch default``       no foreach/fused argument (torch picks; on CPU this is
@@ -41,8 +41,9 @@ run (the one with the lowest median; marked "fastest" in its row): for
 RMSprop, which has no fused CPU kernel, that is the reference to beat
 (interquartile ranges in brackets).
 
-``--warmup N`` (default 3) untimed steps of every candidate come first; the
-step count matters to Adam's flat path, which leaves out the division by
+``--warmup N`` (default 3) untimed steps of every candidate come first (the
+first compiles the kernels, or loads them from the cache); the step count
+matters to Adam's NumPy twin, which leaves out the division by
 ``1 - beta1^t`` once that is 1 in float32 (from step 165; ``--warmup 170``).
 
 ``--threads 1 --clock cpu`` times the calling thread's CPU time instead of the

@@ -30,22 +30,33 @@ Chunks
     (one copy, in cache). Parameters without a gradient are skipped, as on
     the teaching path.
 
-The formula, two ways
-    The chunk is given either to the optimizer's ``_update`` (the pure
-    formula, exactly what the teaching path calls; its results are copied
-    back into the chunk) or, when the optimizer has one, to
-    ``_update_inplace``, which calls the formula's in-place twin in
-    :mod:`optim.fast.inplace` (``adam_`` for ``optim.functional.adam``: the
-    same lines in the same order with ``out=``, so no allocation and no copy
-    back). Both do the same floating-point operations in the same order as
-    the teaching path, so the results are **bitwise equal** to it
+The formula, three ways
+    A chunk is given to the optimizer's **fused kernel** when it has one
+    (:mod:`optim.fast.kernels`: Adam/AdamW, SGD in PyTorch's momentum form
+    after its first step, RMSprop, Adagrad): on the CPU its kernel function
+    compiled to one C loop (:mod:`optim.fast.cpu`), which reads and writes
+    each array once where NumPy makes one pass per operation. The flat path
+    calls it with rows of addresses, a batch of chunks per call (a parameter
+    is a row of its own, up to a chunk: a small one's gradient is read where
+    it is, not gathered), so Python costs a microsecond or two per parameter
+    and step. Otherwise (no C compiler, ``MINIGRAD_CPU_FUSED=0``, a kernel
+    that could not be built, a configuration without a kernel) the chunk goes
+    to the optimizer's ``_update_inplace``, which calls the formula's
+    in-place twin in :mod:`optim.fast.inplace` (``adam_`` for
+    ``optim.functional.adam``: the same lines in the same order with
+    ``out=``, so no allocation and no copy back), or, with ``inplace=False``
+    or without a twin, to ``_update``: the pure formula, exactly what the
+    teaching path calls; its results are copied back into the chunk. All
+    three do the same floating-point operations in the same order as the
+    teaching path, so the results are **bitwise equal** to it
     (``tests/optim/test_fast_path.py``). Any elementwise optimizer (one whose
     formula treats every coordinate alike given scalar hyperparameters and
     scalar state) can use the flat path with its pure formula alone.
 
 Threads
-    NumPy runs a ufunc on one core but releases the GIL while it computes,
-    so the chunks of a step are shared between :func:`get_num_threads`
+    NumPy runs a ufunc on one core but releases the GIL while it computes
+    (so does a compiled kernel, called through :mod:`ctypes`), so the chunks
+    of a step are shared between :func:`get_num_threads`
     threads (the cores this process may use, like torch's intra-op threads;
     :func:`set_num_threads` or ``MINIGRAD_NUM_THREADS`` changes it): each
     thread takes the next chunk not yet taken, so a thread slowed down by
@@ -71,7 +82,8 @@ What differs from the teaching path (the numbers never do)
     * A group may not hold the same parameter twice.
 
 On CuPy arrays a bucket is one chunk and no threads; Adam/AdamW, SGD, RMSprop
-and Adagrad then run as one fused kernel per bucket (:mod:`optim.fast.gpu`),
+and Adagrad then run as one fused kernel per bucket (the same kernel functions
+of :mod:`optim.fast.kernels`, compiled by ``cupy.fuse`` in :mod:`optim.fast.gpu`),
 the others as one kernel per ufunc over the whole group.
 """
 from __future__ import annotations
@@ -91,6 +103,10 @@ __all__ = ["CHUNK_BYTES", "get_num_threads", "set_num_threads", "step_group", "s
 
 CHUNK_BYTES = 512 * 1024
 """Bytes of one array per chunk (131072 float32 or 65536 float64 elements).
+
+The size matters to the NumPy twin (below). A compiled kernel makes one pass
+without temporaries, so the cache does not matter to it: it takes a parameter
+larger than a chunk in chunk-sized pieces only so that threads can share it.
 
 A chunk of Adam touches seven such arrays (theta, g, m, v and three scratch
 arrays), 3.5 MiB: in the last-level cache, so each of the formula's dozen
