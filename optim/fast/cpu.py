@@ -36,6 +36,14 @@ Why the results are bitwise NumPy's
       both are) and of two equal values (``+0``, ``-0``) the second is
       returned, as NumPy's loops do.
 
+    What is left is the sign bit of a NaN result (and which of two NaNs an
+    operation returns): IEEE 754 leaves it unspecified, and compilers use
+    that freedom (GCC folds ``-a + b`` into ``b - a`` and orders the
+    operands of ``+`` and ``*`` as it likes; NumPy's own loops are compiled
+    the same way). A NaN comes out as a NaN in the same place; only that bit
+    may differ (``tests/optim/test_fast_cpu_kernels.py`` checks every other
+    bit, on data full of NaNs, infinities, signed zeros and subnormals).
+
 Compiling and the cache
     The C source is compiled with the machine's compiler (``CC``, else
     ``cc``, else ``gcc``) into a shared object that :mod:`ctypes` loads
@@ -331,17 +339,29 @@ def _build(source, stem, fn_names):
     cc = compiler()
     if cc is None:
         raise RuntimeError("no C compiler found (set CC, or install cc or gcc)")
-    command = [*cc, *CFLAGS]
-    key = hashlib.sha256("\0".join([source, shlex.join(command), _version(cc), _machine()]).encode())
-    directory = cache_dir()
-    path = os.path.join(directory, f"{stem}-{key.hexdigest()[:24]}.so")
-    with _lock:
-        lib = _loaded.get(path)
-        if lib is None:
-            if not os.path.exists(path):
-                _compile(command, source, path, directory)
-            lib = _loaded[path] = ctypes.CDLL(path)
-    return [getattr(lib, name) for name in fn_names]
+    # a compiler that does not know -march=native (some ARM ones) builds without it
+    flag_sets = [CFLAGS] + ([tuple(f for f in CFLAGS if f != "-march=native")] if "-march=native" in CFLAGS else [])
+    for attempt, flags in enumerate(flag_sets):
+        command = [*cc, *flags]
+        key = hashlib.sha256("\0".join([source, shlex.join(command), _version(cc), _machine()]).encode())
+        directory = cache_dir()
+        path = os.path.join(directory, f"{stem}-{key.hexdigest()[:24]}.so")
+        with _lock:
+            lib = _loaded.get(path)
+            if lib is None:
+                if not os.path.exists(path):
+                    try:
+                        _compile(command, source, path, directory)
+                    except _CompileError:
+                        if attempt + 1 < len(flag_sets):
+                            continue
+                        raise
+                lib = _loaded[path] = ctypes.CDLL(path)
+        return [getattr(lib, name) for name in fn_names]
+
+
+class _CompileError(RuntimeError):
+    """The compiler ran and failed (as opposed to not running at all)."""
 
 
 def _compile(command, source, path, directory):
@@ -354,7 +374,7 @@ def _compile(command, source, path, directory):
         done = subprocess.run([*command, "-o", tmp, c_path, "-lm"], capture_output=True, text=True,
                               timeout=300)
         if done.returncode != 0:
-            raise RuntimeError(f"{shlex.join(command)} failed ({done.returncode}): {done.stderr.strip()[:500]}")
+            raise _CompileError(f"{shlex.join(command)} failed ({done.returncode}): {done.stderr.strip()[:500]}")
         os.replace(tmp, path)
         compile_count[0] += 1
     finally:

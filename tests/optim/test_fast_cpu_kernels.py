@@ -335,3 +335,23 @@ def test_calls_a_kernel_does_not_cover_raise_before_writing(compiled):
     before = dict(kernels.stats)
     assert kernels.run_plan(step_plan, a[0][::2], a[1][::2], [a[2][::2], a[3][::2]]) is None
     assert kernels.stats["not_fused"] == before["not_fused"] + 1
+
+
+def test_a_compiler_without_march_native_builds_without_it(monkeypatch, tmp_path):
+    """A compiler that rejects ``-march=native`` (some ARM ones): the kernel is built without it, silently."""
+    _fresh(monkeypatch)
+    real = " ".join(cpu.compiler())
+    script = tmp_path / "picky-cc"
+    script.write_text('#!/bin/sh\nfor a in "$@"; do [ "$a" = "-march=native" ] && '
+                      '{ echo "unknown -march" >&2; exit 1; }; done\n'
+                      f'exec {real} "$@"\n')
+    script.chmod(0o755)
+    monkeypatch.setenv("CC", str(script))
+    monkeypatch.setenv("MINIGRAD_CACHE_DIR", str(tmp_path / "cache"))
+    k = cpu.CpuKernel(kernels.adagrad_kernel, dict(weight_decay=False, maximize=False, eps_inside_sqrt=False),
+                      "adagrad(picky compiler test)")
+    theta, s = np.ones(7), np.zeros(7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        k(theta, np.full(7, 2.0), s, 0.5, 0.0, 0.0)
+    assert k.compiles == 1 and s.tolist() == [4.0] * 7 and theta.tolist() == [0.5] * 7
