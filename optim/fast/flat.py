@@ -88,6 +88,7 @@ the others as one kernel per ufunc over the whole group.
 """
 from __future__ import annotations
 
+import ctypes
 import itertools
 import os
 import threading
@@ -369,7 +370,8 @@ def _runs(opt, bucket, group):
         if g.dtype != dtype or ((device != "cpu" or type(g) is not np.ndarray)
                                 and backend.device_of(g) != device):
             g = xp.asarray(backend.to_device(g, device), dtype=dtype)
-        g = g.reshape(-1)                                # a view unless g is not contiguous
+        if g.ndim != 1:
+            g = g.reshape(-1)                            # a view unless g is not contiguous
         state = opt_state.get(p)
         if not state:
             state = opt._init_state(p.data, group)
@@ -591,10 +593,13 @@ def _run_compiled(opt, bucket, group, runs, n_threads):
             n = offsets[k + 1] - lo
             if n == 0:
                 continue
-            if not g.flags.c_contiguous:
-                rest += [task for task in _chunks(bucket, [_single(run, k, g, lo, n)])]
-                continue
-            pointer = cpu.pointer(g)
+            try:                                           # (cpu.pointer, inlined: this loop is the step's cost)
+                pointer = _addressof(_from_buffer(g))      # raises unless C-contiguous and writable
+            except TypeError:
+                if not g.flags.c_contiguous:
+                    rest += _chunks(bucket, [_single(run, k, g, lo, n)])
+                    continue
+                pointer = g.ctypes.data                    # read-only
             if n <= size:                                  # the usual case: a parameter, a chunk
                 los.append(lo)
                 counts.append(n)
@@ -653,6 +658,9 @@ def _run_compiled(opt, bucket, group, runs, n_threads):
                 ran += f.result()
     kernels.stats["fused"] += ran
     return left, rest
+
+
+_addressof, _from_buffer = ctypes.addressof, ctypes.c_char.from_buffer
 
 
 def _single(run, k, g, lo, n):
