@@ -8,7 +8,7 @@ AdamW, RMSprop and Adagrad that the torch-parity tests use plus the
 lecture-form options. Chunks are made tiny here (a few elements), so that they
 cross parameter boundaries (gradients gathered), cut parameters into pieces,
 and are shared between threads. Where a C compiler is found the flat path runs
-the compiled kernels (``optim.fast.cpu``, cached in a temporary directory here),
+the compiled kernels (``optim.fast.cpu``, cached in a temporary directory: conftest.py),
 and the main test checks all three ways of running a chunk: the compiled kernel
 (which must have run), the in-place twin (``MINIGRAD_CPU_FUSED=0``) and the pure
 formula.
@@ -41,15 +41,6 @@ STEPS = 12
 CONFIGS = {name: TORCH_CONFIGS[name] + CONVENTION_CONFIGS.get(name, [])
            for name in ("SGD", "Adagrad", "RMSprop", "Adam", "AdamW")}
 CASES = [(name, cfg) for name, cfgs in CONFIGS.items() for cfg in cfgs]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def kernel_cache(tmp_path_factory):
-    """Compiled CPU kernels go to a temporary cache (and are on, unless no compiler is found)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MINIGRAD_CACHE_DIR", str(tmp_path_factory.mktemp("kernels")))
-        mp.delenv("MINIGRAD_CPU_FUSED", raising=False)
-        yield
 
 
 @pytest.fixture(autouse=True)
