@@ -399,7 +399,7 @@ class CpuKernel:
 
     def __init__(self, builder, flags, name):
         self.builder, self.flags, self.name = builder, dict(flags), name
-        self.compiled = {}            # dtype -> (C function, number of arrays, number of scalars)
+        self.compiled = {}            # dtype -> (C function, arrays, scalars, dtype, C function of many chunks)
         self.broken = {}              # dtype -> why it could not be compiled
         self.compiles = 0             # compilations (a cache hit loads without compiling)
 

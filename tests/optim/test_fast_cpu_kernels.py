@@ -355,3 +355,34 @@ def test_a_compiler_without_march_native_builds_without_it(monkeypatch, tmp_path
         warnings.simplefilter("error")
         k(theta, np.full(7, 2.0), s, 0.5, 0.0, 0.0)
     assert k.compiles == 1 and s.tolist() == [4.0] * 7 and theta.tolist() == [0.5] * 7
+
+
+@pytest.mark.parametrize("case", ["strided gradient", "gradient is the parameter"])
+def test_chunks_the_kernel_cannot_take_go_to_the_twin(monkeypatch, case):
+    """A gradient that is a strided view (not contiguous), or the parameter's own memory (it would
+    overlap ``theta``): those chunks run the NumPy twin, the others the kernel, and the numbers are
+    the twin's everywhere."""
+    monkeypatch.setattr(flat, "CHUNK_BYTES", 4096)
+
+    def train(compiled):
+        monkeypatch.setenv("MINIGRAD_CPU_FUSED", "1" if compiled else "0")
+        rng = np.random.default_rng(0)
+        params = [mg.Tensor(rng.standard_normal(n), requires_grad=True) for n in (3000, 10, 700)]
+        opt = optim.Adam(params, impl="flat", lr=0.01)
+        for _ in range(3):
+            for i, p in enumerate(params):
+                if i == 1 and case == "gradient is the parameter":
+                    p.grad = mg.Tensor(p.data)                        # shares p's memory
+                elif i == 1:
+                    p.grad = mg.Tensor(rng.standard_normal(2 * p.shape[0])[::2])
+                else:
+                    p.grad = mg.Tensor(rng.standard_normal(p.shape))
+            assert case != "strided gradient" or not params[1].grad.data.flags.c_contiguous
+            opt.step()
+        return params, opt
+    before = dict(kernels.stats)
+    compiled, _ = train(True)
+    assert kernels.stats["fused"] > before["fused"] and kernels.stats["not_fused"] >= before["not_fused"] + 3
+    twin, _ = train(False)
+    for p, q in zip(twin, compiled):
+        assert_bitwise(q.numpy(), p.numpy(), case)
