@@ -148,16 +148,18 @@ def bench_adam(timer, quick, bandwidth):
             p.grad = mg.Tensor(g, device=timer.device)
         opt = optim.Adam(params, lr=1e-3, impl=impl)
 
-        def step():
-            saved = os.environ.get("MINIGRAD_GPU_FUSED")
-            os.environ["MINIGRAD_GPU_FUSED"] = env_fused
+        def step():                  # (on --device cpu the switch is the compiled CPU kernels')
+            names = ("MINIGRAD_GPU_FUSED", "MINIGRAD_CPU_FUSED")
+            saved = {name: os.environ.get(name) for name in names}
+            os.environ.update({name: env_fused for name in names})
             try:
                 opt.step()
             finally:
-                if saved is None:
-                    del os.environ["MINIGRAD_GPU_FUSED"]
-                else:
-                    os.environ["MINIGRAD_GPU_FUSED"] = saved
+                for name, value in saved.items():
+                    if value is None:
+                        del os.environ[name]
+                    else:
+                        os.environ[name] = value
         return step, opt
 
     cands["minigrad flat, fused kernel"], opts["fused"] = minigrad_step("flat", "1")

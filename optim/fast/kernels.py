@@ -25,13 +25,16 @@ Every scalar (``1 - beta1``, the bias corrections, ``alpha_t`` ...) is
 computed on the host exactly as in the formula and passed in the array's
 dtype, so a kernel is compiled once per (formula variant, dtype) and not per
 step. A configuration a kernel does not cover (SGD's first momentum step,
-which copies the gradient; the lecture form of momentum) returns None from
-its chunk function and the flat path runs the in-place twin instead.
+which copies the gradient; the lecture form of momentum) gets no plan and
+the flat path runs the in-place twin instead.
 
-What the flat path calls is :func:`fused_step`: for an optimizer that has a
-kernel here (``Adam``, ``AdamW``, ``SGD``, ``RMSprop``, ``Adagrad``, and no
-subclass that changes the formula) it runs the kernel on a chunk and returns
-the new state, else None. The flat path asks for it where :func:`wanted`
+What the flat path calls: :func:`plan`, once per run of parameters with the
+same scalar state, for an optimizer that has a kernel here (``Adam``,
+``AdamW``, ``SGD``, ``RMSprop``, ``Adagrad``, and no subclass that changes
+the formula): the kernel, the state buffers it takes and its scalars. Then
+the kernel on each chunk (:func:`run_plan`; on the CPU the flat path hands
+the compiled kernel a batch of chunks per call instead). :func:`fused_step`
+does both for one chunk. The flat path asks for kernels where :func:`wanted`
 says so: on the GPU unless ``MINIGRAD_GPU_FUSED=0``, on the CPU when a C
 compiler is there unless ``MINIGRAD_CPU_FUSED=0``.
 """
