@@ -6,10 +6,11 @@ dampening, nesterov, centered, epsilon inside the root), in float32 and
 float64, compiled to C, must write the same bits as the same function run by
 NumPy, on data with zeros of both signs, subnormals, huge values, infinities
 and NaNs (a NaN result must be a NaN there too; only its sign bit is free,
-see :func:`assert_bitwise`). The variants are compiled together, one compiler run per dtype,
-into a temporary cache. Then the flat path with the compiled kernels (the
-kernels must have run) against the teaching path, and every way of falling
-back: no compiler, ``MINIGRAD_CPU_FUSED=0``, calls a kernel does not cover.
+see :func:`assert_bitwise`). The variants are compiled together, one
+compiler run per dtype, into a temporary cache. Then the flat path with the
+compiled kernels (the kernels must have run) against the teaching path, and
+every way of falling back: no compiler, ``MINIGRAD_CPU_FUSED=0``, calls a
+kernel does not cover, chunks it cannot take.
 ``tests/optim/test_fast_path.py`` runs all of the flat path's cases with the
 compiled kernels too.
 """
