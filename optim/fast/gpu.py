@@ -20,7 +20,19 @@ from __future__ import annotations
 
 import os
 
-from .kernels import KernelUnavailable
+# the kernel functions and the host side live in optim.fast.kernels (shared with the CPU);
+# their names stay importable from here too
+from .kernels import (  # noqa: F401
+    FUSED_OPTIMIZERS,
+    KernelUnavailable,
+    adagrad_kernel,
+    adam_kernel,
+    fused_step,
+    kernel,
+    rmsprop_kernel,
+    sgd_kernel,
+    stats,
+)
 
 __all__ = ["enabled", "failures", "fuse"]
 
