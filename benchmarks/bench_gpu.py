@@ -137,6 +137,7 @@ def _adam_params(device, numel, tensors, seed=0):
 
 def bench_adam(timer, quick, bandwidth):
     from optim.fast import gpu as fused
+    from optim.fast import kernels
     numel, tensors = (10**6, 10) if quick else (10**7, 100)
     init, grads = _adam_params(timer.device, numel, tensors)
     cands, opts = {}, {}
@@ -147,16 +148,18 @@ def bench_adam(timer, quick, bandwidth):
             p.grad = mg.Tensor(g, device=timer.device)
         opt = optim.Adam(params, lr=1e-3, impl=impl)
 
-        def step():
-            saved = os.environ.get("MINIGRAD_GPU_FUSED")
-            os.environ["MINIGRAD_GPU_FUSED"] = env_fused
+        def step():                  # (on --device cpu the switch is the compiled CPU kernels')
+            names = ("MINIGRAD_GPU_FUSED", "MINIGRAD_CPU_FUSED")
+            saved = {name: os.environ.get(name) for name in names}
+            os.environ.update({name: env_fused for name in names})
             try:
                 opt.step()
             finally:
-                if saved is None:
-                    del os.environ["MINIGRAD_GPU_FUSED"]
-                else:
-                    os.environ["MINIGRAD_GPU_FUSED"] = saved
+                for name, value in saved.items():
+                    if value is None:
+                        del os.environ[name]
+                    else:
+                        os.environ[name] = value
         return step, opt
 
     cands["minigrad flat, fused kernel"], opts["fused"] = minigrad_step("flat", "1")
@@ -168,7 +171,7 @@ def bench_adam(timer, quick, bandwidth):
     theta = xp.asarray(np.concatenate(init))
     g = xp.asarray(np.concatenate(grads))
     m, v = xp.zeros_like(theta), xp.zeros_like(theta)
-    kernel = fused.kernel(fused.adam_kernel, xp, amsgrad=False, maximize=False, weight_decay=False,
+    kernel = kernels.kernel(kernels.adam_kernel, xp, amsgrad=False, maximize=False, weight_decay=False,
                           decoupled=False, efficient=False)
     s = np.float32
     cands["fused kernel alone (flat buffers)"] = lambda: kernel(
@@ -185,9 +188,9 @@ def bench_adam(timer, quick, bandwidth):
                 p.grad = torch.tensor(gr, device=dev)
             topt = torch.optim.Adam(tp, lr=1e-3, **{flag: True})
             cands[f"torch {flag}=True"] = topt.step
-    before = fused.stats["fused"]
+    before = kernels.stats["fused"]
     times = timer.interleaved(cands, rounds=5 if quick else 30, inner=1 if quick else 5)
-    ran_fused = fused.stats["fused"] > before
+    ran_fused = kernels.stats["fused"] > before
     floor = 28 * numel / (bandwidth * 1e9) if bandwidth else None
     rows = []
     torch_fused = times.get("torch fused=True")

@@ -11,11 +11,17 @@ of the same parameters and the same random gradients (set once; a step reads
 them and updates parameters and state). Timed, interleaved, in one run:
 
 * ``minigrad teaching``   ``impl="teaching"``: the pure formula per parameter;
-* ``minigrad flat``       ``impl="flat"``: the in-place formula over the flat
-                          buffer in cache-sized chunks, on ``--threads`` threads;
+* ``minigrad flat``       ``impl="flat"``: the formula over the flat buffer in
+                          chunks, on ``--threads`` threads, as one compiled C
+                          loop per chunk (``optim.fast.cpu``; the table's title
+                          says if no C compiler was found);
+* ``minigrad flat, NumPy twin``  the same with ``MINIGRAD_CPU_FUSED=0``: the
+                          in-place formula, one NumPy pass per operation over
+                          cache-sized chunks (what the flat path runs without
+                          a C compiler);
 * ``minigrad flat, pure formula``  the flat path calling the pure formula on
                           each chunk and copying back (what any elementwise
-                          optimizer without an in-place twin gets);
+                          optimizer without a kernel or an in-place twin gets);
 * ``minigrad flat, 1 thread``  the flat path without threads;
 * ``torch foreach=False`` the per-tensor for-loop (torch's reference path);
 * ``torch default``       no foreach/fused argument (torch picks; on CPU this is
@@ -35,8 +41,9 @@ run (the one with the lowest median; marked "fastest" in its row): for
 RMSprop, which has no fused CPU kernel, that is the reference to beat
 (interquartile ranges in brackets).
 
-``--warmup N`` (default 3) untimed steps of every candidate come first; the
-step count matters to Adam's flat path, which leaves out the division by
+``--warmup N`` (default 3) untimed steps of every candidate come first (the
+first compiles the kernels, or loads them from the cache); the step count
+matters to Adam's NumPy twin, which leaves out the division by
 ``1 - beta1^t`` once that is 1 in float32 (from step 165; ``--warmup 170``).
 
 ``--threads 1 --clock cpu`` times the calling thread's CPU time instead of the
@@ -48,6 +55,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 
 import numpy as np
 import torch
@@ -64,7 +72,7 @@ from _common import (
 
 import minigrad as mg
 import optim
-from optim.fast import flat
+from optim.fast import cpu, flat, kernels
 
 OPTIMIZERS = {
     "Adam": ({}, {}),
@@ -84,23 +92,31 @@ def make_data(numel, tensors, seed=0):
     return init, grads
 
 
-def minigrad_candidate(name, cfg, init, grads, impl, *, inplace=True, threads=None):
+def minigrad_candidate(name, cfg, init, grads, impl, *, inplace=True, threads=None, compiled=True):
+    """A step of minigrad's ``impl``; ``threads``: the flat path's threads for this candidate;
+    ``compiled=False``: with ``MINIGRAD_CPU_FUSED=0`` (the NumPy in-place twin)."""
     params = [mg.Tensor(a.copy(), requires_grad=True) for a in init]
     for p, g in zip(params, grads):
         p.grad = mg.Tensor(g.copy())
     opt = getattr(optim, name)(params, impl=impl, **cfg)
     opt._flat_inplace = inplace
 
-    if threads is None:
+    if threads is None and compiled:
         return opt.step
 
     def step():
-        saved = flat.get_num_threads()
-        flat.set_num_threads(threads)
+        saved, saved_env = flat.get_num_threads(), os.environ.get("MINIGRAD_CPU_FUSED")
+        flat.set_num_threads(threads or saved)
+        if not compiled:
+            os.environ["MINIGRAD_CPU_FUSED"] = "0"
         try:
             opt.step()
         finally:
             flat.set_num_threads(saved)
+            if saved_env is None:
+                os.environ.pop("MINIGRAD_CPU_FUSED", None)
+            else:
+                os.environ["MINIGRAD_CPU_FUSED"] = saved_env
     return step
 
 
@@ -140,8 +156,11 @@ def main():
     if args.chunk_bytes:
         flat.CHUNK_BYTES = args.chunk_bytes
     print(machine_info(threads))
+    compiled = kernels.wanted("cpu")
     print(f"minigrad flat path: {flat.get_num_threads()} thread(s), chunks of "
-          f"{flat.CHUNK_BYTES // 4} float32 elements")
+          f"{flat.CHUNK_BYTES // 4} float32 elements; compiled C kernels: "
+          + (f"on ({' '.join(cpu.compiler())} {' '.join(cpu.CFLAGS)})" if compiled
+             else "OFF (MINIGRAD_CPU_FUSED=0 or no C compiler): 'flat' is the NumPy twin"))
     print(f"{args.numel:,} float32 parameters in {args.tensors} tensors, "
           f"median of {repeats} interleaved rounds x {args.block} samples after "
           f"{args.warmup} untimed steps, {args.clock} clock\n")
@@ -154,6 +173,8 @@ def main():
         cands = {
             "minigrad teaching": minigrad_candidate(name, ours_cfg, init, grads, "teaching"),
             "minigrad flat": minigrad_candidate(name, ours_cfg, init, grads, "flat"),
+            "minigrad flat, NumPy twin": minigrad_candidate(name, ours_cfg, init, grads, "flat",
+                                                            compiled=False),
         }
         if not args.no_extra:
             cands["minigrad flat, pure formula"] = minigrad_candidate(
@@ -173,7 +194,10 @@ def main():
         if name == "Adam" and not args.no_extra:
             flat_grads = np.empty(sum(g.size for g in grads), dtype=np.float32)
             cands["gather gradients"] = lambda grads=grads, flat_grads=flat_grads: np.concatenate(grads, out=flat_grads)
+        before = dict(kernels.stats)
         stats = interleaved(cands, repeats=repeats, warmup=args.warmup, block=args.block, clock=clock)
+        if compiled and kernels.stats["fused"] == before["fused"]:
+            print(f"{name}: the compiled kernels did not run ({cpu.failures})", flush=True)
         base = stats["torch foreach=False"]
         fused = stats.get("torch fused=True")
         torch_medians = {cand: st.median for cand, st in stats.items() if cand.startswith("torch")}

@@ -52,3 +52,17 @@ def pytest_collection_modifyitems(config, items):
     skip = pytest.mark.skip(reason="needs CuPy and a CUDA GPU")
     for item in gpu_items:
         item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _kernel_cache(tmp_path_factory):
+    """Compiled CPU kernels (``optim.fast.cpu``) go to a temporary cache for the session, not to
+    ``~/.cache`` (unless ``MINIGRAD_CACHE_DIR`` is set already)."""
+    if os.environ.get("MINIGRAD_CACHE_DIR"):
+        yield
+        return
+    os.environ["MINIGRAD_CACHE_DIR"] = str(tmp_path_factory.mktemp("minigrad-kernels"))
+    try:
+        yield
+    finally:
+        os.environ.pop("MINIGRAD_CACHE_DIR", None)

@@ -30,22 +30,33 @@ Chunks
     (one copy, in cache). Parameters without a gradient are skipped, as on
     the teaching path.
 
-The formula, two ways
-    The chunk is given either to the optimizer's ``_update`` (the pure
-    formula, exactly what the teaching path calls; its results are copied
-    back into the chunk) or, when the optimizer has one, to
-    ``_update_inplace``, which calls the formula's in-place twin in
-    :mod:`optim.fast.inplace` (``adam_`` for ``optim.functional.adam``: the
-    same lines in the same order with ``out=``, so no allocation and no copy
-    back). Both do the same floating-point operations in the same order as
-    the teaching path, so the results are **bitwise equal** to it
+The formula, three ways
+    A chunk is given to the optimizer's **fused kernel** when it has one
+    (:mod:`optim.fast.kernels`: Adam/AdamW, SGD in PyTorch's momentum form
+    after its first step, RMSprop, Adagrad): on the CPU its kernel function
+    compiled to one C loop (:mod:`optim.fast.cpu`), which reads and writes
+    each array once where NumPy makes one pass per operation. The flat path
+    calls it with rows of addresses, a batch of chunks per call (a parameter
+    is a row of its own, up to a chunk: a small one's gradient is read where
+    it is, not gathered), so Python costs a microsecond or two per parameter
+    and step. Otherwise (no C compiler, ``MINIGRAD_CPU_FUSED=0``, a kernel
+    that could not be built, a configuration without a kernel) the chunk goes
+    to the optimizer's ``_update_inplace``, which calls the formula's
+    in-place twin in :mod:`optim.fast.inplace` (``adam_`` for
+    ``optim.functional.adam``: the same lines in the same order with
+    ``out=``, so no allocation and no copy back), or, with ``inplace=False``
+    or without a twin, to ``_update``: the pure formula, exactly what the
+    teaching path calls; its results are copied back into the chunk. All
+    three do the same floating-point operations in the same order as the
+    teaching path, so the results are **bitwise equal** to it
     (``tests/optim/test_fast_path.py``). Any elementwise optimizer (one whose
     formula treats every coordinate alike given scalar hyperparameters and
     scalar state) can use the flat path with its pure formula alone.
 
 Threads
-    NumPy runs a ufunc on one core but releases the GIL while it computes,
-    so the chunks of a step are shared between :func:`get_num_threads`
+    NumPy runs a ufunc on one core but releases the GIL while it computes
+    (so does a compiled kernel, called through :mod:`ctypes`), so the chunks
+    of a step are shared between :func:`get_num_threads`
     threads (the cores this process may use, like torch's intra-op threads;
     :func:`set_num_threads` or ``MINIGRAD_NUM_THREADS`` changes it): each
     thread takes the next chunk not yet taken, so a thread slowed down by
@@ -71,11 +82,13 @@ What differs from the teaching path (the numbers never do)
     * A group may not hold the same parameter twice.
 
 On CuPy arrays a bucket is one chunk and no threads; Adam/AdamW, SGD, RMSprop
-and Adagrad then run as one fused kernel per bucket (:mod:`optim.fast.gpu`),
+and Adagrad then run as one fused kernel per bucket (the same kernel functions
+of :mod:`optim.fast.kernels`, compiled by ``cupy.fuse`` in :mod:`optim.fast.gpu`),
 the others as one kernel per ufunc over the whole group.
 """
 from __future__ import annotations
 
+import ctypes
 import itertools
 import os
 import threading
@@ -85,12 +98,16 @@ import numpy as np
 
 from minigrad import backend
 
-from . import gpu
+from . import cpu, kernels
 
 __all__ = ["CHUNK_BYTES", "get_num_threads", "set_num_threads", "step_group", "sync"]
 
 CHUNK_BYTES = 512 * 1024
 """Bytes of one array per chunk (131072 float32 or 65536 float64 elements).
+
+The size matters to the NumPy twin (below). A compiled kernel makes one pass
+without temporaries, so the cache does not matter to it: it takes a parameter
+larger than a chunk in chunk-sized pieces only so that threads can share it.
 
 A chunk of Adam touches seven such arrays (theta, g, m, v and three scratch
 arrays), 3.5 MiB: in the last-level cache, so each of the formula's dozen
@@ -350,9 +367,11 @@ def _runs(opt, bucket, group):
         if g.shape != shapes[k]:
             raise RuntimeError(f"the gradient of a parameter of shape {shapes[k]} has "
                                f"shape {g.shape}")
-        if g.dtype != dtype or backend.device_of(g) != device:
+        if g.dtype != dtype or ((device != "cpu" or type(g) is not np.ndarray)
+                                and backend.device_of(g) != device):
             g = xp.asarray(backend.to_device(g, device), dtype=dtype)
-        g = g.reshape(-1)                                # a view unless g is not contiguous
+        if g.ndim != 1:
+            g = g.reshape(-1)                            # a view unless g is not contiguous
         state = opt_state.get(p)
         if not state:
             state = opt._init_state(p.data, group)
@@ -363,13 +382,18 @@ def _runs(opt, bucket, group):
             per_param = views.get(key)
             if per_param is not None and value is per_param[k]:
                 keys.append(key)                         # already a view: the usual case
-            elif _is_array(value) and value.shape == shapes[k]:
-                bucket.adopt_state(k, state)             # new or replaced: copy it in
-                keys.append(key)
-            else:
-                if _is_array(value) or isinstance(value, np.generic):
-                    value = value.item() if value.size == 1 else ("array", id(value))
-                scalars.append((key, value.__class__, value))
+                continue
+            if type(value) is int or type(value) is float:
+                pass                                     # a scalar (step): the usual case
+            elif _is_array(value):
+                if value.shape == shapes[k]:
+                    bucket.adopt_state(k, state)         # new or replaced: copy it in
+                    keys.append(key)
+                    continue
+                value = value.item() if value.size == 1 else ("array", id(value))
+            elif isinstance(value, np.generic):
+                value = value.item()
+            scalars.append((key, value.__class__, value))
         phase = (tuple(scalars), tuple(keys))
         lo = offsets[k]
         if current is None or phase != current_key or current.hi != lo:
@@ -450,10 +474,13 @@ class _ChunkOut(dict):
 def _run_chunks(opt, bucket, group, tasks, worker, inplace, fused=False):
     """Apply the formula to each chunk of ``tasks`` (in one thread, with its scratch arrays).
 
-    ``fused``: try the optimizer's fused kernel first (:mod:`optim.fast.gpu`; on the GPU).
+    ``fused``: run the optimizer's fused kernel (:mod:`optim.fast.kernels`: compiled C on the
+    CPU, ``cupy.fuse`` on the GPU) where it has one; its plan (kernel and scalars) is made once
+    per run of parameters with the same state.
     """
     buffers = bucket.buffers
     theta_flat = bucket.theta
+    plans = {}                                           # run -> its kernels.Plan (or None)
     for run, lo, hi, pieces in tasks:
         n = hi - lo
         if len(pieces) == 1:
@@ -466,22 +493,33 @@ def _run_chunks(opt, bucket, group, tasks, worker, inplace, fused=False):
                 grad[pos:pos + b - a] = g[a:b]
                 pos += b - a
         theta = theta_flat[lo:hi]
-        arrays = {key: buffers[key][lo:hi] for key in run.keys}
-        state = {**run.state, **arrays}
         new_state = None
         if fused:
-            out = _ChunkOut(arrays)
-            out.bucket, out.lo, out.hi = bucket, lo, hi
-            new_state = gpu.fused_step(opt, theta, grad, state, out, group)
+            step_plan = plans.get(run, False)
+            if step_plan is False:
+                state = {**run.state, **{key: buffers[key][lo:hi] for key in run.keys}}
+                step_plan = kernels.plan(opt, state, group, bucket.xp, bucket.dtype)
+                if step_plan is not None and not set(step_plan.keys) <= set(run.keys):
+                    step_plan = None     # a state value that is not a flat buffer (a number): the twin
+                plans[run] = step_plan
+            if step_plan is not None and run.result is not None:     # the usual case, kept short
+                arrays = [buffers[key][lo:hi] for key in step_plan.keys]
+                if kernels.run_plan(step_plan, theta, grad, arrays, new_state=False):
+                    continue
+            else:
+                arrays = [buffers[key][lo:hi] for key in step_plan.keys] if step_plan is not None else ()
+                new_state = kernels.run_plan(step_plan, theta, grad, arrays)
         if new_state is not None:
             pass
         elif inplace:
+            arrays = {key: buffers[key][lo:hi] for key in run.keys}
             out = _ChunkOut(arrays)
             out.bucket, out.lo, out.hi = bucket, lo, hi
             work = worker.work_of_size(n)
-            new_state = opt._update_inplace(theta, grad, state, out, work, group)
+            new_state = opt._update_inplace(theta, grad, {**run.state, **arrays}, out, work, group)
         else:
-            theta_new, new_state, _ = opt._update(theta, grad, state, group)
+            arrays = {key: buffers[key][lo:hi] for key in run.keys}
+            theta_new, new_state, _ = opt._update(theta, grad, {**run.state, **arrays}, group)
             theta[...] = theta_new
             for key, value in new_state.items():
                 if _is_array(value) and value.ndim == 1 and value.shape[0] == n:
@@ -490,6 +528,148 @@ def _run_chunks(opt, bucket, group, tasks, worker, inplace, fused=False):
                         target[...] = value
         if run.result is None:
             run.result = new_state
+
+
+class _Batch:
+    """The chunks of one run that a compiled CPU kernel takes, a batch of them per call.
+
+    Each chunk is a row of addresses: ``theta``'s and the state buffers' are
+    the flat arrays' plus the chunk's offset, the gradient's is its own
+    array's plus the piece's offset. Nothing is sliced, gathered or checked
+    per chunk in Python (which costs as much as the kernel's work on tens of
+    thousands of elements), and a small parameter is a row of its own: in C a
+    row costs nanoseconds, so gathering small gradients into one array would
+    only add a copy.
+    """
+
+    __slots__ = ("plan", "many", "los", "counts", "grads", "pieces", "width")
+
+    def __init__(self, step_plan, many):
+        self.plan, self.many = step_plan, many
+        self.los, self.counts, self.grads, self.pieces = [], [], [], []     # per chunk
+        self.width = 2 + len(step_plan.keys)
+
+
+def _batch_for(opt, bucket, group, run):
+    """A :class:`_Batch` for ``run`` if its optimizer has a compiled CPU kernel that can run (built now if
+    needed), else None."""
+    buffers = bucket.buffers
+    k, g = run.members[0]
+    lo, hi = bucket.offsets[k], bucket.offsets[k + 1]
+    state = {**run.state, **{key: buffers[key][lo:hi] for key in run.keys}}
+    step_plan = kernels.plan(opt, state, group, np, bucket.dtype)
+    if (step_plan is None or not isinstance(step_plan.kernel, cpu.CpuKernel)
+            or not set(step_plan.keys) <= set(run.keys)):     # (a state value that is a number: the twin)
+        return None
+    arrays = [buffers[key][lo:hi] for key in step_plan.keys]
+    try:
+        many = step_plan.kernel.batch_function(bucket.theta[lo:hi], g, *arrays, *step_plan.scalars)
+    except kernels.KernelUnavailable:                          # could not be built (it said so)
+        return None
+    run.result = {**step_plan.state, **dict(zip(step_plan.keys, arrays))}
+    return _Batch(step_plan, many)
+
+
+def _run_compiled(opt, bucket, group, runs, n_threads):
+    """Run what a compiled CPU kernel can take (:mod:`optim.fast.cpu`), batches of chunks per call.
+
+    Returns the runs it left (no kernel for them) and the tasks (chunks, as
+    :func:`_chunks` makes them) it could not run (a gradient that is not
+    contiguous, arrays that overlap), for :func:`_run_chunks`.
+    """
+    itemsize, size, offsets = bucket.dtype.itemsize, bucket.chunk, bucket.offsets
+    theta = cpu.pointer(bucket.theta)
+    buffers = {key: cpu.pointer(flat) for key, flat in bucket.buffers.items()}
+    left, rest, batches = [], [], []
+    for run in runs:
+        batch = _batch_for(opt, bucket, group, run)
+        if batch is None:
+            left.append(run)
+            continue
+        batches.append(batch)
+        los, counts, grads, pieces = batch.los, batch.counts, batch.grads, batch.pieces
+        for k, g in run.members:
+            lo = offsets[k]
+            n = offsets[k + 1] - lo
+            if n == 0:
+                continue
+            try:                                           # (cpu.pointer, inlined: this loop is the step's cost)
+                pointer = _addressof(_from_buffer(g))      # raises unless C-contiguous and writable
+            except TypeError:
+                if not g.flags.c_contiguous:
+                    rest += _chunks(bucket, [_single(run, k, g, lo, n)])
+                    continue
+                pointer = g.ctypes.data                    # read-only
+            if n <= size:                                  # the usual case: a parameter, a chunk
+                los.append(lo)
+                counts.append(n)
+                grads.append(pointer)
+                pieces.append((run, lo, g, 0))
+                continue
+            count = -(-n // size)                          # cut as _chunks does (for the threads)
+            for j in range(count):
+                a, b = n * j // count, n * (j + 1) // count
+                los.append(lo + a)
+                counts.append(b - a)
+                grads.append(pointer + a * itemsize)
+                pieces.append((run, lo + a, g, a))
+    # the rows of addresses, then each run's rows cut into pieces for the threads (one per run on one thread)
+    work = []
+    for batch in batches:
+        count = len(batch.counts)
+        if not count:
+            continue
+        counts = np.array(batch.counts, dtype=np.intp)
+        starts = np.array(batch.los, dtype=np.uintp) * np.uintp(itemsize)
+        rows = np.empty((count, batch.width), dtype=np.uintp)
+        rows[:, 0] = starts + np.uintp(theta)
+        rows[:, 1] = batch.grads
+        for column, key in enumerate(batch.plan.keys, 2):
+            rows[:, column] = starts + np.uintp(buffers[key])
+        per = count if n_threads <= 1 else max(1, -(-count // (4 * n_threads)))
+        work += [(batch, counts, rows, j, min(j + per, count)) for j in range(0, count, per)]
+
+    def run_work(share):
+        """Run the pieces of ``share``; how many chunks ran."""
+        ran = 0
+        for batch, counts, rows, j, k in share:
+            done = batch.many(k - j, counts.ctypes.data + j * counts.itemsize,
+                              rows.ctypes.data + j * batch.width * rows.itemsize, *batch.plan.scalars)
+            finished = k - j if done == 0 else done - 1
+            ran += finished
+            for c in range(j + finished, k if done else j):   # arrays overlap from there on: the twin
+                run, lo, g, a = batch.pieces[c]
+                n = int(counts[c])
+                rest.append((run, lo, lo + n, [(g, a, a + n)]))
+        return ran
+
+    n = min(n_threads, len(work))
+    if n <= 1:
+        ran = run_work(work)
+    else:
+        counter = itertools.count()
+        shares = [_claim(work, counter) for _ in range(n)]
+        futures = [_get_pool(n - 1).submit(run_work, share) for share in shares[1:]]
+        ran = 0
+        try:
+            ran = run_work(shares[0])
+        finally:
+            for f in futures:
+                ran += f.result()
+    kernels.stats["fused"] += ran
+    return left, rest
+
+
+_addressof, _from_buffer = ctypes.addressof, ctypes.c_char.from_buffer
+
+
+def _single(run, k, g, lo, n):
+    """A run of one parameter of ``run`` (to cut it into chunks alone)."""
+    single = _Run(lo, run.state, run.keys)
+    single.members.append((k, g))
+    single.hi = lo + n
+    single.result = run.result
+    return single
 
 
 def step_group(opt, group_index, group, first_index, *, teaching, inplace=None):
@@ -515,11 +695,20 @@ def step_group(opt, group_index, group, first_index, *, teaching, inplace=None):
         runs = _runs(opt, bucket, group)
         if not runs:
             continue
-        tasks = _chunks(bucket, runs)
+        # the fused kernel where the optimizer has one; on the CPU, asking for the pure formula
+        # (inplace=False) gets the pure formula (the tests and benchmarks compare the three)
+        fused = kernels.wanted(bucket.device) and (inplace or bucket.device != "cpu")
+        if fused and bucket.device == "cpu" and kernels._chunk_function(opt) is not None:
+            left, rest = _run_compiled(opt, bucket, group, runs, get_num_threads())
+            tasks = (_chunks(bucket, left) if left else []) + rest
+            if not tasks:
+                _finish(opt, bucket, runs)
+                continue
+        else:
+            tasks = _chunks(bucket, runs)
         size = min(bucket.chunk, max(run.hi - run.lo for run in runs))
         workers = _workers(opt, bucket, size)
         n_threads = min(len(workers), len(tasks)) if bucket.device == "cpu" else 1
-        fused = gpu.wanted(bucket.device)
         if n_threads <= 1:
             _run_chunks(opt, bucket, group, tasks, workers[0], inplace, fused)
         else:

@@ -4,7 +4,7 @@ Each optimizer minimizes the same smooth loss (a closure, so that line
 searches, SAM, SVRG and Sophia get what they need) from the same start on
 both devices; parameters and losses must agree (float64, tight). The
 optimizers with a flat path run it too: on the GPU it is the fused kernels of
-``optim.fast.gpu`` (one kernel per step), compared with the teaching path on
+``optim.fast.kernels`` compiled by ``optim.fast.gpu`` (one kernel per step), compared with the teaching path on
 the GPU to a few ulps per step (the CUDA compiler fuses multiply-adds) and
 with the CPU; the kernels must actually have run. The schedulers drive Adam on
 both devices and must give the same learning rates and parameters.
@@ -17,6 +17,7 @@ import minigrad as mg
 import optim
 from optim import lr_scheduler as S
 from optim.fast import gpu as fused
+from optim.fast import kernels
 
 pytestmark = pytest.mark.gpu
 
@@ -128,10 +129,10 @@ def _flat_builder(key, impl):
 @pytest.mark.parametrize("key", sorted(FLAT))
 def test_flat_path_fused_on_gpu(key, dtype):
     """The flat path on the GPU (the fused kernels) against the teaching path on the GPU and the CPU."""
-    before = fused.stats["fused"]
+    before = kernels.stats["fused"]
     flat, flat_losses, opt = _train(_flat_builder(key, "flat"), GPU, dtype)
     if GPU != "cpu":
-        assert fused.stats["fused"] >= before + STEPS - 1, f"the fused kernels did not run: {fused.failures}"
+        assert kernels.stats["fused"] >= before + STEPS - 1, f"the fused kernels did not run: {fused.failures}"
     teaching, teaching_losses, _ = _train(_flat_builder(key, "teaching"), GPU, dtype)
     cpu, cpu_losses, _ = _train(_flat_builder(key, "teaching"), "cpu", dtype)
     # fused multiply-adds: about an ulp per operation and step, 20 steps

@@ -1,8 +1,9 @@
-"""The fused GPU kernels of ``optim.fast.gpu``, run on NumPy: bitwise equal to the formulas.
+"""The fused kernels' functions (``optim.fast.kernels``), run on NumPy as written: bitwise equal to the formulas.
 
 Each kernel function is plain array code that ``cupy.fuse`` compiles on the
-GPU; on NumPy arrays it runs as written. Here the flat path is made to use the
-kernels on the CPU (``gpu.wanted`` patched to say yes), and 20 steps of every
+GPU and ``optim.fast.cpu`` compiles to C on the CPU; with ``MINIGRAD_CPU_FUSED=0``
+NumPy runs it as written. Here the flat path is made to use the kernel functions
+that way on the CPU (``kernels.wanted`` patched to say yes), and 20 steps of every
 configuration of SGD, Adam, AdamW, RMSprop and Adagrad of the parity tables
 must equal the teaching path's (the pure formula) bit for bit, in float64 and
 float32, with tiny chunks so that chunks gather small parameters and cut
@@ -15,7 +16,7 @@ from optim_utils import CONVENTION_CONFIGS, TORCH_CONFIGS, case_id
 
 import minigrad as mg
 import optim
-from optim.fast import flat, gpu
+from optim.fast import flat, gpu, kernels
 
 SHAPES = [(), (5,), (4, 3), (1,), (37,), (3, 1)]
 STEPS = 20
@@ -25,8 +26,10 @@ CASES = [(name, cfg) for name in ("SGD", "Adagrad", "RMSprop", "Adam", "AdamW")
 
 @pytest.fixture(autouse=True)
 def kernels_on_cpu(monkeypatch):
-    """The flat path asks for the fused kernels on the CPU; chunks of 10 float32 / 5 float64 elements."""
-    monkeypatch.setattr(gpu, "wanted", lambda device: True)
+    """The flat path runs the kernel functions on NumPy as written (not compiled); chunks of 10 float32 /
+    5 float64 elements."""
+    monkeypatch.setenv("MINIGRAD_CPU_FUSED", "0")
+    monkeypatch.setattr(kernels, "wanted", lambda device: True)
     monkeypatch.setattr(flat, "CHUNK_BYTES", 40)
     saved = flat.get_num_threads()
     flat.set_num_threads(1)
@@ -59,10 +62,10 @@ def _host(x):
 def test_fused_kernels_equal_the_formula_bitwise(name, cfg, dtype):
     if name == "SGD" and cfg.get("momentum_form") == "lecture" and cfg.get("nesterov"):
         pytest.skip("the look-ahead form needs a closure that recomputes the gradient")
-    before = dict(gpu.stats)
+    before = dict(kernels.stats)
     a_params, a = run(name, cfg, "teaching", dtype)
     b_params, b = run(name, cfg, "flat", dtype)
-    assert gpu.stats["fused"] > before["fused"] or (name == "SGD" and cfg.get("momentum_form") == "lecture")
+    assert kernels.stats["fused"] > before["fused"] or (name == "SGD" and cfg.get("momentum_form") == "lecture")
     for p, q in zip(a_params, b_params):
         assert q.data.dtype == dtype
         np.testing.assert_array_equal(p.numpy(), q.numpy())
@@ -78,10 +81,10 @@ def test_kernel_coverage():
             return super()._update(theta, grad, state, group)
 
     p = [mg.Tensor(np.ones(3), requires_grad=True)]
-    assert gpu._chunk_function(optim.AdamW(p)) is gpu.FUSED_OPTIMIZERS["Adam"]
-    assert gpu._chunk_function(optim.SGD(p, lr=0.1)) is gpu.FUSED_OPTIMIZERS["SGD"]
-    assert gpu._chunk_function(MyAdam(p)) is None
-    assert gpu._chunk_function(optim.Adamax(p)) is None
+    assert kernels._chunk_function(optim.AdamW(p)) is kernels.FUSED_OPTIMIZERS["Adam"]
+    assert kernels._chunk_function(optim.SGD(p, lr=0.1)) is kernels.FUSED_OPTIMIZERS["SGD"]
+    assert kernels._chunk_function(MyAdam(p)) is None
+    assert kernels._chunk_function(optim.Adamax(p)) is None
 
 
 def test_kernel_functions_write_in_place():
@@ -90,7 +93,7 @@ def test_kernel_functions_write_in_place():
     theta, grad, m, v = (rng.standard_normal(8) for _ in range(4))
     v = np.abs(v)
     grad_before = grad.copy()
-    fn = gpu.kernel(gpu.adam_kernel, np, amsgrad=False, maximize=False, weight_decay=False,
+    fn = kernels.kernel(kernels.adam_kernel, np, amsgrad=False, maximize=False, weight_decay=False,
                     decoupled=False, efficient=False)
     state = {"step": 0, "exp_avg": m.copy(), "exp_avg_sq": v.copy()}
     expected, new_state, _ = optim.functional.adam(theta.copy(), grad, state, lr=0.1)
@@ -102,12 +105,13 @@ def test_kernel_functions_write_in_place():
 
 
 def test_cpu_flat_path_does_not_ask_for_kernels(monkeypatch):
-    """Without the patch the CPU never runs a fused kernel (the CPU path is unchanged)."""
+    """Without the patch and with ``MINIGRAD_CPU_FUSED=0`` the CPU never runs a fused kernel (the NumPy twin)."""
     monkeypatch.undo()
-    assert gpu.wanted("cpu") is False
-    before = dict(gpu.stats)
+    monkeypatch.setenv("MINIGRAD_CPU_FUSED", "0")
+    assert kernels.wanted("cpu") is False
+    before = dict(kernels.stats)
     run("Adam", {}, "flat", np.float64, steps=2)
-    assert gpu.stats == before
+    assert kernels.stats == before
 
 
 def test_a_kernel_that_cannot_be_built_falls_back_once(monkeypatch):
@@ -120,12 +124,12 @@ def test_a_kernel_that_cannot_be_built_falls_back_once(monkeypatch):
         raise TypeError("cannot trace this")
 
     k = gpu._Kernel([broken, broken], "adam_kernel(test)")
-    monkeypatch.setattr(gpu, "kernel", lambda builder, xp, **flags: k)
-    before = dict(gpu.stats)
+    monkeypatch.setattr(kernels, "kernel", lambda builder, xp, **flags: k)
+    before = dict(kernels.stats)
     with pytest.warns(RuntimeWarning, match="could not be built"):
         b_params, _ = run("Adam", {"amsgrad": True}, "flat", np.float64, steps=4)
     assert len(calls) == 2 and "cannot trace this" in gpu.failures["adam_kernel(test)"]
-    assert gpu.stats["fused"] == before["fused"] and gpu.stats["not_fused"] > before["not_fused"]
+    assert kernels.stats["fused"] == before["fused"] and kernels.stats["not_fused"] > before["not_fused"]
     a_params, _ = run("Adam", {"amsgrad": True}, "teaching", np.float64, steps=4)
     for p, q in zip(a_params, b_params):
         np.testing.assert_array_equal(p.numpy(), q.numpy())
@@ -163,8 +167,8 @@ def test_kernel_on_cupy_goes_through_fuse(monkeypatch):
         fused_names.append(kernel_name)
         return lambda fn: fn
     fake.fuse = fuse
-    monkeypatch.setattr(gpu, "_KERNELS", {})
-    fn = gpu.kernel(gpu.adam_kernel, fake, amsgrad=True, maximize=False, weight_decay=True,
+    monkeypatch.setattr(kernels, "_KERNELS", {})
+    fn = kernels.kernel(kernels.adam_kernel, fake, amsgrad=True, maximize=False, weight_decay=True,
                     decoupled=True, efficient=False)
     assert isinstance(fn, gpu._Kernel) and fused_names == ["minigrad_adam_kernel"]
     rng = np.random.default_rng(0)

@@ -7,7 +7,11 @@ tolerance), in float64 and float32, for every configuration of SGD, Adam,
 AdamW, RMSprop and Adagrad that the torch-parity tests use plus the
 lecture-form options. Chunks are made tiny here (a few elements), so that they
 cross parameter boundaries (gradients gathered), cut parameters into pieces,
-and are shared between threads.
+and are shared between threads. Where a C compiler is found the flat path runs
+the compiled kernels (``optim.fast.cpu``, cached in a temporary directory: conftest.py),
+and the main test checks all three ways of running a chunk: the compiled kernel
+(which must have run), the in-place twin (``MINIGRAD_CPU_FUSED=0``) and the pure
+formula.
 """
 import copy
 
@@ -21,7 +25,7 @@ from optim_utils import CONVENTION_CONFIGS, TORCH_CONFIGS, case_id, take_checkpo
 
 import minigrad as mg
 import optim
-from optim.fast import flat
+from optim.fast import flat, kernels
 from optim.fast.inplace import adagrad_, adam_, rmsprop_, sgd_
 from optim.functional.adagrad import adagrad, adagrad_init
 from optim.functional.adam import adam, adam_init
@@ -130,14 +134,20 @@ def assert_views(opt):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_flat_equals_teaching_bitwise(case, dtype):
+def test_flat_equals_teaching_bitwise(case, dtype, monkeypatch):
     name, cfg = case
     grads = gradients(SHAPES, STEPS, dtype=dtype)
     ref_params, ref = make(name, cfg, "teaching", dtype=dtype)
     train(ref, ref_params, grads)
-    for inplace in (True, False):             # the in-place twin, and the pure formula
+    has_kernel = not (name == "SGD" and cfg.get("momentum_form") == "lecture" and cfg.get("momentum", 0))
+    # the compiled kernel, the in-place twin, and the pure formula
+    for compiled, inplace in ((True, True), (False, True), (False, False)):
+        monkeypatch.setenv("MINIGRAD_CPU_FUSED", "1" if compiled else "0")
+        before = kernels.stats["fused"]
         params, opt = make(name, cfg, "flat", dtype=dtype, inplace=inplace)
         train(opt, params, grads)
+        ran = kernels.stats["fused"] > before
+        assert ran == (compiled and has_kernel and kernels.wanted("cpu")), f"compiled kernels ran: {ran}"
         assert_same(ref, ref_params, opt, params)
         assert_views(opt)
 
