@@ -197,9 +197,13 @@ def _marks_parameters_modified(step):
     """
     @functools.wraps(step)
     def wrapped(self, *args, **kwargs):
+        if self.__dict__.get("_in_step"):     # a subclass's step calling super().step: the outer one bumps
+            return step(self, *args, **kwargs)
+        self.__dict__["_in_step"] = True
         try:
             return step(self, *args, **kwargs)
         finally:
+            del self.__dict__["_in_step"]
             for group in self.param_groups:
                 for p in group["params"]:
                     p._bump_version("an optimizer step")

@@ -237,6 +237,19 @@ def test_optimizer_step_between_forward_and_second_backward_raises(opt_cls):
         tloss.backward()
 
 
+
+@pytest.mark.parametrize("opt_cls", [SGD, Adam])
+def test_an_optimizer_step_is_one_write(opt_cls):
+    """SGD's own step calls the base class's: the step still counts as one write, not two."""
+    w = mg.tensor(np.ones(3), requires_grad=True)
+    w.grad = mg.tensor(np.ones(3))
+    opt = opt_cls([w], lr=0.1)
+    opt.step()
+    before = w._vc[1]
+    opt.step()
+    assert w._vc[1] == before + 1
+
+
 def test_version_counts_writes():
     x = mg.tensor([1.0, 2.0])
     assert x._version == 0
