@@ -214,6 +214,31 @@ def interleaved(candidates: dict, *, repeats: int, number: int = 1, warmup: int 
     return {name: Stats(s) for name, s in samples.items()}
 
 
+
+def alternating_ratio(a, b, *, rounds: int, clock=time.perf_counter, seed: int = 0) -> tuple[float, float, float]:
+    """The time of ``a`` over the time of ``b``, two callables measured alone, in ABBA order.
+
+    Each round times one call of each, ``a`` first in even rounds and ``b``
+    first in odd ones, so neither always follows the same work (in
+    :func:`interleaved` a candidate always follows the same neighbour, whose
+    allocations and cache traffic it inherits). Returns the median of the
+    ``rounds`` per-round ratios and a 95% bootstrap interval of that median.
+    """
+    ratios = []
+    for r in range(rounds):
+        elapsed = {}
+        for name, fn in ((("a", a), ("b", b)) if r % 2 == 0 else (("b", b), ("a", a))):
+            t0 = clock()
+            fn()
+            elapsed[name] = clock() - t0
+        ratios.append(elapsed["a"] / elapsed["b"])
+    ratios = np.asarray(ratios)
+    rng = np.random.default_rng(seed)
+    medians = np.median(rng.choice(ratios, size=(2000, len(ratios))), axis=1)
+    low, high = np.percentile(medians, [2.5, 97.5])
+    return float(np.median(ratios)), float(low), float(high)
+
+
 class OtherLoad:
     """How much of the machine's CPU *other* processes used while we ran.
 

@@ -3,7 +3,7 @@
     python benchmarks/bench_optim.py [--quick] [--repeats N] [--threads N] [--clock wall|cpu]
                                      [--keep-blas-spin] [--block N] [--warmup N] [--no-extra]
                                      [--optimizers Adam,SGD,RMSprop,Adagrad]
-                                     [--numel N] [--tensors N] [--chunk-bytes B]
+                                     [--numel N] [--tensors N] [--chunk-bytes B] [--ab ROUNDS]
 
 For each of Adam, SGD(momentum=0.9), RMSprop and Adagrad (default
 hyperparameters otherwise; SGD lr=0.01), every candidate gets its own copy
@@ -41,6 +41,11 @@ run (the one with the lowest median; marked "fastest" in its row): for
 RMSprop, which has no fused CPU kernel, that is the reference to beat
 (interquartile ranges in brackets).
 
+``--ab ROUNDS`` then times ``minigrad flat`` against the fastest torch mode
+alone, in ABBA order (``_common.alternating_ratio``): in the interleaved
+rounds each candidate always follows the same neighbour, and at the memory
+bandwidth that neighbour's work shows in the next one's time.
+
 ``--warmup N`` (default 3) untimed steps of every candidate come first (the
 first compiles the kernels, or loads them from the cache); the step count
 matters to Adam's NumPy twin, which leaves out the division by
@@ -62,6 +67,7 @@ import torch
 from _common import (
     OtherLoad,
     add_common_args,
+    alternating_ratio,
     get_clock,
     interleaved,
     machine_info,
@@ -144,6 +150,9 @@ def main():
                         help=f"bytes per array per chunk (default {flat.CHUNK_BYTES})")
     parser.add_argument("--no-extra", action="store_true",
                         help="leave out the 'pure formula' and '1 thread' rows and foreach=True")
+    parser.add_argument("--ab", type=int, default=0, metavar="ROUNDS",
+                        help="then time 'minigrad flat' against torch's fastest mode alone, ROUNDS rounds "
+                             "in ABBA order (median ratio and its 95%% bootstrap interval)")
     args = parser.parse_args()
     if args.warmup < 0:
         parser.error(f"--warmup must be a count of steps (0 or more), got {args.warmup}")
@@ -167,7 +176,7 @@ def main():
 
     init, grads = make_data(args.numel, args.tensors)
     other = OtherLoad()
-    rows = []
+    rows, ab_rows = [], []
     for name in args.optimizers.split(","):
         ours_cfg, torch_cfg = OPTIMIZERS[name]
         cands = {
@@ -210,6 +219,9 @@ def main():
                 return f"{r:.2f}x [{q1:.2f}, {q3:.2f}]"
             rows.append([name, cand, f"{st.median * 1e3:.1f}", ratio(base), ratio(fused),
                          "fastest" if cand == fastest else ratio(stats[fastest])])
+        if args.ab:
+            ab = alternating_ratio(cands["minigrad flat"], cands[fastest], rounds=args.ab, clock=clock)
+            ab_rows.append([name, fastest, f"{ab[0]:.3f}x [{ab[1]:.3f}, {ab[2]:.3f}]"])
         del cands, stats
         gc.collect()
         print(f"{name}: done", flush=True)
@@ -217,6 +229,9 @@ def main():
     print()
     print(markdown_table(["optimizer", "implementation", "step (ms)", "vs torch foreach=False",
                           "vs torch fused=True", "vs torch fastest"], rows))
+    if ab_rows:
+        print(f"\n'minigrad flat' against torch's fastest mode alone, {args.ab} rounds in ABBA order:\n")
+        print(markdown_table(["optimizer", "torch mode", "median ratio [95% interval]"], ab_rows))
     print(other.report(cpu_clock=args.clock == "cpu"))
 
 
