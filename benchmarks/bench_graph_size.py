@@ -27,9 +27,8 @@ from _common import add_common_args, get_clock, load_average, machine_info, mark
 import minigrad as mg
 
 
-def _mg_chain(n, clock):
-    x = mg.Tensor(np.ones(4, dtype=np.float32), requires_grad=True)
-    c = mg.Tensor(np.full(4, 1.0001, dtype=np.float32), requires_grad=True)
+def _chain(x, c, n, clock):
+    """Record y = x * c * ... * c (n multiplications), then backward; (forward, backward) seconds."""
     t0 = clock()
     y = x
     for _ in range(n):
@@ -41,17 +40,13 @@ def _mg_chain(n, clock):
     return t1 - t0, t2 - t1
 
 
+def _mg_chain(n, clock):
+    return _chain(mg.Tensor(np.ones(4, dtype=np.float32), requires_grad=True),
+                  mg.Tensor(np.full(4, 1.0001, dtype=np.float32), requires_grad=True), n, clock)
+
+
 def _th_chain(n, clock):
-    x = torch.ones(4, requires_grad=True)
-    c = torch.full((4,), 1.0001, requires_grad=True)
-    t0 = clock()
-    y = x
-    for _ in range(n):
-        y = y * c
-    t1 = clock()
-    y.sum().backward()
-    t2 = clock()
-    return t1 - t0, t2 - t1
+    return _chain(torch.ones(4, requires_grad=True), torch.full((4,), 1.0001, requires_grad=True), n, clock)
 
 
 def _run(fn, n, clock, collector):
