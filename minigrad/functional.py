@@ -352,16 +352,13 @@ class CrossEntropy(Function):
     def _find_counted_targets(self, xp, n_classes):
         """Set ``safe_y`` (the targets, 0 where ignored) and ``counted`` (None: every row counts)."""
         y, ignore = self.target, self.ignore_index
-        # one reduction checks both ends: seen as unsigned, a negative index is huge
-        unsigned = y if y.dtype.kind == "u" else y.view(y.dtype.str.replace("i", "u"))
-        top = int(unsigned.max()) if y.size else -1
+        top = int(_as_unsigned(y).max()) if y.size else -1
         if top < n_classes and not 0 <= ignore < n_classes:
             self.safe_y, self.counted = y, None    # every target is a class, so none is ignore_index
             return
         counted = y != ignore
         safe_y = xp.where(counted, y, 0)
-        unsigned = safe_y if safe_y.dtype.kind == "u" else safe_y.view(safe_y.dtype.str.replace("i", "u"))
-        if safe_y.size and int(unsigned.max()) >= n_classes:
+        if safe_y.size and int(_as_unsigned(safe_y).max()) >= n_classes:
             raise IndexError(f"cross_entropy: target out of range [0, {n_classes})")
         self.safe_y, self.counted = safe_y, counted
 
@@ -471,6 +468,14 @@ class CrossEntropy(Function):
         self.__dict__.pop("_e", None)
         self.__dict__.pop("_s", None)
         self.__dict__.pop("_rows", None)
+
+
+def _as_unsigned(indices):
+    """Integer indices seen as unsigned (a view): a negative index is then huge, so one
+    ``max()`` checks both ends of a range."""
+    if indices.dtype.kind == "u":
+        return indices
+    return indices.view(indices.dtype.str.replace("i", "u"))
 
 
 def _all_finite(a, xp) -> bool:
